@@ -1,0 +1,182 @@
+//! The refusals decided in a scratch database, before the operator's
+//! database is touched.
+//!
+//! For each plugin the host builds an in-memory database holding the core
+//! schema and its dependencies' DDL, then runs the plugin's DDL there, and in
+//! a second one its whole migration chain, both under the plugin's
+//! [`Policy`]. The plugin is refused when its SQL fails or trespasses, when
+//! the DDL creates other tables than the manifest lists, or when the chain
+//! and the DDL produce different schemas.
+
+use crate::guard::{Denial, Guard, Policy};
+use crate::load::Plugin;
+use crate::manifest::Manifest;
+use crate::schema::Schema;
+use crate::{core, db::sqlite_message};
+use rusqlite::Connection;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Why a plugin's schema is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// Its DDL does not run.
+    #[error("plugin '{plugin}': schema.sql fails: {message}")]
+    DdlFailed { plugin: String, message: String },
+    /// Its DDL touches what it does not own.
+    #[error("plugin '{plugin}': schema.sql was refused: {denial}")]
+    DdlDenied { plugin: String, denial: Denial },
+    /// DDL and manifest name different tables.
+    #[error("plugin '{plugin}': schema.sql and the manifest disagree: {}", drift(unlisted, missing))]
+    ManifestDrift { plugin: String, unlisted: Vec<String>, missing: Vec<String> },
+    /// A migration does not run on a scratch database.
+    #[error("plugin '{plugin}': migration {migration} fails on an empty database: {message}")]
+    ChainFailed { plugin: String, migration: String, message: String },
+    /// A migration touches what the plugin does not own.
+    #[error("plugin '{plugin}': migration {migration} was refused: {denial}")]
+    ChainDenied { plugin: String, migration: String, denial: Denial },
+    /// Chain and DDL produce different schemas.
+    #[error("plugin '{plugin}': the migration chain (up to V{head}) and schema.sql produce different schemas: {}", diff.join("; "))]
+    ChainDrift { plugin: String, head: i32, diff: Vec<String> },
+}
+
+fn drift(unlisted: &[String], missing: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !unlisted.is_empty() {
+        parts.push(format!("it creates {} that the manifest does not list", quoted(unlisted)));
+    }
+    if !missing.is_empty() {
+        parts.push(format!("the manifest lists {} that it does not create", quoted(missing)));
+    }
+    parts.join(", and ")
+}
+
+fn quoted(names: &[String]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// The policy for a plugin's SQL: its own tables, plus reading core tables
+/// and the tables of the plugins it declares as dependencies.
+pub fn policy_for(manifest: &Manifest, plugins: &[Plugin]) -> Policy {
+    let mut policy = Policy {
+        plugin: manifest.name.clone(),
+        owned: manifest.tables.iter().cloned().collect(),
+        readable: core::tables().clone(),
+        ..Policy::default()
+    };
+    for table in core::tables() {
+        policy.owners.insert(table.clone(), core::OWNER.into());
+    }
+    for other in plugins.iter().filter(|p| p.manifest.name != manifest.name) {
+        let is_dependency = manifest.depends_on.contains(&other.manifest.name);
+        for table in &other.manifest.tables {
+            policy.owners.insert(table.clone(), other.manifest.name.clone());
+            if is_dependency {
+                policy.readable.insert(table.clone());
+            }
+        }
+    }
+    policy
+}
+
+/// A throw-away in-memory database with the core schema and a plugin's
+/// dependencies in place.
+struct Scratch {
+    conn: Connection,
+    guard: Guard,
+}
+
+impl Scratch {
+    fn new(dependencies: &[&Plugin]) -> Result<Scratch, String> {
+        let mut conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+        let guard = Guard::install(&mut conn).map_err(|e| e.to_string())?;
+        for migration in core::chain() {
+            conn.execute_batch(&migration.sql).map_err(|e| format!("core {}: {e}", migration.label()))?;
+        }
+        for dependency in dependencies {
+            conn.execute_batch(&dependency.manifest.ddl)
+                .map_err(|e| format!("dependency '{}' schema.sql: {e}", dependency.manifest.name))?;
+        }
+        Ok(Scratch { conn, guard })
+    }
+
+    /// Runs `sql` as the plugin; on failure says whether the guard refused it.
+    fn run_as(&self, policy: &Arc<Policy>, sql: &str) -> Result<(), Result<Denial, String>> {
+        let _restricted = self.guard.restrict(Arc::clone(policy));
+        self.conn.execute_batch(sql).map_err(|e| self.guard.take_denial().ok_or_else(|| sqlite_message(&e)))
+    }
+
+    /// Everything the plugin's SQL created: all objects except those of the
+    /// core and of dependencies, so that tables the manifest forgot show up.
+    fn created_schema(&self, others: &BTreeSet<&str>) -> Schema {
+        let core = core::tables();
+        Schema::read(&self.conn, |t| !core.contains(t) && !others.contains(t)).unwrap_or_default()
+    }
+}
+
+/// Every plugin the given one depends on, directly or not, dependencies
+/// first. Missing ones are skipped (they are refused elsewhere).
+pub fn dependency_closure<'p>(manifest: &Manifest, plugins: &'p [Plugin]) -> Vec<&'p Plugin> {
+    let mut ordered: Vec<&Plugin> = Vec::new();
+    fn visit<'p>(name: &str, plugins: &'p [Plugin], ordered: &mut Vec<&'p Plugin>, path: &mut Vec<String>) {
+        if path.iter().any(|p| p == name) || ordered.iter().any(|p| p.manifest.name == name) {
+            return;
+        }
+        let Some(plugin) = plugins.iter().find(|p| p.manifest.name == name) else {
+            return;
+        };
+        path.push(name.to_owned());
+        for dependency in &plugin.manifest.depends_on {
+            visit(dependency, plugins, ordered, path);
+        }
+        path.pop();
+        ordered.push(plugin);
+    }
+    let mut path = vec![manifest.name.clone()];
+    for dependency in &manifest.depends_on {
+        visit(dependency, plugins, &mut ordered, &mut path);
+    }
+    ordered
+}
+
+/// Runs the scratch checks for one plugin, given every loaded plugin (for
+/// dependencies and table owners).
+pub fn schema_checks(plugin: &Plugin, plugins: &[Plugin]) -> Result<(), CheckError> {
+    let manifest = &plugin.manifest;
+    let name = || manifest.name.clone();
+    let policy = Arc::new(policy_for(manifest, plugins));
+    let dependencies = dependency_closure(manifest, plugins);
+    let dependency_tables: BTreeSet<&str> =
+        dependencies.iter().flat_map(|d| d.manifest.tables.iter().map(String::as_str)).collect();
+    let setup_failed = |message: String| CheckError::DdlFailed { plugin: name(), message };
+
+    let ddl_db = Scratch::new(&dependencies).map_err(setup_failed)?;
+    ddl_db.run_as(&policy, &manifest.ddl).map_err(|e| match e {
+        Ok(denial) => CheckError::DdlDenied { plugin: name(), denial },
+        Err(message) => CheckError::DdlFailed { plugin: name(), message },
+    })?;
+    let ddl_schema = ddl_db.created_schema(&dependency_tables);
+    let created = ddl_schema.table_names();
+    let listed: BTreeSet<String> = manifest.tables.iter().cloned().collect();
+    if created != listed {
+        return Err(CheckError::ManifestDrift {
+            plugin: name(),
+            unlisted: created.difference(&listed).cloned().collect(),
+            missing: listed.difference(&created).cloned().collect(),
+        });
+    }
+
+    let chain_db = Scratch::new(&dependencies).map_err(setup_failed)?;
+    for migration in &manifest.chain {
+        chain_db.run_as(&policy, &migration.sql).map_err(|e| match e {
+            Ok(denial) => CheckError::ChainDenied { plugin: name(), migration: migration.label(), denial },
+            Err(message) => CheckError::ChainFailed { plugin: name(), migration: migration.label(), message },
+        })?;
+    }
+    let chain_schema = chain_db.created_schema(&dependency_tables);
+    let diff = chain_schema.diff("the chain", &ddl_schema, "schema.sql");
+    if !diff.is_empty() {
+        return Err(CheckError::ChainDrift { plugin: name(), head: manifest.head(), diff });
+    }
+    Ok(())
+}

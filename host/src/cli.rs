@@ -1,0 +1,116 @@
+//! The command line: clap types only. Doc comments here are the `--help` text.
+
+use crate::db::DEFAULT_BUSY_TIMEOUT;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Load shopdb plugins and apply their schemas to a shop-floor asset database.
+///
+/// Plugins are shared libraries (*.so) in the plugins directory. Each owns a
+/// set of tables, ships its current schema and a migration chain, and keeps
+/// its own history table in the database. The core schema (sites, locations,
+/// manufacturers, statuses, people) is applied first.
+///
+/// Exit status: 0 when everything asked for was done, 1 when a chain failed,
+/// was refused or was blocked while applying, 2 for bad usage or input.
+#[derive(Debug, Parser)]
+#[command(name = "shopdb-host", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the plugins found in the plugins directory: name, version, file,
+    /// owned tables and dependencies, and the files refused and why.
+    List {
+        #[command(flatten)]
+        plugins: PluginsArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Show, for the core and every plugin, the version on disk, the version
+    /// applied in the database and the pending migrations. Changes nothing.
+    Status {
+        #[command(flatten)]
+        plugins: PluginsArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Apply one plugin's pending migrations.
+    ///
+    /// The core schema and the plugins it depends on are brought up to date
+    /// first (to their latest versions), since its tables reference theirs.
+    /// Each chain is applied in its own transaction.
+    Migrate {
+        /// The plugin to migrate, by name (see `shopdb-host list`).
+        #[arg(long, value_name = "NAME")]
+        plugin: String,
+        /// Stop at this version of the plugin's chain instead of its latest.
+        /// Migrations are never rolled back: a target below the applied
+        /// version applies nothing.
+        #[arg(long, value_name = "N")]
+        target: Option<i32>,
+        #[command(flatten)]
+        plugins: PluginsArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Apply the core schema, then every plugin's pending migrations in
+    /// dependency order, and print a status per plugin.
+    ///
+    /// Idempotent: a second run applies nothing. A plugin that fails rolls
+    /// back alone; plugins that depend on it are reported as blocked; the
+    /// others still apply. Exits 1 if anything failed, was refused or blocked.
+    UpgradeAll {
+        #[command(flatten)]
+        plugins: PluginsArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+/// Where plugins are found.
+#[derive(Debug, Clone, Args)]
+pub struct PluginsArgs {
+    /// The directory holding plugin files (*.so).
+    #[arg(long, value_name = "DIR", env = "SHOPDB_PLUGINS_DIR", default_value = "shopdb-plugins")]
+    pub plugins_dir: PathBuf,
+}
+
+/// Which database to use.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// The SQLite database file; created when it does not exist.
+    #[arg(long, value_name = "FILE", env = "SHOPDB_DATABASE", default_value = "shopdb.sqlite")]
+    pub database: PathBuf,
+    /// How long to wait for another process writing the database before
+    /// giving up, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_BUSY_TIMEOUT.as_secs_f64())]
+    pub busy_timeout: f64,
+}
+
+impl DatabaseArgs {
+    /// The busy timeout as a duration (negative or absurd values clamp).
+    pub fn busy_timeout(&self) -> Duration {
+        Duration::try_from_secs_f64(self.busy_timeout.clamp(0.0, 86_400.0)).unwrap_or(DEFAULT_BUSY_TIMEOUT)
+    }
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct OutputArgs {
+    /// Print the result as JSON on stdout, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}

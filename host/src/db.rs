@@ -1,0 +1,418 @@
+//! The database seam: every statement the host runs against an operator's
+//! database goes through [`Database`].
+//!
+//! It has the shape of refinery's drivers: a small type that implements
+//! refinery's `Transaction`, `Query` and `Migrate` traits, so refinery's
+//! runner does the bookkeeping (history table, checksums, divergence) while
+//! the host decides how a run is wrapped: one `BEGIN IMMEDIATE` transaction
+//! per chain (so concurrent hosts queue instead of racing), foreign keys
+//! checked before commit, the [`Guard`] restricting the plugin's own SQL, and
+//! a rollback that leaves the database as it was on any failure. A second
+//! engine (PostgreSQL) would be a second implementation of these few methods.
+
+use crate::guard::{Denial, Guard, Policy};
+use crate::manifest::ChainMigration;
+use refinery::{Migration, Runner, Target};
+use refinery_core::traits::sync::{Migrate, Query, Transaction};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+use serde::Serialize;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// How long a run waits for another writer before giving up, by default.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An open shop database.
+#[derive(Debug)]
+pub struct Database {
+    conn: Connection,
+    guard: Guard,
+    path: PathBuf,
+    busy_timeout: Duration,
+}
+
+/// One migration recorded in a history table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppliedMigration {
+    /// Its version.
+    pub version: i32,
+    /// Its name.
+    pub name: String,
+    /// refinery's checksum of it when it was applied.
+    pub checksum: u64,
+    /// When it was applied (RFC 3339).
+    pub applied_on: String,
+}
+
+/// A request to bring one chain (the core's or a plugin's) forward.
+#[derive(Debug)]
+pub struct ChainRun<'a> {
+    /// Who owns the chain: `core` or a plugin name (for messages).
+    pub owner: &'a str,
+    /// The chain's history table.
+    pub history: String,
+    /// The whole chain, in version order.
+    pub migrations: &'a [ChainMigration],
+    /// Stop after this version instead of the head.
+    pub target: Option<i32>,
+    /// What the chain's SQL may touch; `None` for the host's own core chain.
+    pub policy: Option<Arc<Policy>>,
+}
+
+/// Why the database could not be opened or read.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The file's directory does not exist.
+    #[error("failed to open database `{path}`: directory `{dir}` does not exist; create it or choose another --database")]
+    MissingDirectory { path: PathBuf, dir: PathBuf },
+    /// The path names a directory.
+    #[error("failed to open database `{0}`: it is a directory; --database must name a file")]
+    IsADirectory(PathBuf),
+    /// The file exists but is not SQLite.
+    #[error("failed to open database `{0}`: the file is not a SQLite database")]
+    NotADatabase(PathBuf),
+    /// Another process holds the write lock for longer than we wait.
+    #[error("database `{path}` is busy: another process has held it for more than {waited:?}; try again when it is done, or raise --busy-timeout")]
+    Busy { path: PathBuf, waited: Duration },
+    /// The file is read-only to us.
+    #[error("database `{0}` is read-only: check the file's permissions and those of its directory (SQLite writes a journal next to it)")]
+    ReadOnly(PathBuf),
+    /// The disk (or SQLite's page limit) is full.
+    #[error("database `{0}` is full: free disk space and run again (nothing was half-applied)")]
+    Full(PathBuf),
+    /// Anything else SQLite reported.
+    #[error("database `{path}`: {what} failed")]
+    Sqlite {
+        path: PathBuf,
+        what: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+}
+
+/// Why a chain did not apply. The chain's transaction was rolled back.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The database itself failed (busy, read-only, full…).
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A migration's SQL failed.
+    #[error("migration {migration} failed: {message}")]
+    Migration { migration: String, message: String },
+    /// The guard refused a statement of the plugin's SQL.
+    #[error("migration {migration} was refused: {denial}")]
+    Denied { migration: String, denial: Denial },
+    /// The run left rows whose foreign keys point nowhere.
+    #[error("the run would leave a foreign key violation: row {rowid} of `{table}` references a missing row of `{parent}`")]
+    ForeignKey { table: String, rowid: i64, parent: String },
+    /// The database records a migration that differs from the plugin's.
+    #[error("the database records migration {applied}, but the plugin's V{version} is {current}: the plugin's migration was changed after it was applied")]
+    Divergent { version: i32, applied: String, current: String },
+    /// The database records a migration the plugin no longer has.
+    #[error("the database records migration {applied}, which the plugin does not have: is this an older build of the plugin?")]
+    Missing { applied: String },
+    /// A refinery failure not covered above.
+    #[error("refinery failed: {0}")]
+    Refinery(String),
+}
+
+impl Database {
+    /// Opens (creating if needed) the database at `path` for changes.
+    pub fn open(path: &Path, busy_timeout: Duration) -> Result<Database, DbError> {
+        if path.is_dir() {
+            return Err(DbError::IsADirectory(path.to_owned()));
+        }
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+            return Err(DbError::MissingDirectory { path: path.to_owned(), dir: dir.to_owned() });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        Self::open_with(path, flags, busy_timeout)
+    }
+
+    /// Opens an existing database without the right to change it; `None` when
+    /// there is no file yet.
+    pub fn open_read_only(path: &Path, busy_timeout: Duration) -> Result<Option<Database>, DbError> {
+        if path.is_dir() {
+            return Err(DbError::IsADirectory(path.to_owned()));
+        }
+        if !path.exists() {
+            return Ok(None);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        Self::open_with(path, flags, busy_timeout).map(Some)
+    }
+
+    fn open_with(path: &Path, flags: OpenFlags, busy_timeout: Duration) -> Result<Database, DbError> {
+        let mut conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, "opening", e))?;
+        let setup = |conn: &Connection| -> rusqlite::Result<()> {
+            conn.busy_timeout(busy_timeout)?;
+            conn.execute_batch("PRAGMA foreign_keys = ON")?;
+            // Reading the schema is what tells a SQLite file from anything else.
+            conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+        };
+        setup(&conn).map_err(|e| classify_at(path, "opening", e, busy_timeout))?;
+        let guard = Guard::install(&mut conn).map_err(|e| classify(path, "installing the authorizer", e))?;
+        Ok(Database { conn, guard, path: path.to_owned(), busy_timeout })
+    }
+
+    /// The file this database lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The raw connection, for the host's own reads (schema, counts).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Whether a table of this name exists.
+    pub fn has_table(&self, name: &str) -> Result<bool, DbError> {
+        self.conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| r.get::<_, i64>(0))
+            .map(|n| n > 0)
+            .map_err(|e| self.error("reading the schema", e))
+    }
+
+    /// The migrations a history table records, by version; empty when the
+    /// table does not exist yet.
+    pub fn applied(&self, history: &str) -> Result<Vec<AppliedMigration>, DbError> {
+        if !self.has_table(history)? {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT version, name, applied_on, checksum FROM {history} ORDER BY version");
+        let read = || -> rusqlite::Result<Vec<AppliedMigration>> {
+            let mut stmt = self.conn.prepare(&sql)?;
+            let rows = stmt.query_map([], |row| {
+                let checksum: String = row.get(3)?;
+                Ok(AppliedMigration {
+                    version: row.get(0)?,
+                    name: row.get(1)?,
+                    checksum: checksum.parse().unwrap_or(0),
+                    applied_on: row.get(2)?,
+                })
+            })?;
+            rows.collect()
+        };
+        read().map_err(|e| self.error("reading migration history", e))
+    }
+
+    /// Brings one chain forward in one transaction: everything lands, or the
+    /// database is left exactly as it was. Returns the migrations applied.
+    pub fn apply(&mut self, run: &ChainRun<'_>) -> Result<Vec<ChainMigration>, ApplyError> {
+        // Foreign keys are switched off around the transaction (a table
+        // rebuild drops and recreates parents) and checked before commit.
+        self.conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(|e| self.error("preparing the run", e))?;
+        let result = self.apply_in_transaction(run);
+        let restored = self.conn.execute_batch("PRAGMA foreign_keys = ON").map_err(|e| self.error("finishing the run", e));
+        let applied = result?;
+        restored?;
+        Ok(applied)
+    }
+
+    fn apply_in_transaction(&mut self, run: &ChainRun<'_>) -> Result<Vec<ChainMigration>, ApplyError> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| classify_at(&self.path, "starting a transaction", e, self.busy_timeout))?;
+        let outcome = self.run_chain(run);
+        match outcome {
+            Ok(applied) => match self.conn.execute_batch("COMMIT") {
+                Ok(()) => Ok(applied),
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    Err(ApplyError::Db(self.error("committing", e)))
+                }
+            },
+            Err(error) => {
+                if !self.conn.is_autocommit() {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn run_chain(&mut self, run: &ChainRun<'_>) -> Result<Vec<ChainMigration>, ApplyError> {
+        let migrations: Vec<Migration> = run.migrations.iter().map(ChainMigration::to_refinery).collect();
+        let mut runner = Runner::new(&migrations)
+            .set_grouped(true)
+            .set_abort_divergent(true)
+            .set_abort_missing(true)
+            .set_target(run.target.map_or(Target::Latest, Target::Version));
+        runner.set_migration_table_name(&run.history);
+
+        let plugin_sql: HashSet<&str> = run.migrations.iter().map(|m| m.sql.as_str()).collect();
+        let mut driver = Driver { conn: &self.conn, guard: &self.guard, policy: run.policy.clone(), plugin_sql, failed: None };
+        let report = runner.run(&mut driver);
+        let failed = driver.failed.take();
+        let report = report.map_err(|e| self.explain(run, e, failed))?;
+
+        self.check_foreign_keys()?;
+        let applied_versions: HashSet<i32> = report.applied_migrations().iter().map(|m| m.version()).collect();
+        Ok(run.migrations.iter().filter(|m| applied_versions.contains(&m.version)).cloned().collect())
+    }
+
+    fn check_foreign_keys(&self) -> Result<(), ApplyError> {
+        let violation = self
+            .conn
+            .query_row("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check LIMIT 1", [], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, Option<i64>>(1)?, row.get::<_, String>(2)?))
+            });
+        match violation {
+            Ok((table, rowid, parent)) => Err(ApplyError::ForeignKey { table, rowid: rowid.unwrap_or(0), parent }),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(()),
+            Err(e) => Err(ApplyError::Db(self.error("checking foreign keys", e))),
+        }
+    }
+
+    /// Turns refinery's error into one that names the migration and says why.
+    fn explain(&self, run: &ChainRun<'_>, error: refinery::Error, failed: Option<Failure>) -> ApplyError {
+        use refinery::error::Kind;
+        match error.kind() {
+            Kind::DivergentVersion(applied, current) => ApplyError::Divergent {
+                version: current.version(),
+                applied: applied.to_string(),
+                current: current.to_string(),
+            },
+            Kind::MissingVersion(applied) => ApplyError::Missing { applied: applied.to_string() },
+            _ => match failed {
+                Some(failure) => {
+                    let migration = run
+                        .migrations
+                        .iter()
+                        .find(|m| m.sql == failure.sql)
+                        .map_or_else(|| format!("bookkeeping of {}", run.owner), ChainMigration::label);
+                    if let Some(denial) = failure.denial {
+                        ApplyError::Denied { migration, denial }
+                    } else {
+                        match classify_at(&self.path, "applying", failure.error, self.busy_timeout) {
+                            DbError::Sqlite { source, .. } => ApplyError::Migration { migration, message: sqlite_message(&source) },
+                            other => ApplyError::Db(other),
+                        }
+                    }
+                }
+                None => ApplyError::Refinery(error.to_string()),
+            },
+        }
+    }
+
+    fn error(&self, what: &'static str, source: rusqlite::Error) -> DbError {
+        classify_at(&self.path, what, source, self.busy_timeout)
+    }
+}
+
+/// SQLite's own message for an error, without rusqlite's decoration.
+pub fn sqlite_message(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqliteFailure(e, Some(message)) => {
+            if e.code == ErrorCode::ConstraintViolation || message.contains(' ') {
+                message.clone()
+            } else {
+                format!("{message} ({e})")
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+fn classify(path: &Path, what: &'static str, source: rusqlite::Error) -> DbError {
+    classify_at(path, what, source, DEFAULT_BUSY_TIMEOUT)
+}
+
+/// Names the errors an operator can act on; the rest keep SQLite's words.
+fn classify_at(path: &Path, what: &'static str, source: rusqlite::Error, waited: Duration) -> DbError {
+    let path = path.to_owned();
+    match source.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => DbError::Busy { path, waited },
+        Some(ErrorCode::NotADatabase) => DbError::NotADatabase(path),
+        Some(ErrorCode::ReadOnly) => DbError::ReadOnly(path),
+        Some(ErrorCode::DiskFull) => DbError::Full(path),
+        Some(ErrorCode::CannotOpen) if path.parent().is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir()) => {
+            let dir = path.parent().map(Path::to_owned).unwrap_or_default();
+            DbError::MissingDirectory { path, dir }
+        }
+        _ => DbError::Sqlite { path, what, source },
+    }
+}
+
+/// The statement that failed inside refinery's run, kept because refinery
+/// reduces errors to text.
+struct Failure {
+    sql: String,
+    error: rusqlite::Error,
+    denial: Option<Denial>,
+}
+
+/// refinery's view of the connection while a run is in progress: the outer
+/// transaction is already open, so "transactions" here are plain statements.
+struct Driver<'c> {
+    conn: &'c Connection,
+    guard: &'c Guard,
+    policy: Option<Arc<Policy>>,
+    /// The chain's own SQL: only these texts run under the plugin's policy;
+    /// everything else is refinery's bookkeeping (history table and rows).
+    plugin_sql: HashSet<&'c str>,
+    failed: Option<Failure>,
+}
+
+/// The error a [`Driver`] hands to refinery (which keeps only its text).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct DriverError(String);
+
+impl Driver<'_> {
+    fn fail(&mut self, sql: &str, error: rusqlite::Error, denial: Option<Denial>) -> DriverError {
+        let message = sqlite_message(&error);
+        self.failed = Some(Failure { sql: sql.to_owned(), error, denial });
+        DriverError(message)
+    }
+}
+
+impl Transaction for Driver<'_> {
+    type Error = DriverError;
+
+    fn execute<'a, T: Iterator<Item = &'a str>>(&mut self, queries: T) -> Result<usize, Self::Error> {
+        let mut count = 0;
+        for sql in queries {
+            let policy = self.policy.clone().filter(|_| self.plugin_sql.contains(sql));
+            let result = match policy {
+                Some(policy) => {
+                    let _restricted = self.guard.restrict(policy);
+                    self.conn.execute_batch(sql).map_err(|e| (e, self.guard.take_denial()))
+                }
+                None => self.conn.execute_batch(sql).map_err(|e| (e, None)),
+            };
+            if let Err((error, denial)) = result {
+                return Err(self.fail(sql, error, denial));
+            }
+            count += 1;
+        }
+        Ok(count)
+    }
+}
+
+impl Query<Vec<Migration>> for Driver<'_> {
+    fn query(&mut self, query: &str) -> Result<Vec<Migration>, Self::Error> {
+        let read = || -> rusqlite::Result<Vec<(i32, String, String, String)>> {
+            let mut stmt = self.conn.prepare(query)?;
+            let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?;
+            rows.collect()
+        };
+        let rows = read().map_err(|e| self.fail(query, e, None))?;
+        rows.into_iter()
+            .map(|(version, name, applied_on, checksum)| {
+                let applied_on = OffsetDateTime::parse(&applied_on, &Rfc3339).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                let checksum = checksum
+                    .parse()
+                    .map_err(|_| DriverError(format!("history row V{version}__{name} has a corrupt checksum `{checksum}`")))?;
+                Ok(Migration::applied(version, name, applied_on, checksum))
+            })
+            .collect()
+    }
+}
+
+impl Migrate for Driver<'_> {}

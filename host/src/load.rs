@@ -1,0 +1,108 @@
+//! Loading one plugin library through the stable ABI.
+//!
+//! abi_stable checks the library's `plugin-api` version and the layout of
+//! everything reachable from its root module before the host calls into it;
+//! this module turns its errors into ones an operator can act on. Each file is
+//! loaded with `lib_header_from_path` + `init_root_module`, never with
+//! `RootModule::load_from_*`, which caches one library per root-module type
+//! (abi_stable issue 92) and would hand every later file the first one's
+//! plugin. Libraries are never unloaded: their code stays mapped for the
+//! life of the process, as abi_stable requires.
+
+use crate::manifest::{Manifest, ManifestError};
+use abi_stable::library::{lib_header_from_path, LibraryError, RootModule};
+use abi_stable::std_types::RResult;
+use plugin_api::PluginModuleRef;
+use std::path::{Path, PathBuf};
+
+/// A plugin file that loaded and described itself validly.
+#[derive(Debug, Clone)]
+pub struct Plugin {
+    /// Where it was loaded from.
+    pub file: PathBuf,
+    /// What it says it is.
+    pub manifest: Manifest,
+}
+
+/// Why a file is not a usable plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Not a shared library, or one without our root module.
+    #[error("not a shopdb plugin ({0})")]
+    NotAPlugin(String),
+    /// Built against a `plugin-api` this host cannot load.
+    #[error("built against an incompatible plugin-api ({detail}); rebuild the plugin against plugin-api {host}")]
+    AbiMismatch { detail: String, host: &'static str },
+    /// The plugin's own code reported a failure.
+    #[error("the plugin failed to describe itself: {0}")]
+    Describe(String),
+    /// The description is invalid.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+}
+
+/// A file that could not be used, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {reason}", file.display())]
+pub struct FileError {
+    /// The plugin file.
+    pub file: PathBuf,
+    /// What is wrong with it.
+    #[source]
+    pub reason: LoadError,
+}
+
+/// Loads the plugin in `file` and validates its description.
+pub fn load(file: &Path) -> Result<Plugin, FileError> {
+    load_manifest(file).map(|manifest| Plugin { file: file.to_owned(), manifest }).map_err(|reason| FileError {
+        file: file.to_owned(),
+        reason,
+    })
+}
+
+fn load_manifest(file: &Path) -> Result<Manifest, LoadError> {
+    let header = lib_header_from_path(file).map_err(explain)?;
+    let module = header.init_root_module::<PluginModuleRef>().map_err(explain)?;
+    let describe = module.describe();
+    match describe() {
+        RResult::ROk(description) => Ok(Manifest::try_from(&description)?),
+        RResult::RErr(message) => Err(LoadError::Describe(message.into_string())),
+    }
+}
+
+fn explain(error: LibraryError) -> LoadError {
+    let host = plugin_api::API_VERSION;
+    match error {
+        LibraryError::OpenError { err, .. } => LoadError::NotAPlugin(format!("cannot be loaded as a shared library: {err}")),
+        LibraryError::GetSymbolError { .. } => LoadError::NotAPlugin(format!(
+            "it is a shared library, but it does not export a {} root module",
+            PluginModuleRef::NAME
+        )),
+        LibraryError::IncompatibleVersionNumber { expected_version, actual_version, .. } => LoadError::AbiMismatch {
+            detail: format!("the plugin was built with plugin-api {actual_version}, this host has {expected_version}"),
+            host,
+        },
+        LibraryError::InvalidAbiHeader(header) => LoadError::AbiMismatch {
+            detail: format!("the plugin uses abi_stable ABI {}.{}", header.abi_major, header.abi_minor),
+            host,
+        },
+        LibraryError::AbiInstability(detail) => LoadError::AbiMismatch { detail: one_line(&detail.to_string()), host },
+        LibraryError::RootModule { err, .. } => LoadError::Describe(one_line(&err.to_string())),
+        other => LoadError::NotAPlugin(one_line(&other.to_string())),
+    }
+}
+
+/// abi_stable's layout reports run over many lines; keep the part that says
+/// what differs, on one line.
+fn one_line(text: &str) -> String {
+    let mut line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.len() > 400 {
+        let mut end = 400;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        line.truncate(end);
+        line.push('…');
+    }
+    line
+}

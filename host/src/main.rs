@@ -1,0 +1,63 @@
+//! The `shopdb-host` binary: parse arguments, call the library, print.
+
+use clap::Parser;
+use shopdb_host::cli::{Cli, Command, OutputArgs};
+use shopdb_host::error::{Error, EXIT_FAILED, EXIT_OK};
+use shopdb_host::{commands, report};
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut stdout = io::stdout().lock();
+    let printed = match &cli.command {
+        Command::List { plugins, output } => commands::list(plugins).map(|r| emit(&mut stdout, output, &r, report::list, true)),
+        Command::Status { plugins, database, output } => {
+            commands::status(plugins, database).map(|r| emit(&mut stdout, output, &r, report::status, true))
+        }
+        Command::Migrate { plugin, target, plugins, database, output } => commands::migrate(plugins, database, plugin, *target)
+            .map(|r| emit(&mut stdout, output, &r, report::run, r.succeeded())),
+        Command::UpgradeAll { plugins, database, output } => {
+            commands::upgrade_all(plugins, database).map(|r| emit(&mut stdout, output, &r, report::run, r.succeeded()))
+        }
+    };
+    match printed {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            print_error(&error);
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// Prints a report as JSON or text and returns the exit code for `ok`.
+fn emit<R: serde::Serialize>(
+    out: &mut dyn Write,
+    output: &OutputArgs,
+    value: &R,
+    human: fn(&mut dyn Write, &R) -> io::Result<()>,
+    ok: bool,
+) -> u8 {
+    let written = if output.json { report::json(out, value) } else { human(out, value) };
+    match written.and_then(|()| out.flush()) {
+        Ok(()) if ok => EXIT_OK,
+        Ok(()) => EXIT_FAILED,
+        // stdout closed (a pipe to `head`): the work is done, say nothing more.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => if ok { EXIT_OK } else { EXIT_FAILED },
+        Err(e) => {
+            eprintln!("error: failed to write the report: {e}");
+            EXIT_FAILED
+        }
+    }
+}
+
+/// `error: <what>` and then each cause on its own line, as cargo does.
+fn print_error(error: &Error) {
+    let mut stderr = io::stderr().lock();
+    let _ = writeln!(stderr, "error: {error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let _ = writeln!(stderr, "\nCaused by:\n  {cause}");
+        source = cause.source();
+    }
+}

@@ -1,0 +1,366 @@
+//! A plugin's description, validated and in plain Rust types.
+//!
+//! Everything in a description comes from native code the operator dropped
+//! into a directory, so it is untrusted input: names end up in SQL (the
+//! history table is named after the plugin), versions order the chain. A
+//! [`Manifest`] exists only once all of that has been checked; later stages
+//! rely on it and do not check again.
+
+use plugin_api::{PluginDescription, DESCRIPTION_FORMAT};
+use refinery::Migration;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// The largest description the host accepts, in bytes of text (DDL, SQL,
+/// names). Real plugins are a few dozen kilobytes; this bounds memory and time.
+pub const MAX_DESCRIPTION_BYTES: usize = 16 * 1024 * 1024;
+
+/// A plugin's validated description.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    /// Unique plugin name; safe to paste into SQL identifiers.
+    pub name: String,
+    /// The plugin's own version, for people.
+    pub version: String,
+    /// One line on what the plugin holds.
+    pub summary: String,
+    /// The `plugin-api` version it was built with.
+    pub api_version: String,
+    /// The description format it was built with.
+    pub format: u32,
+    /// The tables it owns, lowercase, in declaration order.
+    pub tables: Vec<String>,
+    /// The plugins it depends on.
+    pub depends_on: Vec<String>,
+    /// Its current schema as `CREATE` statements.
+    #[serde(skip)]
+    pub ddl: String,
+    /// Its migration chain, strictly increasing versions.
+    #[serde(skip)]
+    pub chain: Vec<ChainMigration>,
+}
+
+/// One migration of a plugin's chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainMigration {
+    /// Positive, unique in the chain.
+    pub version: i32,
+    /// The `<name>` of `V<version>__<name>`: letters, digits and `_`.
+    pub name: String,
+    /// The SQL it runs.
+    #[serde(skip)]
+    pub sql: String,
+    /// The same migration parsed by refinery (which computes its checksum).
+    #[serde(skip)]
+    refinery: Migration,
+}
+
+impl ChainMigration {
+    /// A chain step from a migration refinery parsed (the host's own embedded
+    /// core chain); `None` if refinery gave it no SQL.
+    pub(crate) fn from_refinery(migration: Migration) -> Option<ChainMigration> {
+        Some(ChainMigration {
+            version: migration.version(),
+            name: migration.name().to_owned(),
+            sql: migration.sql()?.to_owned(),
+            refinery: migration,
+        })
+    }
+
+    /// The migration as refinery's runner wants it.
+    pub fn to_refinery(&self) -> Migration {
+        self.refinery.clone()
+    }
+
+    /// refinery's checksum of this migration (name, version and SQL).
+    pub fn checksum(&self) -> u64 {
+        self.refinery.checksum()
+    }
+
+    /// `V3__add_toner_levels`: how people and refinery name it.
+    pub fn label(&self) -> String {
+        format!("V{}__{}", self.version, self.name)
+    }
+}
+
+impl PartialEq for ChainMigration {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version && self.name == other.name && self.sql == other.sql
+    }
+}
+
+impl Eq for ChainMigration {}
+
+impl Manifest {
+    /// The latest version of the chain: what "up to date" means.
+    pub fn head(&self) -> i32 {
+        self.chain.last().map_or(0, |m| m.version)
+    }
+
+    /// The table refinery keeps this plugin's history in. Safe to paste into
+    /// SQL: the name was validated to `[a-z][a-z0-9_]*`.
+    pub fn history_table(&self) -> String {
+        history_table(&self.name)
+    }
+
+    /// Whether the plugin owns `table` (lowercase).
+    pub fn owns(&self, table: &str) -> bool {
+        self.tables.iter().any(|t| t == table)
+    }
+}
+
+/// What is wrong with a plugin's description.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ManifestError {
+    /// The plugin was built for a newer host.
+    #[error(
+        "needs a newer host: built with plugin-api {api_version}, it needs description format {needs}, \
+         but this host understands formats up to {DESCRIPTION_FORMAT} (plugin-api {host_api}); \
+         upgrade shopdb-host to one built with plugin-api {api_version} or later"
+    )]
+    NeedsNewerHost { api_version: String, needs: u32, host_api: &'static str },
+    /// The description is larger than the host accepts.
+    #[error("its description is {bytes} bytes, more than the {MAX_DESCRIPTION_BYTES} bytes the host accepts")]
+    TooLarge { bytes: usize },
+    /// The name would not be a safe SQL identifier.
+    #[error("invalid plugin name `{0}`: a name is 1 to 63 characters of a-z, 0-9 and _, starting with a letter")]
+    InvalidName(String),
+    /// The manifest owns nothing.
+    #[error("plugin '{0}' owns no tables: list the tables it creates in export_plugin!")]
+    NoTables(String),
+    /// A table name that is not a plain identifier.
+    #[error("plugin '{plugin}' lists invalid table name `{table}`: use 1 to 63 characters of a-z, 0-9 and _, not starting with a digit")]
+    InvalidTable { plugin: String, table: String },
+    /// A table name in a namespace the host or SQLite keeps.
+    #[error("plugin '{plugin}' lists table `{table}`, but names starting with `shopdb_` or `sqlite_` are reserved")]
+    ReservedTable { plugin: String, table: String },
+    /// A table listed twice.
+    #[error("plugin '{plugin}' lists table `{table}` twice")]
+    RepeatedTable { plugin: String, table: String },
+    /// A dependency name that cannot be a plugin.
+    #[error("plugin '{plugin}' depends on `{dependency}`, which is not a valid plugin name")]
+    InvalidDependency { plugin: String, dependency: String },
+    /// A plugin depending on itself.
+    #[error("plugin '{0}' lists itself as a dependency")]
+    SelfDependency(String),
+    /// No migrations at all.
+    #[error("plugin '{0}' has no migrations: add migrations/V1__baseline.sql")]
+    NoMigrations(String),
+    /// A version refinery and the history table cannot hold, or zero/negative.
+    #[error("plugin '{plugin}' has migration version {version}: versions must be from 1 to {}", i32::MAX)]
+    InvalidVersion { plugin: String, version: i64 },
+    /// Versions not strictly increasing.
+    #[error("plugin '{plugin}' has migration V{version} after V{previous}: versions must be unique and increasing")]
+    VersionOrder { plugin: String, previous: i32, version: i32 },
+    /// A migration name refinery would not accept.
+    #[error("plugin '{plugin}' has migration V{version} named `{name}`: names are letters, digits and _")]
+    InvalidMigrationName { plugin: String, version: i32, name: String },
+    /// Extensions that are not a JSON object.
+    #[error("plugin '{plugin}' has extensions that are not a JSON object: {reason}")]
+    InvalidExtensions { plugin: String, reason: String },
+}
+
+/// The history table of plugin `name` (a validated plugin name).
+pub fn history_table(name: &str) -> String {
+    format!("shopdb_history_{name}")
+}
+
+/// Whether `name` can be a plugin name (and so part of an SQL identifier).
+pub fn is_valid_plugin_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 63
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Whether `name` can be a table name in a manifest.
+pub fn is_valid_table_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    (1..=63).contains(&name.len())
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn description_bytes(d: &PluginDescription) -> usize {
+    let strings = [&d.api_version, &d.name, &d.version, &d.summary, &d.ddl, &d.extensions];
+    strings.iter().map(|s| s.len()).sum::<usize>()
+        + d.tables.iter().chain(d.depends_on.iter()).map(|s| s.len()).sum::<usize>()
+        + d.migrations.iter().map(|m| m.name.len() + m.sql.len()).sum::<usize>()
+}
+
+impl TryFrom<&PluginDescription> for Manifest {
+    type Error = ManifestError;
+
+    fn try_from(d: &PluginDescription) -> Result<Self, Self::Error> {
+        if d.requires_format > DESCRIPTION_FORMAT {
+            return Err(ManifestError::NeedsNewerHost {
+                api_version: d.api_version.to_string(),
+                needs: d.requires_format,
+                host_api: plugin_api::API_VERSION,
+            });
+        }
+        let bytes = description_bytes(d);
+        if bytes > MAX_DESCRIPTION_BYTES {
+            return Err(ManifestError::TooLarge { bytes });
+        }
+        let plugin = d.name.to_string();
+        if !is_valid_plugin_name(&plugin) {
+            return Err(ManifestError::InvalidName(plugin));
+        }
+        if d.tables.is_empty() {
+            return Err(ManifestError::NoTables(plugin));
+        }
+        let mut tables = Vec::with_capacity(d.tables.len());
+        let mut seen = BTreeSet::new();
+        for table in d.tables.iter().map(|t| t.to_string()) {
+            if !is_valid_table_name(&table) {
+                return Err(ManifestError::InvalidTable { plugin, table });
+            }
+            if table.starts_with("shopdb_") || table.starts_with("sqlite_") {
+                return Err(ManifestError::ReservedTable { plugin, table });
+            }
+            if !seen.insert(table.clone()) {
+                return Err(ManifestError::RepeatedTable { plugin, table });
+            }
+            tables.push(table);
+        }
+        let mut depends_on = Vec::with_capacity(d.depends_on.len());
+        for dependency in d.depends_on.iter().map(|t| t.to_string()) {
+            if !is_valid_plugin_name(&dependency) {
+                return Err(ManifestError::InvalidDependency { plugin, dependency });
+            }
+            if dependency == plugin {
+                return Err(ManifestError::SelfDependency(plugin));
+            }
+            if !depends_on.contains(&dependency) {
+                depends_on.push(dependency);
+            }
+        }
+        if d.migrations.is_empty() {
+            return Err(ManifestError::NoMigrations(plugin));
+        }
+        let mut chain: Vec<ChainMigration> = Vec::with_capacity(d.migrations.len());
+        for record in d.migrations.iter() {
+            let version = match i32::try_from(record.version) {
+                Ok(v) if v >= 1 => v,
+                _ => return Err(ManifestError::InvalidVersion { plugin, version: record.version }),
+            };
+            if let Some(previous) = chain.last().map(|m| m.version) {
+                if version <= previous {
+                    return Err(ManifestError::VersionOrder { plugin, previous, version });
+                }
+            }
+            let name = record.name.to_string();
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(ManifestError::InvalidMigrationName { plugin, version, name });
+            }
+            let sql = record.sql.to_string();
+            let refinery = Migration::unapplied(&format!("V{version}__{name}"), &sql)
+                .map_err(|_| ManifestError::InvalidMigrationName { plugin: plugin.clone(), version, name: name.clone() })?;
+            chain.push(ChainMigration { version, name, sql, refinery });
+        }
+        let extensions = d.extensions.trim();
+        if !extensions.is_empty() {
+            match serde_json::from_str::<serde_json::Value>(extensions) {
+                Ok(serde_json::Value::Object(_)) => {}
+                Ok(_) => return Err(ManifestError::InvalidExtensions { plugin, reason: "not an object".into() }),
+                Err(e) => return Err(ManifestError::InvalidExtensions { plugin, reason: e.to_string() }),
+            }
+        }
+        Ok(Manifest {
+            name: plugin,
+            version: d.version.to_string(),
+            summary: d.summary.to_string(),
+            api_version: d.api_version.to_string(),
+            format: d.format,
+            tables,
+            depends_on,
+            ddl: d.ddl.to_string(),
+            chain,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plugin_api::MigrationRecord;
+
+    fn description() -> PluginDescription {
+        PluginDescription::new(
+            "printers",
+            "1.0.0",
+            "Printers",
+            &["printers"],
+            &["network"],
+            "CREATE TABLE printers (id INTEGER PRIMARY KEY);",
+            [MigrationRecord::new(1, "baseline", "CREATE TABLE printers (id INTEGER PRIMARY KEY);")],
+        )
+    }
+
+    fn refused(change: impl FnOnce(&mut PluginDescription)) -> ManifestError {
+        let mut d = description();
+        change(&mut d);
+        Manifest::try_from(&d).expect_err("the description should be refused")
+    }
+
+    #[test]
+    fn a_good_description_becomes_a_manifest() {
+        let m = Manifest::try_from(&description()).unwrap();
+        assert_eq!(m.name, "printers");
+        assert_eq!(m.head(), 1);
+        assert_eq!(m.chain[0].to_refinery().version(), 1);
+    }
+
+    #[test]
+    fn names_that_would_not_be_safe_identifiers_are_refused() {
+        for bad in ["", "Printers", "1printers", "print-ers", "printers; drop table x", &"p".repeat(64)] {
+            let e = refused(|d| d.name = bad.into());
+            assert_eq!(e, ManifestError::InvalidName(bad.into()));
+        }
+        assert!(is_valid_plugin_name(&"p".repeat(63)));
+    }
+
+    #[test]
+    fn table_lists_are_checked() {
+        assert!(matches!(refused(|d| d.tables = Default::default()), ManifestError::NoTables(_)));
+        assert!(matches!(refused(|d| d.tables = vec!["a b".into()].into()), ManifestError::InvalidTable { .. }));
+        assert!(matches!(refused(|d| d.tables = vec!["shopdb_x".into()].into()), ManifestError::ReservedTable { .. }));
+        assert!(matches!(
+            refused(|d| d.tables = vec!["t".into(), "t".into()].into()),
+            ManifestError::RepeatedTable { .. }
+        ));
+    }
+
+    #[test]
+    fn chains_must_be_positive_unique_and_increasing() {
+        let with = |versions: &[i64]| {
+            refused(|d| d.migrations = versions.iter().map(|v| MigrationRecord::new(*v, "m", "")).collect())
+        };
+        assert!(matches!(with(&[0]), ManifestError::InvalidVersion { version: 0, .. }));
+        assert!(matches!(with(&[-3]), ManifestError::InvalidVersion { version: -3, .. }));
+        assert!(matches!(with(&[1 << 40]), ManifestError::InvalidVersion { .. }));
+        assert!(matches!(with(&[1, 1]), ManifestError::VersionOrder { previous: 1, version: 1, .. }));
+        assert!(matches!(with(&[2, 1]), ManifestError::VersionOrder { previous: 2, version: 1, .. }));
+        assert!(matches!(refused(|d| d.migrations = Default::default()), ManifestError::NoMigrations(_)));
+    }
+
+    #[test]
+    fn a_plugin_needing_a_newer_host_says_which() {
+        let e = refused(|d| {
+            d.requires_format = DESCRIPTION_FORMAT + 1;
+            d.api_version = "1.7.0".into();
+        });
+        let message = e.to_string();
+        assert!(message.contains("plugin-api 1.7.0"), "{message}");
+        assert!(message.contains("upgrade shopdb-host"), "{message}");
+    }
+
+    #[test]
+    fn extensions_must_be_an_object_when_present() {
+        assert!(matches!(refused(|d| d.extensions = "[1]".into()), ManifestError::InvalidExtensions { .. }));
+        let mut d = description();
+        d.extensions = r#"{"added_later": true}"#.into();
+        assert!(Manifest::try_from(&d).is_ok());
+    }
+}

@@ -1,0 +1,113 @@
+//! Printing results: aligned text for people, JSON for scripts. Both come
+//! from the same report values, so they cannot disagree.
+
+use crate::migrate::{RunReport, Status};
+use crate::status::{ListReport, StatusReport};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Writes `value` as pretty JSON followed by a newline.
+pub fn json(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// Rows of cells printed with every column padded to its widest cell.
+fn table(out: &mut dyn Write, rows: &[Vec<String>]) -> io::Result<()> {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> =
+        (0..columns).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[c]));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn version(v: Option<i32>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("V{v}"))
+}
+
+fn plural(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+/// What `upgrade-all` and `migrate` print.
+pub fn run(out: &mut dyn Write, report: &RunReport) -> io::Result<()> {
+    writeln!(out, "database {}", report.database.display())?;
+    let rows: Vec<Vec<String>> = report
+        .chains
+        .iter()
+        .map(|chain| {
+            let text = match &chain.status {
+                Status::Applied { migrations, version } => {
+                    format!("applied {} → now at V{version} ({})", plural(migrations.len(), "migration"), migrations.join(", "))
+                }
+                Status::UpToDate { version: v } => format!("up to date ({})", version(*v)),
+                Status::Failed { reason } => format!("failed, rolled back: {reason}"),
+                Status::Refused { reason } => format!("refused: {reason}"),
+                Status::Blocked { by } => format!("blocked: '{by}' did not apply"),
+            };
+            vec![chain.name.clone(), text]
+        })
+        .collect();
+    table(out, &rows)
+}
+
+/// What `status` prints.
+pub fn status(out: &mut dyn Write, report: &StatusReport) -> io::Result<()> {
+    let exists = if report.exists { "" } else { " (does not exist yet)" };
+    writeln!(out, "database {}{exists}", report.database.display())?;
+    let mut rows = vec![vec!["NAME".into(), "ON DISK".into(), "APPLIED".into(), "PENDING".into()]];
+    for chain in &report.chains {
+        let pending = match &chain.problem {
+            Some(problem) => format!("problem: {problem}"),
+            None if chain.pending.is_empty() => "-".into(),
+            None => chain.pending.join(", "),
+        };
+        rows.push(vec![chain.name.clone(), format!("V{}", chain.on_disk), version(chain.applied), pending]);
+    }
+    table(out, &rows)?;
+    refusals(out, &report.refused)
+}
+
+/// What `list` prints.
+pub fn list(out: &mut dyn Write, report: &ListReport) -> io::Result<()> {
+    writeln!(out, "plugins in {}", report.plugins_dir.display())?;
+    if report.plugins.is_empty() {
+        writeln!(out, "(no usable plugins)")?;
+    }
+    let mut rows = vec![vec!["NAME".into(), "VERSION".into(), "CHAIN".into(), "FILE".into(), "TABLES".into(), "DEPENDS ON".into()]];
+    for plugin in &report.plugins {
+        let m = &plugin.manifest;
+        let file = plugin.file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let deps = if m.depends_on.is_empty() { "-".into() } else { m.depends_on.join(", ") };
+        rows.push(vec![m.name.clone(), m.version.clone(), format!("V{}", plugin.head), file, m.tables.join(", "), deps]);
+    }
+    if !report.plugins.is_empty() {
+        table(out, &rows)?;
+    }
+    refusals(out, &report.refused)
+}
+
+fn refusals(out: &mut dyn Write, refused: &[crate::inventory::Refusal]) -> io::Result<()> {
+    if refused.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "refused:")?;
+    for refusal in refused {
+        writeln!(out, "  {}: {}", refusal.file.display(), refusal.reason)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! Where each chain stands: what `status` and `list` report. Reads only.
+
+use crate::db::{Database, DbError};
+use crate::history;
+use crate::inventory::{Inventory, Refusal};
+use crate::manifest::{ChainMigration, Manifest};
+use crate::core;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// The plugins in a directory, as `list` shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListReport {
+    /// The directory scanned.
+    pub plugins_dir: PathBuf,
+    /// Usable plugins, in dependency order.
+    pub plugins: Vec<ListedPlugin>,
+    /// Files refused and why.
+    pub refused: Vec<Refusal>,
+}
+
+/// One usable plugin.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedPlugin {
+    /// The file it was loaded from.
+    pub file: PathBuf,
+    /// Its description.
+    #[serde(flatten)]
+    pub manifest: Manifest,
+    /// The latest version of its chain.
+    pub head: i32,
+}
+
+/// Lists what a scan found.
+pub fn list(inventory: &Inventory) -> ListReport {
+    ListReport {
+        plugins_dir: inventory.dir.clone(),
+        plugins: inventory
+            .plugins
+            .iter()
+            .map(|p| ListedPlugin { file: p.file.clone(), manifest: p.manifest.clone(), head: p.manifest.head() })
+            .collect(),
+        refused: inventory.refused.clone(),
+    }
+}
+
+/// Where every chain stands in a database.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// The database file.
+    pub database: PathBuf,
+    /// Whether the file exists yet.
+    pub exists: bool,
+    /// The core chain, then each usable plugin.
+    pub chains: Vec<ChainStatus>,
+    /// Plugin files refused and why.
+    pub refused: Vec<Refusal>,
+}
+
+/// Where one chain stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainStatus {
+    /// `core` or the plugin's name.
+    pub name: String,
+    /// The plugin file, for plugins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// The latest version the chain on disk has.
+    pub on_disk: i32,
+    /// The latest version the database records (`None`: never applied).
+    pub applied: Option<i32>,
+    /// Migrations not applied yet, as `V2__name`.
+    pub pending: Vec<String>,
+    /// Why the recorded history does not fit the chain, if it does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// Reads where every chain stands; `db` is `None` when there is no database
+/// file yet (everything is pending).
+pub fn status(db: Option<&Database>, database: PathBuf, inventory: &Inventory) -> Result<StatusReport, DbError> {
+    let mut chains = vec![chain_status(db, core::OWNER, None, core::HISTORY_TABLE, core::chain())?];
+    for plugin in &inventory.plugins {
+        let m = &plugin.manifest;
+        chains.push(chain_status(db, &m.name, Some(plugin.file.clone()), &m.history_table(), &m.chain)?);
+    }
+    Ok(StatusReport { database, exists: db.is_some(), chains, refused: inventory.refused.clone() })
+}
+
+fn chain_status(
+    db: Option<&Database>,
+    name: &str,
+    file: Option<PathBuf>,
+    history_table: &str,
+    chain: &[ChainMigration],
+) -> Result<ChainStatus, DbError> {
+    let recorded = match db {
+        Some(db) => db.applied(history_table)?,
+        None => Vec::new(),
+    };
+    let on_disk = chain.last().map_or(0, |m| m.version);
+    let (applied, pending, problem) = match history::compare(&recorded, chain) {
+        Ok(state) => (state.applied, state.pending.iter().map(ChainMigration::label).collect(), None),
+        Err(e) => (recorded.iter().map(|a| a.version).max(), Vec::new(), Some(e.to_string())),
+    };
+    Ok(ChainStatus { name: name.to_owned(), file, on_disk, applied, pending, problem })
+}
