@@ -8,7 +8,7 @@
 //! the DDL creates other tables than the manifest lists, or when the chain
 //! and the DDL produce different schemas.
 
-use crate::guard::{Denial, Guard, Policy};
+use crate::guard::{probe_bodies, Denial, Guard, Policy, ProbeError};
 use crate::load::Plugin;
 use crate::manifest::Manifest;
 use crate::schema::Schema;
@@ -27,32 +27,61 @@ pub enum CheckError {
     #[error("plugin '{plugin}': schema.sql was refused: {denial}")]
     DdlDenied { plugin: String, denial: Denial },
     /// DDL and manifest name different tables.
-    #[error("plugin '{plugin}': schema.sql and the manifest disagree: {}", drift(unlisted, missing))]
-    ManifestDrift { plugin: String, unlisted: Vec<String>, missing: Vec<String> },
+    #[error(
+        "plugin '{plugin}': schema.sql and the manifest disagree: {}",
+        drift(unlisted, missing)
+    )]
+    ManifestDrift {
+        plugin: String,
+        unlisted: Vec<String>,
+        missing: Vec<String>,
+    },
     /// A migration does not run on a scratch database.
     #[error("plugin '{plugin}': migration {migration} fails on an empty database: {message}")]
-    ChainFailed { plugin: String, migration: String, message: String },
+    ChainFailed {
+        plugin: String,
+        migration: String,
+        message: String,
+    },
     /// A migration touches what the plugin does not own.
     #[error("plugin '{plugin}': migration {migration} was refused: {denial}")]
-    ChainDenied { plugin: String, migration: String, denial: Denial },
+    ChainDenied {
+        plugin: String,
+        migration: String,
+        denial: Denial,
+    },
     /// Chain and DDL produce different schemas.
     #[error("plugin '{plugin}': the migration chain (up to V{head}) and schema.sql produce different schemas: {}", diff.join("; "))]
-    ChainDrift { plugin: String, head: i32, diff: Vec<String> },
+    ChainDrift {
+        plugin: String,
+        head: i32,
+        diff: Vec<String>,
+    },
 }
 
 fn drift(unlisted: &[String], missing: &[String]) -> String {
     let mut parts = Vec::new();
     if !unlisted.is_empty() {
-        parts.push(format!("it creates {} that the manifest does not list", quoted(unlisted)));
+        parts.push(format!(
+            "it creates {} that the manifest does not list",
+            quoted(unlisted)
+        ));
     }
     if !missing.is_empty() {
-        parts.push(format!("the manifest lists {} that it does not create", quoted(missing)));
+        parts.push(format!(
+            "the manifest lists {} that it does not create",
+            quoted(missing)
+        ));
     }
     parts.join(", and ")
 }
 
 fn quoted(names: &[String]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The policy for a plugin's SQL: its own tables, plus reading core tables
@@ -70,7 +99,9 @@ pub fn policy_for(manifest: &Manifest, plugins: &[Plugin]) -> Policy {
     for other in plugins.iter().filter(|p| p.manifest.name != manifest.name) {
         let is_dependency = manifest.depends_on.contains(&other.manifest.name);
         for table in &other.manifest.tables {
-            policy.owners.insert(table.clone(), other.manifest.name.clone());
+            policy
+                .owners
+                .insert(table.clone(), other.manifest.name.clone());
             if is_dependency {
                 policy.readable.insert(table.clone());
             }
@@ -91,11 +122,13 @@ impl Scratch {
         let mut conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
         let guard = Guard::install(&mut conn).map_err(|e| e.to_string())?;
         for migration in core::chain() {
-            conn.execute_batch(&migration.sql).map_err(|e| format!("core {}: {e}", migration.label()))?;
+            conn.execute_batch(&migration.sql)
+                .map_err(|e| format!("core {}: {e}", migration.label()))?;
         }
         for dependency in dependencies {
-            conn.execute_batch(&dependency.manifest.ddl)
-                .map_err(|e| format!("dependency '{}' schema.sql: {e}", dependency.manifest.name))?;
+            conn.execute_batch(&dependency.manifest.ddl).map_err(|e| {
+                format!("dependency '{}' schema.sql: {e}", dependency.manifest.name)
+            })?;
         }
         Ok(Scratch { conn, guard })
     }
@@ -103,7 +136,17 @@ impl Scratch {
     /// Runs `sql` as the plugin; on failure says whether the guard refused it.
     fn run_as(&self, policy: &Arc<Policy>, sql: &str) -> Result<(), Result<Denial, String>> {
         let _restricted = self.guard.restrict(Arc::clone(policy));
-        self.conn.execute_batch(sql).map_err(|e| self.guard.take_denial().ok_or_else(|| sqlite_message(&e)))
+        self.conn
+            .execute_batch(sql)
+            .map_err(|e| self.guard.take_denial().ok_or_else(|| sqlite_message(&e)))
+    }
+
+    /// Checks what the plugin's views and triggers read.
+    fn probe(&self, policy: &Arc<Policy>) -> Result<(), Result<Denial, String>> {
+        probe_bodies(&self.conn, &self.guard, policy).map_err(|e| match e {
+            ProbeError::Denied(denial) => Ok(denial),
+            ProbeError::Sqlite(e) => Err(e.to_string()),
+        })
     }
 
     /// Everything the plugin's SQL created: all objects except those of the
@@ -118,7 +161,12 @@ impl Scratch {
 /// first. Missing ones are skipped (they are refused elsewhere).
 pub fn dependency_closure<'p>(manifest: &Manifest, plugins: &'p [Plugin]) -> Vec<&'p Plugin> {
     let mut ordered: Vec<&Plugin> = Vec::new();
-    fn visit<'p>(name: &str, plugins: &'p [Plugin], ordered: &mut Vec<&'p Plugin>, path: &mut Vec<String>) {
+    fn visit<'p>(
+        name: &str,
+        plugins: &'p [Plugin],
+        ordered: &mut Vec<&'p Plugin>,
+        path: &mut Vec<String>,
+    ) {
         if path.iter().any(|p| p == name) || ordered.iter().any(|p| p.manifest.name == name) {
             return;
         }
@@ -146,15 +194,29 @@ pub fn schema_checks(plugin: &Plugin, plugins: &[Plugin]) -> Result<(), CheckErr
     let name = || manifest.name.clone();
     let policy = Arc::new(policy_for(manifest, plugins));
     let dependencies = dependency_closure(manifest, plugins);
-    let dependency_tables: BTreeSet<&str> =
-        dependencies.iter().flat_map(|d| d.manifest.tables.iter().map(String::as_str)).collect();
-    let setup_failed = |message: String| CheckError::DdlFailed { plugin: name(), message };
+    let dependency_tables: BTreeSet<&str> = dependencies
+        .iter()
+        .flat_map(|d| d.manifest.tables.iter().map(String::as_str))
+        .collect();
+    let setup_failed = |message: String| CheckError::DdlFailed {
+        plugin: name(),
+        message,
+    };
 
     let ddl_db = Scratch::new(&dependencies).map_err(setup_failed)?;
-    ddl_db.run_as(&policy, &manifest.ddl).map_err(|e| match e {
-        Ok(denial) => CheckError::DdlDenied { plugin: name(), denial },
-        Err(message) => CheckError::DdlFailed { plugin: name(), message },
-    })?;
+    ddl_db
+        .run_as(&policy, &manifest.ddl)
+        .and_then(|()| ddl_db.probe(&policy))
+        .map_err(|e| match e {
+            Ok(denial) => CheckError::DdlDenied {
+                plugin: name(),
+                denial,
+            },
+            Err(message) => CheckError::DdlFailed {
+                plugin: name(),
+                message,
+            },
+        })?;
     let ddl_schema = ddl_db.created_schema(&dependency_tables);
     let created = ddl_schema.table_names();
     let listed: BTreeSet<String> = manifest.tables.iter().cloned().collect();
@@ -168,15 +230,41 @@ pub fn schema_checks(plugin: &Plugin, plugins: &[Plugin]) -> Result<(), CheckErr
 
     let chain_db = Scratch::new(&dependencies).map_err(setup_failed)?;
     for migration in &manifest.chain {
-        chain_db.run_as(&policy, &migration.sql).map_err(|e| match e {
-            Ok(denial) => CheckError::ChainDenied { plugin: name(), migration: migration.label(), denial },
-            Err(message) => CheckError::ChainFailed { plugin: name(), migration: migration.label(), message },
-        })?;
+        chain_db
+            .run_as(&policy, &migration.sql)
+            .map_err(|e| match e {
+                Ok(denial) => CheckError::ChainDenied {
+                    plugin: name(),
+                    migration: migration.label(),
+                    denial,
+                },
+                Err(message) => CheckError::ChainFailed {
+                    plugin: name(),
+                    migration: migration.label(),
+                    message,
+                },
+            })?;
     }
+    chain_db.probe(&policy).map_err(|e| match e {
+        Ok(denial) => CheckError::ChainDenied {
+            plugin: name(),
+            migration: "a view or trigger".into(),
+            denial,
+        },
+        Err(message) => CheckError::ChainFailed {
+            plugin: name(),
+            migration: "a view or trigger".into(),
+            message,
+        },
+    })?;
     let chain_schema = chain_db.created_schema(&dependency_tables);
     let diff = chain_schema.diff("the chain", &ddl_schema, "schema.sql");
     if !diff.is_empty() {
-        return Err(CheckError::ChainDrift { plugin: name(), head: manifest.head(), diff });
+        return Err(CheckError::ChainDrift {
+            plugin: name(),
+            head: manifest.head(),
+            diff,
+        });
     }
     Ok(())
 }

@@ -17,14 +17,25 @@ pub fn list(plugins: &PluginsArgs) -> Result<ListReport, Error> {
 pub fn status(plugins: &PluginsArgs, database: &DatabaseArgs) -> Result<StatusReport, Error> {
     let inventory = Inventory::scan(&plugins.plugins_dir)?;
     let db = Database::open_read_only(&database.database, database.busy_timeout())?;
-    Ok(status::status(db.as_ref(), database.database.clone(), &inventory)?)
+    Ok(status::status(
+        db.as_ref(),
+        database.database.clone(),
+        &inventory,
+    )?)
 }
 
 /// `shopdb-host migrate --plugin NAME [--target N]`.
-pub fn migrate(plugins: &PluginsArgs, database: &DatabaseArgs, plugin: &str, target: Option<i32>) -> Result<RunReport, Error> {
+pub fn migrate(
+    plugins: &PluginsArgs,
+    database: &DatabaseArgs,
+    plugin: &str,
+    target: Option<i32>,
+) -> Result<RunReport, Error> {
     let inventory = Inventory::scan(&plugins.plugins_dir)?;
     let mut db = Database::open(&database.database, database.busy_timeout())?;
-    Ok(migrate::migrate_plugin(&mut db, &inventory, plugin, target)?)
+    Ok(migrate::migrate_plugin(
+        &mut db, &inventory, plugin, target,
+    )?)
 }
 
 /// `shopdb-host upgrade-all`.

@@ -20,8 +20,12 @@ pub const OWNER: &str = "core";
 pub fn chain() -> &'static [ChainMigration] {
     static CHAIN: OnceLock<Vec<ChainMigration>> = OnceLock::new();
     CHAIN.get_or_init(|| {
-        let mut chain: Vec<ChainMigration> =
-            embedded::migrations::runner().get_migrations().iter().cloned().filter_map(ChainMigration::from_refinery).collect();
+        let mut chain: Vec<ChainMigration> = embedded::migrations::runner()
+            .get_migrations()
+            .iter()
+            .cloned()
+            .filter_map(ChainMigration::from_refinery)
+            .collect();
         chain.sort_by_key(|m| m.version);
         chain
     })
@@ -40,7 +44,9 @@ pub fn tables() -> &'static BTreeSet<String> {
                 break;
             }
         }
-        crate::schema::Schema::read(&conn, |_| true).map(|s| s.table_names()).unwrap_or_default()
+        crate::schema::Schema::read(&conn, |_| true)
+            .map(|s| s.table_names())
+            .unwrap_or_default()
     })
 }
 
@@ -51,8 +57,18 @@ mod tests {
     #[test]
     fn the_core_chain_is_embedded_and_creates_the_shared_tables() {
         assert!(!chain().is_empty());
-        for table in ["sites", "locations", "manufacturers", "asset_statuses", "people"] {
-            assert!(tables().contains(table), "core should create `{table}`: {:?}", tables());
+        for table in [
+            "sites",
+            "locations",
+            "manufacturers",
+            "asset_statuses",
+            "people",
+        ] {
+            assert!(
+                tables().contains(table),
+                "core should create `{table}`: {:?}",
+                tables()
+            );
         }
     }
 }

@@ -10,7 +10,7 @@
 //! a rollback that leaves the database as it was on any failure. A second
 //! engine (PostgreSQL) would be a second implementation of these few methods.
 
-use crate::guard::{Denial, Guard, Policy};
+use crate::guard::{probe_bodies, Denial, Guard, Policy, ProbeError};
 use crate::manifest::ChainMigration;
 use refinery::{Migration, Runner, Target};
 use refinery_core::traits::sync::{Migrate, Query, Transaction};
@@ -108,10 +108,18 @@ pub enum ApplyError {
     Denied { migration: String, denial: Denial },
     /// The run left rows whose foreign keys point nowhere.
     #[error("the run would leave a foreign key violation: row {rowid} of `{table}` references a missing row of `{parent}`")]
-    ForeignKey { table: String, rowid: i64, parent: String },
+    ForeignKey {
+        table: String,
+        rowid: i64,
+        parent: String,
+    },
     /// The database records a migration that differs from the plugin's.
     #[error("the database records migration {applied}, but the plugin's V{version} is {current}: the plugin's migration was changed after it was applied")]
-    Divergent { version: i32, applied: String, current: String },
+    Divergent {
+        version: i32,
+        applied: String,
+        current: String,
+    },
     /// The database records a migration the plugin no longer has.
     #[error("the database records migration {applied}, which the plugin does not have: is this an older build of the plugin?")]
     Missing { applied: String },
@@ -128,15 +136,23 @@ impl Database {
         }
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(dir) = dir.filter(|d| !d.is_dir()) {
-            return Err(DbError::MissingDirectory { path: path.to_owned(), dir: dir.to_owned() });
+            return Err(DbError::MissingDirectory {
+                path: path.to_owned(),
+                dir: dir.to_owned(),
+            });
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         Self::open_with(path, flags, busy_timeout)
     }
 
     /// Opens an existing database without the right to change it; `None` when
     /// there is no file yet.
-    pub fn open_read_only(path: &Path, busy_timeout: Duration) -> Result<Option<Database>, DbError> {
+    pub fn open_read_only(
+        path: &Path,
+        busy_timeout: Duration,
+    ) -> Result<Option<Database>, DbError> {
         if path.is_dir() {
             return Err(DbError::IsADirectory(path.to_owned()));
         }
@@ -147,8 +163,13 @@ impl Database {
         Self::open_with(path, flags, busy_timeout).map(Some)
     }
 
-    fn open_with(path: &Path, flags: OpenFlags, busy_timeout: Duration) -> Result<Database, DbError> {
-        let mut conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, "opening", e))?;
+    fn open_with(
+        path: &Path,
+        flags: OpenFlags,
+        busy_timeout: Duration,
+    ) -> Result<Database, DbError> {
+        let mut conn =
+            Connection::open_with_flags(path, flags).map_err(|e| classify(path, "opening", e))?;
         let setup = |conn: &Connection| -> rusqlite::Result<()> {
             conn.busy_timeout(busy_timeout)?;
             conn.execute_batch("PRAGMA foreign_keys = ON")?;
@@ -156,8 +177,14 @@ impl Database {
             conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
         };
         setup(&conn).map_err(|e| classify_at(path, "opening", e, busy_timeout))?;
-        let guard = Guard::install(&mut conn).map_err(|e| classify(path, "installing the authorizer", e))?;
-        Ok(Database { conn, guard, path: path.to_owned(), busy_timeout })
+        let guard = Guard::install(&mut conn)
+            .map_err(|e| classify(path, "installing the authorizer", e))?;
+        Ok(Database {
+            conn,
+            guard,
+            path: path.to_owned(),
+            busy_timeout,
+        })
     }
 
     /// The file this database lives in.
@@ -173,7 +200,11 @@ impl Database {
     /// Whether a table of this name exists.
     pub fn has_table(&self, name: &str) -> Result<bool, DbError> {
         self.conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| r.get::<_, i64>(0))
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [name],
+                |r| r.get::<_, i64>(0),
+            )
             .map(|n| n > 0)
             .map_err(|e| self.error("reading the schema", e))
     }
@@ -184,7 +215,8 @@ impl Database {
         if !self.has_table(history)? {
             return Ok(Vec::new());
         }
-        let sql = format!("SELECT version, name, applied_on, checksum FROM {history} ORDER BY version");
+        let sql =
+            format!("SELECT version, name, applied_on, checksum FROM {history} ORDER BY version");
         let read = || -> rusqlite::Result<Vec<AppliedMigration>> {
             let mut stmt = self.conn.prepare(&sql)?;
             let rows = stmt.query_map([], |row| {
@@ -206,15 +238,23 @@ impl Database {
     pub fn apply(&mut self, run: &ChainRun<'_>) -> Result<Vec<ChainMigration>, ApplyError> {
         // Foreign keys are switched off around the transaction (a table
         // rebuild drops and recreates parents) and checked before commit.
-        self.conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(|e| self.error("preparing the run", e))?;
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = OFF")
+            .map_err(|e| self.error("preparing the run", e))?;
         let result = self.apply_in_transaction(run);
-        let restored = self.conn.execute_batch("PRAGMA foreign_keys = ON").map_err(|e| self.error("finishing the run", e));
+        let restored = self
+            .conn
+            .execute_batch("PRAGMA foreign_keys = ON")
+            .map_err(|e| self.error("finishing the run", e));
         let applied = result?;
         restored?;
         Ok(applied)
     }
 
-    fn apply_in_transaction(&mut self, run: &ChainRun<'_>) -> Result<Vec<ChainMigration>, ApplyError> {
+    fn apply_in_transaction(
+        &mut self,
+        run: &ChainRun<'_>,
+    ) -> Result<Vec<ChainMigration>, ApplyError> {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| classify_at(&self.path, "starting a transaction", e, self.busy_timeout))?;
@@ -237,7 +277,11 @@ impl Database {
     }
 
     fn run_chain(&mut self, run: &ChainRun<'_>) -> Result<Vec<ChainMigration>, ApplyError> {
-        let migrations: Vec<Migration> = run.migrations.iter().map(ChainMigration::to_refinery).collect();
+        let migrations: Vec<Migration> = run
+            .migrations
+            .iter()
+            .map(ChainMigration::to_refinery)
+            .collect();
         let mut runner = Runner::new(&migrations)
             .set_grouped(true)
             .set_abort_divergent(true)
@@ -246,31 +290,72 @@ impl Database {
         runner.set_migration_table_name(&run.history);
 
         let plugin_sql: HashSet<&str> = run.migrations.iter().map(|m| m.sql.as_str()).collect();
-        let mut driver = Driver { conn: &self.conn, guard: &self.guard, policy: run.policy.clone(), plugin_sql, failed: None };
+        let mut driver = Driver {
+            conn: &self.conn,
+            guard: &self.guard,
+            policy: run.policy.clone(),
+            plugin_sql,
+            failed: None,
+        };
         let report = runner.run(&mut driver);
         let failed = driver.failed.take();
         let report = report.map_err(|e| self.explain(run, e, failed))?;
 
+        if let Some(policy) = &run.policy {
+            probe_bodies(&self.conn, &self.guard, policy).map_err(|e| match e {
+                ProbeError::Denied(denial) => ApplyError::Denied {
+                    migration: format!("a view or trigger of {}", run.owner),
+                    denial,
+                },
+                ProbeError::Sqlite(source) => {
+                    ApplyError::Db(self.error("checking views and triggers", source))
+                }
+            })?;
+        }
         self.check_foreign_keys()?;
-        let applied_versions: HashSet<i32> = report.applied_migrations().iter().map(|m| m.version()).collect();
-        Ok(run.migrations.iter().filter(|m| applied_versions.contains(&m.version)).cloned().collect())
+        let applied_versions: HashSet<i32> = report
+            .applied_migrations()
+            .iter()
+            .map(|m| m.version())
+            .collect();
+        Ok(run
+            .migrations
+            .iter()
+            .filter(|m| applied_versions.contains(&m.version))
+            .cloned()
+            .collect())
     }
 
     fn check_foreign_keys(&self) -> Result<(), ApplyError> {
-        let violation = self
-            .conn
-            .query_row("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check LIMIT 1", [], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, Option<i64>>(1)?, row.get::<_, String>(2)?))
-            });
+        let violation = self.conn.query_row(
+            "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check LIMIT 1",
+            [],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, Option<i64>>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            },
+        );
         match violation {
-            Ok((table, rowid, parent)) => Err(ApplyError::ForeignKey { table, rowid: rowid.unwrap_or(0), parent }),
+            Ok((table, rowid, parent)) => Err(ApplyError::ForeignKey {
+                table,
+                rowid: rowid.unwrap_or(0),
+                parent,
+            }),
             Err(rusqlite::Error::QueryReturnedNoRows) => Ok(()),
             Err(e) => Err(ApplyError::Db(self.error("checking foreign keys", e))),
         }
     }
 
     /// Turns refinery's error into one that names the migration and says why.
-    fn explain(&self, run: &ChainRun<'_>, error: refinery::Error, failed: Option<Failure>) -> ApplyError {
+    fn explain(
+        &self,
+        run: &ChainRun<'_>,
+        error: refinery::Error,
+        failed: Option<Failure>,
+    ) -> ApplyError {
         use refinery::error::Kind;
         match error.kind() {
             Kind::DivergentVersion(applied, current) => ApplyError::Divergent {
@@ -278,19 +363,28 @@ impl Database {
                 applied: applied.to_string(),
                 current: current.to_string(),
             },
-            Kind::MissingVersion(applied) => ApplyError::Missing { applied: applied.to_string() },
+            Kind::MissingVersion(applied) => ApplyError::Missing {
+                applied: applied.to_string(),
+            },
             _ => match failed {
                 Some(failure) => {
                     let migration = run
                         .migrations
                         .iter()
                         .find(|m| m.sql == failure.sql)
-                        .map_or_else(|| format!("bookkeeping of {}", run.owner), ChainMigration::label);
+                        .map_or_else(
+                            || format!("bookkeeping of {}", run.owner),
+                            ChainMigration::label,
+                        );
                     if let Some(denial) = failure.denial {
                         ApplyError::Denied { migration, denial }
                     } else {
-                        match classify_at(&self.path, "applying", failure.error, self.busy_timeout) {
-                            DbError::Sqlite { source, .. } => ApplyError::Migration { migration, message: sqlite_message(&source) },
+                        match classify_at(&self.path, "applying", failure.error, self.busy_timeout)
+                        {
+                            DbError::Sqlite { source, .. } => ApplyError::Migration {
+                                migration,
+                                message: sqlite_message(&source),
+                            },
                             other => ApplyError::Db(other),
                         }
                     }
@@ -324,14 +418,23 @@ fn classify(path: &Path, what: &'static str, source: rusqlite::Error) -> DbError
 }
 
 /// Names the errors an operator can act on; the rest keep SQLite's words.
-fn classify_at(path: &Path, what: &'static str, source: rusqlite::Error, waited: Duration) -> DbError {
+fn classify_at(
+    path: &Path,
+    what: &'static str,
+    source: rusqlite::Error,
+    waited: Duration,
+) -> DbError {
     let path = path.to_owned();
     match source.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => DbError::Busy { path, waited },
         Some(ErrorCode::NotADatabase) => DbError::NotADatabase(path),
         Some(ErrorCode::ReadOnly) => DbError::ReadOnly(path),
         Some(ErrorCode::DiskFull) => DbError::Full(path),
-        Some(ErrorCode::CannotOpen) if path.parent().is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir()) => {
+        Some(ErrorCode::CannotOpen)
+            if path
+                .parent()
+                .is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir()) =>
+        {
             let dir = path.parent().map(Path::to_owned).unwrap_or_default();
             DbError::MissingDirectory { path, dir }
         }
@@ -367,7 +470,11 @@ struct DriverError(String);
 impl Driver<'_> {
     fn fail(&mut self, sql: &str, error: rusqlite::Error, denial: Option<Denial>) -> DriverError {
         let message = sqlite_message(&error);
-        self.failed = Some(Failure { sql: sql.to_owned(), error, denial });
+        self.failed = Some(Failure {
+            sql: sql.to_owned(),
+            error,
+            denial,
+        });
         DriverError(message)
     }
 }
@@ -375,14 +482,22 @@ impl Driver<'_> {
 impl Transaction for Driver<'_> {
     type Error = DriverError;
 
-    fn execute<'a, T: Iterator<Item = &'a str>>(&mut self, queries: T) -> Result<usize, Self::Error> {
+    fn execute<'a, T: Iterator<Item = &'a str>>(
+        &mut self,
+        queries: T,
+    ) -> Result<usize, Self::Error> {
         let mut count = 0;
         for sql in queries {
-            let policy = self.policy.clone().filter(|_| self.plugin_sql.contains(sql));
+            let policy = self
+                .policy
+                .clone()
+                .filter(|_| self.plugin_sql.contains(sql));
             let result = match policy {
                 Some(policy) => {
                     let _restricted = self.guard.restrict(policy);
-                    self.conn.execute_batch(sql).map_err(|e| (e, self.guard.take_denial()))
+                    self.conn
+                        .execute_batch(sql)
+                        .map_err(|e| (e, self.guard.take_denial()))
                 }
                 None => self.conn.execute_batch(sql).map_err(|e| (e, None)),
             };
@@ -399,16 +514,21 @@ impl Query<Vec<Migration>> for Driver<'_> {
     fn query(&mut self, query: &str) -> Result<Vec<Migration>, Self::Error> {
         let read = || -> rusqlite::Result<Vec<(i32, String, String, String)>> {
             let mut stmt = self.conn.prepare(query)?;
-            let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?;
+            let rows = stmt.query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })?;
             rows.collect()
         };
         let rows = read().map_err(|e| self.fail(query, e, None))?;
         rows.into_iter()
             .map(|(version, name, applied_on, checksum)| {
-                let applied_on = OffsetDateTime::parse(&applied_on, &Rfc3339).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-                let checksum = checksum
-                    .parse()
-                    .map_err(|_| DriverError(format!("history row V{version}__{name} has a corrupt checksum `{checksum}`")))?;
+                let applied_on = OffsetDateTime::parse(&applied_on, &Rfc3339)
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                let checksum = checksum.parse().map_err(|_| {
+                    DriverError(format!(
+                        "history row V{version}__{name} has a corrupt checksum `{checksum}`"
+                    ))
+                })?;
                 Ok(Migration::applied(version, name, applied_on, checksum))
             })
             .collect()

@@ -30,7 +30,9 @@ impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Db(DbError::Busy { .. } | DbError::Full(_) | DbError::Sqlite { .. }) => EXIT_FAILED,
+            Error::Db(DbError::Busy { .. } | DbError::Full(_) | DbError::Sqlite { .. }) => {
+                EXIT_FAILED
+            }
             _ => EXIT_USAGE,
         }
     }

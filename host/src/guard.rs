@@ -101,6 +101,70 @@ impl Guard {
     }
 }
 
+/// Checks what SQLite does not check when a view or trigger is created:
+/// which tables its body reads. Each of the plugin's views is prepared as a
+/// `SELECT`, and each owned table or view with triggers as the writes that
+/// fire them (prepared, never run), under the plugin's policy.
+pub fn probe_bodies(
+    conn: &Connection,
+    guard: &Guard,
+    policy: &Arc<Policy>,
+) -> Result<(), ProbeError> {
+    let mut probes = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT o.type, o.name, EXISTS (SELECT 1 FROM sqlite_master AS t WHERE t.type = 'trigger' AND t.tbl_name = o.name) \
+         FROM sqlite_master AS o WHERE o.type IN ('table', 'view')",
+    )?;
+    let objects: Vec<(String, String, bool)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (kind, name, has_triggers) in objects
+        .into_iter()
+        .filter(|(_, n, _)| policy.owned.contains(&n.to_lowercase()))
+    {
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        if kind == "view" {
+            probes.push(format!("SELECT * FROM {quoted}"));
+        }
+        if has_triggers {
+            let mut columns = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+            let assignments: Vec<String> = columns
+                .query_map([&name], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?
+                .iter()
+                .map(|c| format!("\"{0}\" = \"{0}\"", c.replace('"', "\"\"")))
+                .collect();
+            probes.push(format!("INSERT INTO {quoted} DEFAULT VALUES"));
+            probes.push(format!("DELETE FROM {quoted}"));
+            if !assignments.is_empty() {
+                probes.push(format!("UPDATE {quoted} SET {}", assignments.join(", ")));
+            }
+        }
+    }
+    let _restricted = guard.restrict(Arc::clone(policy));
+    for probe in probes {
+        // Only a denial matters: other errors (a view that cannot be
+        // written) say nothing about what the body reads.
+        if conn.prepare(&probe).is_err() {
+            if let Some(denial) = guard.take_denial() {
+                return Err(ProbeError::Denied(denial));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Why [`probe_bodies`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// A view or trigger body touches what the plugin may not.
+    #[error("{0}")]
+    Denied(Denial),
+    /// Reading the schema failed.
+    #[error("failed to read the schema to check views and triggers")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
 /// While alive, the guard applies a plugin's policy; dropping it goes back to
 /// allowing the host's own SQL.
 #[derive(Debug)]
@@ -116,7 +180,15 @@ impl Drop for Restricted<'_> {
 
 /// SQLite's schema tables, written by SQLite itself while it runs DDL.
 fn is_sqlite_internal(table: &str) -> bool {
-    matches!(table, "sqlite_master" | "sqlite_schema" | "sqlite_sequence") || table.starts_with("sqlite_stat")
+    matches!(table, "sqlite_master" | "sqlite_schema" | "sqlite_sequence")
+        || table.starts_with("sqlite_stat")
+}
+
+/// What SQLite reads by itself while running DDL a plugin is allowed:
+/// `ALTER TABLE … ADD COLUMN … CHECK (…)` verifies existing rows through
+/// `pragma_quick_check`.
+fn is_internal_read(table: &str) -> bool {
+    is_sqlite_internal(table) || table == "pragma_quick_check"
 }
 
 fn decide(policy: &Policy, context: &AuthContext<'_>) -> Result<(), Denial> {
@@ -124,37 +196,84 @@ fn decide(policy: &Policy, context: &AuthContext<'_>) -> Result<(), Denial> {
         if db != "main" {
             return Err(Denial {
                 action: format!("using schema `{db}`"),
-                reason: "plugins work only in the main database (no temporary or attached schemas)".into(),
+                reason: "plugins work only in the main database (no temporary or attached schemas)"
+                    .into(),
             });
         }
     }
-    let deny = |action: String, reason: &str| Err(Denial { action, reason: reason.to_owned() });
+    let deny = |action: String, reason: &str| {
+        Err(Denial {
+            action,
+            reason: reason.to_owned(),
+        })
+    };
     match context.action {
         AuthAction::Select | AuthAction::Recursive | AuthAction::Function { .. } => Ok(()),
         AuthAction::Read { table_name, .. } => policy.may_read(table_name, context.accessor),
-        AuthAction::CreateTable { table_name } => policy.may_change(table_name, || format!("CREATE TABLE `{table_name}`")),
-        AuthAction::AlterTable { table_name, .. } => policy.may_change(table_name, || format!("ALTER TABLE `{table_name}`")),
-        AuthAction::DropTable { table_name } => policy.may_change(table_name, || format!("DROP TABLE `{table_name}`")),
-        AuthAction::CreateView { view_name } => policy.may_change(view_name, || format!("CREATE VIEW `{view_name}`")),
-        AuthAction::DropView { view_name } => policy.may_change(view_name, || format!("DROP VIEW `{view_name}`")),
-        AuthAction::CreateIndex { index_name, table_name } => {
-            policy.may_change(table_name, || format!("CREATE INDEX `{index_name}` ON `{table_name}`"))
+        AuthAction::CreateTable { table_name } => {
+            policy.may_change(table_name, || format!("CREATE TABLE `{table_name}`"))
         }
-        AuthAction::DropIndex { index_name, table_name } => {
-            policy.may_change(table_name, || format!("DROP INDEX `{index_name}` ON `{table_name}`"))
+        AuthAction::AlterTable { table_name, .. } => {
+            policy.may_change(table_name, || format!("ALTER TABLE `{table_name}`"))
         }
-        AuthAction::CreateTrigger { trigger_name, table_name } => {
-            policy.may_change(table_name, || format!("CREATE TRIGGER `{trigger_name}` ON `{table_name}`"))
+        AuthAction::DropTable { table_name } => {
+            policy.may_change(table_name, || format!("DROP TABLE `{table_name}`"))
         }
-        AuthAction::DropTrigger { trigger_name, table_name } => {
-            policy.may_change(table_name, || format!("DROP TRIGGER `{trigger_name}` ON `{table_name}`"))
+        AuthAction::CreateView { view_name } => {
+            policy.may_change(view_name, || format!("CREATE VIEW `{view_name}`"))
         }
-        AuthAction::Analyze { table_name } => policy.may_change(table_name, || format!("ANALYZE `{table_name}`")),
+        AuthAction::DropView { view_name } => {
+            policy.may_change(view_name, || format!("DROP VIEW `{view_name}`"))
+        }
+        AuthAction::CreateIndex {
+            index_name,
+            table_name,
+        } => policy.may_change(table_name, || {
+            format!("CREATE INDEX `{index_name}` ON `{table_name}`")
+        }),
+        AuthAction::DropIndex {
+            index_name,
+            table_name,
+        } => policy.may_change(table_name, || {
+            format!("DROP INDEX `{index_name}` ON `{table_name}`")
+        }),
+        AuthAction::CreateTrigger {
+            trigger_name,
+            table_name,
+        } => policy.may_change(table_name, || {
+            format!("CREATE TRIGGER `{trigger_name}` ON `{table_name}`")
+        }),
+        AuthAction::DropTrigger {
+            trigger_name,
+            table_name,
+        } => policy.may_change(table_name, || {
+            format!("DROP TRIGGER `{trigger_name}` ON `{table_name}`")
+        }),
+        AuthAction::Analyze { table_name } => {
+            policy.may_change(table_name, || format!("ANALYZE `{table_name}`"))
+        }
         AuthAction::Reindex { .. } => Ok(()),
-        AuthAction::Insert { table_name } => policy.may_write(table_name, context.accessor, || format!("INSERT INTO `{table_name}`")),
-        AuthAction::Update { table_name, .. } => policy.may_write(table_name, context.accessor, || format!("UPDATE `{table_name}`")),
-        AuthAction::Delete { table_name } => policy.may_write(table_name, context.accessor, || format!("DELETE FROM `{table_name}`")),
-        AuthAction::Pragma { pragma_name, pragma_value } => deny(
+        AuthAction::Insert { table_name } => policy.may_write(table_name, context.accessor, || {
+            format!("INSERT INTO `{table_name}`")
+        }),
+        AuthAction::Update { table_name, .. } => {
+            policy.may_write(table_name, context.accessor, || {
+                format!("UPDATE `{table_name}`")
+            })
+        }
+        AuthAction::Delete { table_name } => policy.may_write(table_name, context.accessor, || {
+            format!("DELETE FROM `{table_name}`")
+        }),
+        // SQLite checks existing rows itself when a column with a CHECK is
+        // added: allowed on the plugin's own tables, as the ALTER was.
+        AuthAction::Pragma {
+            pragma_name: "quick_check",
+            pragma_value: Some(table),
+        } if policy.owned.contains(&table.to_lowercase()) => Ok(()),
+        AuthAction::Pragma {
+            pragma_name,
+            pragma_value,
+        } => deny(
             match pragma_value {
                 Some(value) => format!("PRAGMA {pragma_name} = {value}"),
                 None => format!("PRAGMA {pragma_name}"),
@@ -165,29 +284,49 @@ fn decide(policy: &Policy, context: &AuthContext<'_>) -> Result<(), Denial> {
             "BEGIN/COMMIT/ROLLBACK/SAVEPOINT".into(),
             "the host runs each plugin's migrations in one transaction; plugins may not control it",
         ),
-        AuthAction::Attach { filename } => {
-            deny(format!("ATTACH `{filename}`"), "plugins may not attach other database files")
+        AuthAction::Attach { filename } => deny(
+            format!("ATTACH `{filename}`"),
+            "plugins may not attach other database files",
+        ),
+        AuthAction::Detach { database_name } => deny(
+            format!("DETACH `{database_name}`"),
+            "plugins may not detach databases",
+        ),
+        AuthAction::CreateVtable {
+            table_name,
+            module_name,
         }
-        AuthAction::Detach { database_name } => {
-            deny(format!("DETACH `{database_name}`"), "plugins may not detach databases")
-        }
-        AuthAction::CreateVtable { table_name, module_name } | AuthAction::DropVtable { table_name, module_name } => deny(
+        | AuthAction::DropVtable {
+            table_name,
+            module_name,
+        } => deny(
             format!("virtual table `{table_name}` using {module_name}"),
             "plugins may not create or drop virtual tables",
         ),
         AuthAction::CreateTempTable { table_name } | AuthAction::DropTempTable { table_name } => {
-            deny(format!("temporary table `{table_name}`"), "plugins may not use temporary objects")
+            deny(
+                format!("temporary table `{table_name}`"),
+                "plugins may not use temporary objects",
+            )
         }
-        AuthAction::CreateTempIndex { index_name, .. } | AuthAction::DropTempIndex { index_name, .. } => {
-            deny(format!("temporary index `{index_name}`"), "plugins may not use temporary objects")
-        }
-        AuthAction::CreateTempTrigger { trigger_name, .. } | AuthAction::DropTempTrigger { trigger_name, .. } => {
-            deny(format!("temporary trigger `{trigger_name}`"), "plugins may not use temporary objects")
-        }
-        AuthAction::CreateTempView { view_name } | AuthAction::DropTempView { view_name } => {
-            deny(format!("temporary view `{view_name}`"), "plugins may not use temporary objects")
-        }
-        _ => deny("an operation SQLite could not name".into(), "unknown operations are refused"),
+        AuthAction::CreateTempIndex { index_name, .. }
+        | AuthAction::DropTempIndex { index_name, .. } => deny(
+            format!("temporary index `{index_name}`"),
+            "plugins may not use temporary objects",
+        ),
+        AuthAction::CreateTempTrigger { trigger_name, .. }
+        | AuthAction::DropTempTrigger { trigger_name, .. } => deny(
+            format!("temporary trigger `{trigger_name}`"),
+            "plugins may not use temporary objects",
+        ),
+        AuthAction::CreateTempView { view_name } | AuthAction::DropTempView { view_name } => deny(
+            format!("temporary view `{view_name}`"),
+            "plugins may not use temporary objects",
+        ),
+        _ => deny(
+            "an operation SQLite could not name".into(),
+            "unknown operations are refused",
+        ),
     }
 }
 
@@ -206,11 +345,19 @@ impl Policy {
         if self.owned.contains(&table) {
             Ok(())
         } else {
-            Err(Denial { action: action(), reason: self.owner_of(&table) })
+            Err(Denial {
+                action: action(),
+                reason: self.owner_of(&table),
+            })
         }
     }
 
-    fn may_write(&self, table: &str, accessor: Option<&str>, action: impl FnOnce() -> String) -> Result<(), Denial> {
+    fn may_write(
+        &self,
+        table: &str,
+        accessor: Option<&str>,
+        action: impl FnOnce() -> String,
+    ) -> Result<(), Denial> {
         let lower = table.to_lowercase();
         // SQLite writes its schema tables itself while running DDL that was
         // already authorized; a plugin cannot write them directly without
@@ -223,11 +370,19 @@ impl Policy {
 
     fn may_read(&self, table: &str, accessor: Option<&str>) -> Result<(), Denial> {
         let table = table.to_lowercase();
-        if self.owned.contains(&table) || self.readable.contains(&table) || is_sqlite_internal(&table) {
+        if self.owned.contains(&table) || self.readable.contains(&table) || is_internal_read(&table)
+        {
             Ok(())
         } else {
-            let reason = format!("{}, and '{}' does not depend on it", self.owner_of(&table), self.plugin);
-            Err(Denial { action: via(format!("reading `{table}`"), accessor), reason })
+            let reason = format!(
+                "{}, and '{}' does not depend on it",
+                self.owner_of(&table),
+                self.plugin
+            );
+            Err(Denial {
+                action: via(format!("reading `{table}`"), accessor),
+                reason,
+            })
         }
     }
 }
@@ -236,5 +391,142 @@ fn via(action: String, accessor: Option<&str>) -> String {
     match accessor {
         Some(object) => format!("{action} (in `{object}`)"),
         None => action,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database with a core table, a dependency's table, a stranger's
+    /// table and a history table, and a guard restricting plugin `mine`.
+    fn setup() -> (Connection, Guard, Arc<Policy>) {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE sites (id INTEGER PRIMARY KEY);
+             CREATE TABLE theirs (id INTEGER PRIMARY KEY);
+             CREATE TABLE strangers (id INTEGER PRIMARY KEY);
+             CREATE TABLE shopdb_history_mine (version INT);",
+        )
+        .unwrap();
+        let guard = Guard::install(&mut conn).unwrap();
+        let policy = Policy {
+            plugin: "mine".into(),
+            owned: ["mine_items".to_owned(), "mine_view".to_owned()].into(),
+            readable: ["sites".to_owned(), "theirs".to_owned()].into(),
+            owners: [
+                ("sites", "core"),
+                ("theirs", "dep"),
+                ("strangers", "stranger"),
+                ("shopdb_history_mine", "the host"),
+            ]
+            .into_iter()
+            .map(|(t, o)| (t.to_owned(), o.to_owned()))
+            .collect(),
+        };
+        (conn, guard, Arc::new(policy))
+    }
+
+    fn as_plugin(sql: &str) -> Result<(), Denial> {
+        let (conn, guard, policy) = setup();
+        let _restricted = guard.restrict(Arc::clone(&policy));
+        match conn.execute_batch(
+            "CREATE TABLE mine_items (id INTEGER PRIMARY KEY, site_id INT REFERENCES sites (id), n INT);",
+        ) {
+            Ok(()) => {}
+            Err(e) => panic!("the plugin's own table must be allowed: {e}"),
+        }
+        conn.execute_batch(sql).map_err(|e| {
+            guard
+                .take_denial()
+                .unwrap_or_else(|| panic!("failed but not denied: {e}"))
+        })?;
+        drop(_restricted);
+        match probe_bodies(&conn, &guard, &policy) {
+            Ok(()) => Ok(()),
+            Err(ProbeError::Denied(denial)) => Err(denial),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[track_caller]
+    fn denied(sql: &str, expect: &str) {
+        let denial = as_plugin(sql).expect_err(sql);
+        assert!(denial.to_string().contains(expect), "{sql}: {denial}");
+    }
+
+    #[test]
+    fn a_plugin_may_build_and_fill_its_own_tables() {
+        as_plugin(
+            "CREATE INDEX mine_items_n ON mine_items (n);
+             ALTER TABLE mine_items ADD COLUMN kind TEXT NOT NULL DEFAULT 'a' CHECK (kind IN ('a', 'b'));
+             INSERT INTO mine_items (n) SELECT id FROM theirs;
+             INSERT INTO mine_items (site_id) SELECT id FROM sites;
+             CREATE TRIGGER mine_items_touch AFTER UPDATE ON mine_items BEGIN SELECT 1; END;
+             CREATE VIEW mine_view AS SELECT * FROM mine_items JOIN theirs ON theirs.id = mine_items.n;
+             UPDATE mine_items SET n = n + 1; DELETE FROM mine_items WHERE n > 100;
+             DROP INDEX mine_items_n;",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_plugin_may_not_touch_what_it_does_not_own() {
+        denied(
+            "DROP TABLE theirs",
+            "DROP TABLE `theirs`: it belongs to plugin 'dep'",
+        );
+        denied(
+            "INSERT INTO sites DEFAULT VALUES",
+            "INSERT INTO `sites`: it is a core table",
+        );
+        denied(
+            "ALTER TABLE theirs ADD COLUMN x INT",
+            "ALTER TABLE `theirs`",
+        );
+        denied(
+            "CREATE INDEX theirs_id ON theirs (id)",
+            "CREATE INDEX `theirs_id` ON `theirs`",
+        );
+        denied(
+            "CREATE TRIGGER t AFTER INSERT ON theirs BEGIN SELECT 1; END",
+            "CREATE TRIGGER `t` ON `theirs`",
+        );
+        denied(
+            "UPDATE shopdb_history_mine SET version = 9",
+            "it is the host's bookkeeping",
+        );
+        denied("SELECT * FROM strangers", "reading `strangers`");
+        denied(
+            "CREATE VIEW mine_view AS SELECT * FROM strangers",
+            "reading `strangers`",
+        );
+        denied("CREATE VIEW not_mine AS SELECT 1", "CREATE VIEW `not_mine`");
+        denied(
+            "CREATE TRIGGER mine_items_spy AFTER INSERT ON mine_items BEGIN SELECT count(*) FROM strangers; END",
+            "reading `strangers` (in `mine_items_spy`)",
+        );
+    }
+
+    #[test]
+    fn a_plugin_may_not_escape_the_run() {
+        denied("ATTACH DATABASE ':memory:' AS other", "ATTACH");
+        denied("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = OFF");
+        denied("BEGIN", "BEGIN/COMMIT");
+        denied("SAVEPOINT s", "BEGIN/COMMIT");
+        denied("CREATE TEMP TABLE t (x)", "temporary");
+    }
+
+    #[test]
+    fn outside_a_restriction_the_host_may_do_anything() {
+        let (conn, guard, policy) = setup();
+        {
+            let _restricted = guard.restrict(policy);
+            assert!(conn.execute_batch("DROP TABLE strangers").is_err());
+            assert!(guard.take_denial().is_some());
+        }
+        conn.execute_batch("DROP TABLE strangers; PRAGMA foreign_keys = OFF")
+            .unwrap();
+        assert_eq!(guard.take_denial(), None);
     }
 }

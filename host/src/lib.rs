@@ -26,3 +26,4 @@ pub mod report;
 pub mod schema;
 pub mod sqltext;
 pub mod status;
+pub mod vet;

@@ -11,15 +11,29 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut stdout = io::stdout().lock();
     let printed = match &cli.command {
-        Command::List { plugins, output } => commands::list(plugins).map(|r| emit(&mut stdout, output, &r, report::list, true)),
-        Command::Status { plugins, database, output } => {
-            commands::status(plugins, database).map(|r| emit(&mut stdout, output, &r, report::status, true))
+        Command::List { plugins, output } => {
+            commands::list(plugins).map(|r| emit(&mut stdout, output, &r, report::list, true))
         }
-        Command::Migrate { plugin, target, plugins, database, output } => commands::migrate(plugins, database, plugin, *target)
+        Command::Status {
+            plugins,
+            database,
+            output,
+        } => commands::status(plugins, database)
+            .map(|r| emit(&mut stdout, output, &r, report::status, true)),
+        Command::Migrate {
+            plugin,
+            target,
+            plugins,
+            database,
+            output,
+        } => commands::migrate(plugins, database, plugin, *target)
             .map(|r| emit(&mut stdout, output, &r, report::run, r.succeeded())),
-        Command::UpgradeAll { plugins, database, output } => {
-            commands::upgrade_all(plugins, database).map(|r| emit(&mut stdout, output, &r, report::run, r.succeeded()))
-        }
+        Command::UpgradeAll {
+            plugins,
+            database,
+            output,
+        } => commands::upgrade_all(plugins, database)
+            .map(|r| emit(&mut stdout, output, &r, report::run, r.succeeded())),
     };
     match printed {
         Ok(code) => ExitCode::from(code),
@@ -38,12 +52,22 @@ fn emit<R: serde::Serialize>(
     human: fn(&mut dyn Write, &R) -> io::Result<()>,
     ok: bool,
 ) -> u8 {
-    let written = if output.json { report::json(out, value) } else { human(out, value) };
+    let written = if output.json {
+        report::json(out, value)
+    } else {
+        human(out, value)
+    };
     match written.and_then(|()| out.flush()) {
         Ok(()) if ok => EXIT_OK,
         Ok(()) => EXIT_FAILED,
         // stdout closed (a pipe to `head`): the work is done, say nothing more.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => if ok { EXIT_OK } else { EXIT_FAILED },
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            if ok {
+                EXIT_OK
+            } else {
+                EXIT_FAILED
+            }
+        }
         Err(e) => {
             eprintln!("error: failed to write the report: {e}");
             EXIT_FAILED

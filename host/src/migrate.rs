@@ -93,10 +93,18 @@ impl RunReport {
 pub enum RunError {
     /// No plugin of that name in the directory.
     #[error("no plugin named '{name}' in `{}`; plugins found: {}", dir.display(), list_or_none(found))]
-    UnknownPlugin { name: String, dir: PathBuf, found: Vec<String> },
+    UnknownPlugin {
+        name: String,
+        dir: PathBuf,
+        found: Vec<String>,
+    },
     /// The target version is not in the chain.
     #[error("plugin '{plugin}' has no migration V{target}; its chain has {}", versions.iter().map(|v| format!("V{v}")).collect::<Vec<_>>().join(", "))]
-    UnknownTarget { plugin: String, target: i32, versions: Vec<i32> },
+    UnknownTarget {
+        plugin: String,
+        target: i32,
+        versions: Vec<i32>,
+    },
 }
 
 fn list_or_none(names: &[String]) -> String {
@@ -122,9 +130,20 @@ pub fn migrate_plugin(
     target: Option<i32>,
 ) -> Result<RunReport, RunError> {
     let Some(plugin) = inventory.find(name) else {
-        if let Some(refusal) = inventory.refused.iter().find(|r| r.plugin.as_deref() == Some(name)) {
-            let mut report = RunReport { database: db.path().to_owned(), chains: Vec::new() };
-            report.chains.push(refused(refusal.plugin.clone(), &refusal.file, refusal.reason.clone()));
+        if let Some(refusal) = inventory
+            .refused
+            .iter()
+            .find(|r| r.plugin.as_deref() == Some(name))
+        {
+            let mut report = RunReport {
+                database: db.path().to_owned(),
+                chains: Vec::new(),
+            };
+            report.chains.push(refused(
+                refusal.plugin.clone(),
+                &refusal.file,
+                refusal.reason.clone(),
+            ));
             return Ok(report);
         }
         return Err(RunError::UnknownPlugin {
@@ -143,32 +162,64 @@ pub fn migrate_plugin(
         }
     }
     let mut selection: Vec<(&Plugin, Option<i32>)> =
-        dependency_closure(&plugin.manifest, &inventory.plugins).into_iter().map(|p| (p, None)).collect();
+        dependency_closure(&plugin.manifest, &inventory.plugins)
+            .into_iter()
+            .map(|p| (p, None))
+            .collect();
     selection.push((plugin, target));
     Ok(run(db, inventory, selection, false))
 }
 
 fn refused(name: Option<String>, file: &std::path::Path, reason: String) -> ChainOutcome {
-    let name = name.unwrap_or_else(|| file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()));
-    ChainOutcome { name, file: Some(file.to_owned()), from: None, status: Status::Refused { reason } }
+    let name = name.unwrap_or_else(|| {
+        file.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    });
+    ChainOutcome {
+        name,
+        file: Some(file.to_owned()),
+        from: None,
+        status: Status::Refused { reason },
+    }
 }
 
-fn run(db: &mut Database, inventory: &Inventory, selection: Vec<(&Plugin, Option<i32>)>, report_refused: bool) -> RunReport {
-    let mut report = RunReport { database: db.path().to_owned(), chains: Vec::new() };
+fn run(
+    db: &mut Database,
+    inventory: &Inventory,
+    selection: Vec<(&Plugin, Option<i32>)>,
+    report_refused: bool,
+) -> RunReport {
+    let mut report = RunReport {
+        database: db.path().to_owned(),
+        chains: Vec::new(),
+    };
     let core = apply_core(db);
     let core_ok = core.status.is_ok();
     report.chains.push(core);
     if report_refused {
         for refusal in &inventory.refused {
-            report.chains.push(refused(refusal.plugin.clone(), &refusal.file, refusal.reason.clone()));
+            report.chains.push(refused(
+                refusal.plugin.clone(),
+                &refusal.file,
+                refusal.reason.clone(),
+            ));
         }
     }
     let mut unusable: BTreeSet<String> = inventory.refused_names();
     for (plugin, target) in selection {
         let name = plugin.manifest.name.clone();
-        let blocker = if core_ok { inventory.blocked_by(plugin, &unusable) } else { Some(core::OWNER.to_owned()) };
+        let blocker = if core_ok {
+            inventory.blocked_by(plugin, &unusable)
+        } else {
+            Some(core::OWNER.to_owned())
+        };
         let outcome = match blocker {
-            Some(by) => ChainOutcome { name: name.clone(), file: Some(plugin.file.clone()), from: None, status: Status::Blocked { by } },
+            Some(by) => ChainOutcome {
+                name: name.clone(),
+                file: Some(plugin.file.clone()),
+                from: None,
+                status: Status::Blocked { by },
+            },
             None => apply_plugin(db, plugin, &inventory.plugins, target),
         };
         if !outcome.status.is_ok() {
@@ -180,11 +231,22 @@ fn run(db: &mut Database, inventory: &Inventory, selection: Vec<(&Plugin, Option
 }
 
 fn apply_core(db: &mut Database) -> ChainOutcome {
-    let run = ChainRun { owner: core::OWNER, history: core::HISTORY_TABLE.into(), migrations: core::chain(), target: None, policy: None };
+    let run = ChainRun {
+        owner: core::OWNER,
+        history: core::HISTORY_TABLE.into(),
+        migrations: core::chain(),
+        target: None,
+        policy: None,
+    };
     apply_chain(db, core::OWNER, None, &run, || Ok(()))
 }
 
-fn apply_plugin(db: &mut Database, plugin: &Plugin, plugins: &[Plugin], target: Option<i32>) -> ChainOutcome {
+fn apply_plugin(
+    db: &mut Database,
+    plugin: &Plugin,
+    plugins: &[Plugin],
+    target: Option<i32>,
+) -> ChainOutcome {
     let manifest = &plugin.manifest;
     let run = ChainRun {
         owner: &manifest.name,
@@ -207,35 +269,80 @@ fn apply_chain(
     run: &ChainRun<'_>,
     checks: impl FnOnce() -> Result<(), String>,
 ) -> ChainOutcome {
-    let outcome = |from, status| ChainOutcome { name: name.to_owned(), file: file.clone(), from, status };
+    let outcome = |from, status| ChainOutcome {
+        name: name.to_owned(),
+        file: file.clone(),
+        from,
+        status,
+    };
     let recorded = match db.applied(&run.history) {
         Ok(recorded) => recorded,
-        Err(e) => return outcome(None, Status::Failed { reason: e.to_string() }),
+        Err(e) => {
+            return outcome(
+                None,
+                Status::Failed {
+                    reason: e.to_string(),
+                },
+            )
+        }
     };
     let state = match history::compare(&recorded, run.migrations) {
         Ok(state) => state,
         Err(e) => {
             let from = recorded.iter().map(|a| a.version).max();
-            return outcome(from, Status::Refused { reason: e.to_string() });
+            return outcome(
+                from,
+                Status::Refused {
+                    reason: e.to_string(),
+                },
+            );
         }
     };
-    let pending: Vec<&ChainMigration> =
-        state.pending.iter().filter(|m| run.target.is_none_or(|t| m.version <= t)).collect();
+    let pending: Vec<&ChainMigration> = state
+        .pending
+        .iter()
+        .filter(|m| run.target.is_none_or(|t| m.version <= t))
+        .collect();
     if pending.is_empty() {
-        return outcome(state.applied, Status::UpToDate { version: state.applied });
+        return outcome(
+            state.applied,
+            Status::UpToDate {
+                version: state.applied,
+            },
+        );
     }
     if let Err(reason) = checks() {
         return outcome(state.applied, Status::Refused { reason });
     }
     match db.apply(run) {
         Ok(applied) => {
-            let version = applied.last().map(|m| m.version).or(state.applied).unwrap_or(0);
+            let version = applied
+                .last()
+                .map(|m| m.version)
+                .or(state.applied)
+                .unwrap_or(0);
             if applied.is_empty() {
-                outcome(state.applied, Status::UpToDate { version: state.applied })
+                outcome(
+                    state.applied,
+                    Status::UpToDate {
+                        version: state.applied,
+                    },
+                )
             } else {
-                outcome(state.applied, Status::Applied { migrations: applied.iter().map(ChainMigration::label).collect(), version })
+                outcome(
+                    state.applied,
+                    Status::Applied {
+                        migrations: applied.iter().map(ChainMigration::label).collect(),
+                        version,
+                    },
+                )
             }
         }
-        Err(e) => outcome(state.applied, Status::Failed { reason: e.to_string() }),
+        Err(e) => outcome(
+            state.applied,
+            Status::Failed {
+                reason: e.to_string(),
+            },
+        ),
     }
 }

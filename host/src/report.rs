@@ -15,8 +15,15 @@ pub fn json(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
 /// Rows of cells printed with every column padded to its widest cell.
 fn table(out: &mut dyn Write, rows: &[Vec<String>]) -> io::Result<()> {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> =
-        (0..columns).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     for row in rows {
         let mut line = String::new();
         for (c, cell) in row.iter().enumerate() {
@@ -51,8 +58,15 @@ pub fn run(out: &mut dyn Write, report: &RunReport) -> io::Result<()> {
         .iter()
         .map(|chain| {
             let text = match &chain.status {
-                Status::Applied { migrations, version } => {
-                    format!("applied {} → now at V{version} ({})", plural(migrations.len(), "migration"), migrations.join(", "))
+                Status::Applied {
+                    migrations,
+                    version,
+                } => {
+                    format!(
+                        "applied {} → now at V{version} ({})",
+                        plural(migrations.len(), "migration"),
+                        migrations.join(", ")
+                    )
                 }
                 Status::UpToDate { version: v } => format!("up to date ({})", version(*v)),
                 Status::Failed { reason } => format!("failed, rolled back: {reason}"),
@@ -67,16 +81,30 @@ pub fn run(out: &mut dyn Write, report: &RunReport) -> io::Result<()> {
 
 /// What `status` prints.
 pub fn status(out: &mut dyn Write, report: &StatusReport) -> io::Result<()> {
-    let exists = if report.exists { "" } else { " (does not exist yet)" };
+    let exists = if report.exists {
+        ""
+    } else {
+        " (does not exist yet)"
+    };
     writeln!(out, "database {}{exists}", report.database.display())?;
-    let mut rows = vec![vec!["NAME".into(), "ON DISK".into(), "APPLIED".into(), "PENDING".into()]];
+    let mut rows = vec![vec![
+        "NAME".into(),
+        "ON DISK".into(),
+        "APPLIED".into(),
+        "PENDING".into(),
+    ]];
     for chain in &report.chains {
         let pending = match &chain.problem {
             Some(problem) => format!("problem: {problem}"),
             None if chain.pending.is_empty() => "-".into(),
             None => chain.pending.join(", "),
         };
-        rows.push(vec![chain.name.clone(), format!("V{}", chain.on_disk), version(chain.applied), pending]);
+        rows.push(vec![
+            chain.name.clone(),
+            format!("V{}", chain.on_disk),
+            version(chain.applied),
+            pending,
+        ]);
     }
     table(out, &rows)?;
     refusals(out, &report.refused)
@@ -88,12 +116,33 @@ pub fn list(out: &mut dyn Write, report: &ListReport) -> io::Result<()> {
     if report.plugins.is_empty() {
         writeln!(out, "(no usable plugins)")?;
     }
-    let mut rows = vec![vec!["NAME".into(), "VERSION".into(), "CHAIN".into(), "FILE".into(), "TABLES".into(), "DEPENDS ON".into()]];
+    let mut rows = vec![vec![
+        "NAME".into(),
+        "VERSION".into(),
+        "CHAIN".into(),
+        "FILE".into(),
+        "TABLES".into(),
+        "DEPENDS ON".into(),
+    ]];
     for plugin in &report.plugins {
         let m = &plugin.manifest;
-        let file = plugin.file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        let deps = if m.depends_on.is_empty() { "-".into() } else { m.depends_on.join(", ") };
-        rows.push(vec![m.name.clone(), m.version.clone(), format!("V{}", plugin.head), file, m.tables.join(", "), deps]);
+        let file = plugin
+            .file
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let deps = if m.depends_on.is_empty() {
+            "-".into()
+        } else {
+            m.depends_on.join(", ")
+        };
+        rows.push(vec![
+            m.name.clone(),
+            m.version.clone(),
+            format!("V{}", plugin.head),
+            file,
+            m.tables.join(", "),
+            deps,
+        ]);
     }
     if !report.plugins.is_empty() {
         table(out, &rows)?;

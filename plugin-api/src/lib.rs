@@ -255,7 +255,9 @@ mod tests {
     fn a_panicking_builder_becomes_an_error_not_an_unwind() {
         let result = describe_guarded(|| panic!("schema.sql is missing"));
         match result {
-            RResult::RErr(message) => assert!(message.contains("schema.sql is missing"), "{message}"),
+            RResult::RErr(message) => {
+                assert!(message.contains("schema.sql is missing"), "{message}")
+            }
             RResult::ROk(_) => panic!("a panic must come back as an error"),
         }
     }

@@ -1,0 +1,42 @@
+# shopdb-host. On a fresh machine, two commands do all the set-up:
+#   make run    build host and plugins, apply everything to the default SQLite file, print the status
+#   make test   build everything (plugins and test fixtures included) and run every test
+CARGO       ?= cargo
+PLUGINS_DIR ?= shopdb-plugins
+DATABASE    ?= shopdb.sqlite
+BUILD_DIR   := target/debug
+HOST        := $(BUILD_DIR)/shopdb-host
+BUNDLED     := computers equipment network notifications printers usb
+DLL         := $(if $(filter Darwin,$(shell uname -s)),dylib,so)
+
+.PHONY: all build plugins run test lint
+
+all: build
+
+# One build of the whole workspace: host, bundled plugins, test fixtures.
+# `cargo test` alone does not produce cdylib files (cargo issue 8311).
+build:
+	$(CARGO) build --workspace
+
+# Copy the bundled plugins into the plugins directory. Each file is copied
+# beside its target and renamed over it: overwriting a library in place
+# would crash a host that has it loaded.
+plugins: build
+	@mkdir -p $(PLUGINS_DIR)
+	@for p in $(BUNDLED); do \
+	  src=$(BUILD_DIR)/libshopdb_plugin_$$p.$(DLL); \
+	  cp $$src $(PLUGINS_DIR)/.libshopdb_plugin_$$p.$(DLL).tmp && \
+	  mv -f $(PLUGINS_DIR)/.libshopdb_plugin_$$p.$(DLL).tmp $(PLUGINS_DIR)/libshopdb_plugin_$$p.$(DLL) || exit 1; \
+	done
+	@echo "plugins installed in $(PLUGINS_DIR)/"
+
+run: plugins
+	$(HOST) upgrade-all --plugins-dir $(PLUGINS_DIR) --database $(DATABASE)
+	$(HOST) status --plugins-dir $(PLUGINS_DIR) --database $(DATABASE)
+
+test: build
+	$(CARGO) test --workspace
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings

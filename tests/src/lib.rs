@@ -1,0 +1,329 @@
+//! The harness for shopdb's end-to-end tests: the real `shopdb-host` binary,
+//! real plugin libraries and real SQLite files, in a fresh directory per test.
+//!
+//! `cargo test` does not build `cdylib`s (cargo issue 8311), so the plugin
+//! and fixture libraries come from `cargo build --workspace`, which `make
+//! test` runs first; a missing artifact fails with that instruction. When a
+//! command does not end as a test expects, the failure shows the command, the
+//! directory listing, stdout and stderr.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_debug_implementations
+)]
+
+use rusqlite::Connection;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tempfile::TempDir;
+
+/// The bundled plugins, by name.
+pub const BUNDLED: [&str; 6] = [
+    "computers",
+    "equipment",
+    "network",
+    "notifications",
+    "printers",
+    "usb",
+];
+
+/// The directory cargo put this test's binaries in (`target/debug`).
+pub fn build_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    // target/debug/deps/<test>-<hash>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps")
+        .to_owned()
+}
+
+fn artifact(name: &str) -> PathBuf {
+    let path = build_dir().join(name);
+    assert!(
+        path.exists(),
+        "`{}` is missing: build everything first with `make test` (or `cargo build --workspace`); \
+         `cargo test` alone does not build plugin libraries",
+        path.display()
+    );
+    path
+}
+
+/// The `shopdb-host` binary.
+pub fn host_binary() -> PathBuf {
+    artifact(&format!("shopdb-host{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// The library file a crate compiles to (`my-crate` → `libmy_crate.so`).
+pub fn library(crate_name: &str) -> PathBuf {
+    let (prefix, suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    artifact(&format!("{prefix}{}{suffix}", crate_name.replace('-', "_")))
+}
+
+/// The library of a bundled plugin.
+pub fn bundled(plugin: &str) -> PathBuf {
+    library(&format!("shopdb-plugin-{plugin}"))
+}
+
+/// The library of a fixture plugin under `tests/fixtures/<name>`.
+pub fn fixture(name: &str) -> PathBuf {
+    library(&format!("fixture-{name}"))
+}
+
+/// The repository's root directory.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repository")
+        .to_owned()
+}
+
+/// A fresh directory with a plugins directory and a database path.
+pub struct Sandbox {
+    dir: TempDir,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    /// An empty sandbox: `plugins/` exists, the database does not.
+    pub fn new() -> Sandbox {
+        let dir = tempfile::Builder::new()
+            .prefix("shopdb-test-")
+            .tempdir()
+            .expect("a temporary directory");
+        std::fs::create_dir(dir.path().join("plugins")).expect("plugins directory");
+        Sandbox { dir }
+    }
+
+    /// The sandbox directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Where plugin files go.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.path().join("plugins")
+    }
+
+    /// The database file.
+    pub fn database(&self) -> PathBuf {
+        self.path().join("shop.sqlite")
+    }
+
+    /// Copies bundled plugins into the plugins directory.
+    pub fn install(&self, plugins: &[&str]) -> &Sandbox {
+        for plugin in plugins {
+            self.install_file(&bundled(plugin));
+        }
+        self
+    }
+
+    /// Copies a fixture plugin into the plugins directory.
+    pub fn install_fixture(&self, name: &str) -> &Sandbox {
+        self.install_file(&fixture(name))
+    }
+
+    /// Copies any file into the plugins directory under its own name.
+    pub fn install_file(&self, file: &Path) -> &Sandbox {
+        let name = file.file_name().expect("a file name");
+        std::fs::copy(file, self.plugins_dir().join(name)).expect("copy the plugin file");
+        self
+    }
+
+    /// Writes `bytes` as a file in the plugins directory.
+    pub fn write_plugin_file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.plugins_dir().join(name);
+        std::fs::write(&path, bytes).expect("write a plugin file");
+        path
+    }
+
+    /// Removes a file from the plugins directory.
+    pub fn uninstall_file(&self, name: &str) {
+        std::fs::remove_file(self.plugins_dir().join(name)).expect("remove a plugin file");
+    }
+
+    /// Runs `shopdb-host ARGS` in the sandbox, pointed at its plugins
+    /// directory and database through the environment.
+    pub fn host(&self, args: &[&str]) -> Run {
+        let mut command = Command::new(host_binary());
+        command
+            .args(args)
+            .current_dir(self.path())
+            .env("SHOPDB_PLUGINS_DIR", self.plugins_dir())
+            .env("SHOPDB_DATABASE", self.database())
+            .env("NO_COLOR", "1");
+        self.run(command)
+    }
+
+    /// Runs a prepared command and captures everything a failure report needs.
+    pub fn run(&self, mut command: Command) -> Run {
+        let description = format!("{command:?}");
+        let output = command.output().expect("the command starts");
+        Run {
+            command: description,
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            listing: listing(self.path()),
+        }
+    }
+
+    /// Opens the sandbox database.
+    pub fn open_db(&self) -> Connection {
+        Connection::open(self.database()).expect("open the test database")
+    }
+
+    /// Everything in the database, as text: every schema object and every
+    /// row of every table. Two equal snapshots mean an unchanged database.
+    pub fn snapshot(&self) -> String {
+        if !self.database().exists() {
+            return "(no database)".into();
+        }
+        snapshot(&self.open_db())
+    }
+}
+
+/// Every schema object and every row of every table of `conn`, as text.
+pub fn snapshot(conn: &Connection) -> String {
+    let mut text = String::new();
+    let mut stmt = conn
+        .prepare("SELECT type, name, ifnull(sql, '') FROM sqlite_master ORDER BY type, name")
+        .unwrap();
+    let objects: Vec<(String, String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (kind, name, sql) in &objects {
+        writeln!(text, "{kind} {name}: {sql}").unwrap();
+    }
+    for (_, table, _) in objects
+        .iter()
+        .filter(|(kind, name, _)| kind == "table" && !name.starts_with("sqlite_"))
+    {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM \"{table}\" ORDER BY rowid"))
+            .unwrap();
+        let columns = stmt.column_count();
+        let rows = stmt
+            .query_map([], |row| {
+                (0..columns)
+                    .map(|i| {
+                        row.get::<_, rusqlite::types::Value>(i)
+                            .map(|v| format!("{v:?}"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap();
+        for row in rows {
+            writeln!(text, "{table}: {}", row.unwrap().join(" | ")).unwrap();
+        }
+    }
+    text
+}
+
+fn listing(dir: &Path) -> String {
+    let mut out = String::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(current) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            writeln!(
+                out,
+                "  {} ({size} bytes)",
+                path.strip_prefix(dir).unwrap_or(&path).display()
+            )
+            .unwrap();
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// A finished `shopdb-host` run.
+#[derive(Debug)]
+pub struct Run {
+    /// The command line.
+    pub command: String,
+    /// The exit code (`None`: killed by a signal).
+    pub code: Option<i32>,
+    /// Everything printed on stdout.
+    pub stdout: String,
+    /// Everything printed on stderr.
+    pub stderr: String,
+    listing: String,
+}
+
+impl Run {
+    /// Asserts the exit code, printing everything useful when it differs.
+    #[track_caller]
+    pub fn exits(self, code: i32) -> Run {
+        if self.code != Some(code) {
+            panic!(
+                "expected exit code {code}, got {:?}\n{}",
+                self.code,
+                self.report()
+            );
+        }
+        self
+    }
+
+    /// Asserts success (exit 0).
+    #[track_caller]
+    pub fn succeeds(self) -> Run {
+        self.exits(0)
+    }
+
+    /// Asserts that stdout contains `text`.
+    #[track_caller]
+    pub fn stdout_has(self, text: &str) -> Run {
+        if !self.stdout.contains(text) {
+            panic!("expected stdout to contain {text:?}\n{}", self.report());
+        }
+        self
+    }
+
+    /// Asserts that stderr contains `text`.
+    #[track_caller]
+    pub fn stderr_has(self, text: &str) -> Run {
+        if !self.stderr.contains(text) {
+            panic!("expected stderr to contain {text:?}\n{}", self.report());
+        }
+        self
+    }
+
+    /// Parses stdout as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.report()))
+    }
+
+    /// The command, the sandbox listing, stdout and stderr, for failures.
+    pub fn report(&self) -> String {
+        format!(
+            "command: {}\nexit: {:?}\nfiles:\n{}--- stdout ---\n{}--- stderr ---\n{}",
+            self.command, self.code, self.listing, self.stdout, self.stderr
+        )
+    }
+}
+
+/// The chain with `name` in a `--json` run report.
+#[track_caller]
+pub fn chain<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["chains"]
+        .as_array()
+        .and_then(|chains| chains.iter().find(|c| c["name"] == name))
+        .unwrap_or_else(|| panic!("no chain '{name}' in {report:#}"))
+}
