@@ -1,20 +1,25 @@
 //! The refusals decided in a scratch database, before the operator's
 //! database is touched.
 //!
-//! For each plugin the host builds an in-memory database holding the core
-//! schema and its dependencies' DDL, then runs the plugin's DDL there, and in
-//! a second one its whole migration chain, both under the plugin's
-//! [`Policy`]. The plugin is refused when its SQL fails or trespasses, when
+//! For each plugin the host builds an in-memory database laid out like a real
+//! one (core schema, history tables, the other plugins' DDL), then runs the
+//! plugin's DDL there, and in a second one its whole migration chain, both
+//! under the plugin's [`Policy`]. The plugin is refused when its SQL fails or trespasses, when
 //! the DDL creates other tables than the manifest lists, or when the chain
 //! and the DDL produce different schemas.
 
+use crate::db::{Database, DbError};
 use crate::guard::{probe_bodies, Denial, Guard, Policy, ProbeError};
+use crate::history;
+use crate::inventory::Inventory;
 use crate::load::Plugin;
 use crate::manifest::Manifest;
 use crate::schema::Schema;
 use crate::{core, db::sqlite_message};
 use rusqlite::Connection;
+use serde::Serialize;
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Why a plugin's schema is refused.
@@ -85,18 +90,26 @@ fn quoted(names: &[String]) -> String {
 }
 
 /// The policy for a plugin's SQL: its own tables, plus reading core tables
-/// and the tables of the plugins it declares as dependencies.
-pub fn policy_for(manifest: &Manifest, plugins: &[Plugin]) -> Policy {
+/// and the tables of the plugins it declares as dependencies. Every other
+/// known table is named with its owner, for refusals.
+pub fn policy_for(manifest: &Manifest, inventory: &Inventory) -> Policy {
     let mut policy = Policy {
         plugin: manifest.name.clone(),
         owned: manifest.tables.iter().cloned().collect(),
         readable: core::tables().clone(),
         ..Policy::default()
     };
+    for (table, owner) in &inventory.recorded_owners {
+        policy.owners.insert(table.clone(), owner.clone());
+    }
     for table in core::tables() {
         policy.owners.insert(table.clone(), core::OWNER.into());
     }
-    for other in plugins.iter().filter(|p| p.manifest.name != manifest.name) {
+    for other in inventory
+        .plugins
+        .iter()
+        .filter(|p| p.manifest.name != manifest.name)
+    {
         let is_dependency = manifest.depends_on.contains(&other.manifest.name);
         for table in &other.manifest.tables {
             policy
@@ -110,25 +123,51 @@ pub fn policy_for(manifest: &Manifest, plugins: &[Plugin]) -> Policy {
     policy
 }
 
-/// A throw-away in-memory database with the core schema and a plugin's
-/// dependencies in place.
+/// A throw-away in-memory database laid out like a real one around the
+/// plugin: the core schema, the history tables, its dependencies' DDL and
+/// the other plugins' DDL, so that SQL reaching for any of them meets the
+/// guard rather than "no such table".
 struct Scratch {
     conn: Connection,
     guard: Guard,
 }
 
 impl Scratch {
-    fn new(dependencies: &[&Plugin]) -> Result<Scratch, String> {
+    fn new(
+        plugin: &Plugin,
+        dependencies: &[&Plugin],
+        inventory: &Inventory,
+    ) -> Result<Scratch, String> {
         let mut conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
         let guard = Guard::install(&mut conn).map_err(|e| e.to_string())?;
         for migration in core::chain() {
             conn.execute_batch(&migration.sql)
                 .map_err(|e| format!("core {}: {e}", migration.label()))?;
         }
+        let histories = std::iter::once(core::HISTORY_TABLE.to_owned())
+            .chain(inventory.plugins.iter().map(|p| p.manifest.history_table()));
+        for history in histories {
+            conn.execute_batch(&format!(
+                "CREATE TABLE IF NOT EXISTS {history} (version INT4 PRIMARY KEY, name VARCHAR(255), \
+                 applied_on VARCHAR(255), checksum VARCHAR(255))"
+            ))
+            .map_err(|e| e.to_string())?;
+        }
         for dependency in dependencies {
             conn.execute_batch(&dependency.manifest.ddl).map_err(|e| {
                 format!("dependency '{}' schema.sql: {e}", dependency.manifest.name)
             })?;
+        }
+        let bystanders = inventory.plugins.iter().filter(|other| {
+            other.manifest.name != plugin.manifest.name
+                && !dependencies
+                    .iter()
+                    .any(|d| d.manifest.name == other.manifest.name)
+        });
+        for bystander in bystanders {
+            // Best effort: a broken neighbour is refused on its own account
+            // and must not make this plugin fail.
+            let _ = conn.execute_batch(&bystander.manifest.ddl);
         }
         Ok(Scratch { conn, guard })
     }
@@ -149,11 +188,15 @@ impl Scratch {
         })
     }
 
-    /// Everything the plugin's SQL created: all objects except those of the
-    /// core and of dependencies, so that tables the manifest forgot show up.
-    fn created_schema(&self, others: &BTreeSet<&str>) -> Schema {
+    /// Everything the plugin's SQL created: all objects except the core's,
+    /// the bookkeeping and other plugins', so that tables the manifest
+    /// forgot show up too.
+    fn created_schema(&self, others: &BTreeSet<&str>) -> Result<Schema, String> {
         let core = core::tables();
-        Schema::read(&self.conn, |t| !core.contains(t) && !others.contains(t)).unwrap_or_default()
+        Schema::read(&self.conn, |t| {
+            !core.contains(t) && !core::is_bookkeeping(t) && !others.contains(t)
+        })
+        .map_err(|e| e.to_string())
     }
 }
 
@@ -187,23 +230,24 @@ pub fn dependency_closure<'p>(manifest: &Manifest, plugins: &'p [Plugin]) -> Vec
     ordered
 }
 
-/// Runs the scratch checks for one plugin, given every loaded plugin (for
-/// dependencies and table owners).
-pub fn schema_checks(plugin: &Plugin, plugins: &[Plugin]) -> Result<(), CheckError> {
+/// Runs the scratch checks for one plugin of the inventory.
+pub fn schema_checks(plugin: &Plugin, inventory: &Inventory) -> Result<(), CheckError> {
     let manifest = &plugin.manifest;
     let name = || manifest.name.clone();
-    let policy = Arc::new(policy_for(manifest, plugins));
-    let dependencies = dependency_closure(manifest, plugins);
-    let dependency_tables: BTreeSet<&str> = dependencies
+    let policy = Arc::new(policy_for(manifest, inventory));
+    let dependencies = dependency_closure(manifest, &inventory.plugins);
+    let others: BTreeSet<&str> = inventory
+        .plugins
         .iter()
-        .flat_map(|d| d.manifest.tables.iter().map(String::as_str))
+        .filter(|p| p.manifest.name != manifest.name)
+        .flat_map(|p| p.manifest.tables.iter().map(String::as_str))
         .collect();
     let setup_failed = |message: String| CheckError::DdlFailed {
         plugin: name(),
         message,
     };
 
-    let ddl_db = Scratch::new(&dependencies).map_err(setup_failed)?;
+    let ddl_db = Scratch::new(plugin, &dependencies, inventory).map_err(setup_failed)?;
     ddl_db
         .run_as(&policy, &manifest.ddl)
         .and_then(|()| ddl_db.probe(&policy))
@@ -217,7 +261,7 @@ pub fn schema_checks(plugin: &Plugin, plugins: &[Plugin]) -> Result<(), CheckErr
                 message,
             },
         })?;
-    let ddl_schema = ddl_db.created_schema(&dependency_tables);
+    let ddl_schema = ddl_db.created_schema(&others).map_err(setup_failed)?;
     let created = ddl_schema.table_names();
     let listed: BTreeSet<String> = manifest.tables.iter().cloned().collect();
     if created != listed {
@@ -228,7 +272,7 @@ pub fn schema_checks(plugin: &Plugin, plugins: &[Plugin]) -> Result<(), CheckErr
         });
     }
 
-    let chain_db = Scratch::new(&dependencies).map_err(setup_failed)?;
+    let chain_db = Scratch::new(plugin, &dependencies, inventory).map_err(setup_failed)?;
     for migration in &manifest.chain {
         chain_db
             .run_as(&policy, &migration.sql)
@@ -257,7 +301,7 @@ pub fn schema_checks(plugin: &Plugin, plugins: &[Plugin]) -> Result<(), CheckErr
             message,
         },
     })?;
-    let chain_schema = chain_db.created_schema(&dependency_tables);
+    let chain_schema = chain_db.created_schema(&others).map_err(setup_failed)?;
     let diff = chain_schema.diff("the chain", &ddl_schema, "schema.sql");
     if !diff.is_empty() {
         return Err(CheckError::ChainDrift {
@@ -267,4 +311,122 @@ pub fn schema_checks(plugin: &Plugin, plugins: &[Plugin]) -> Result<(), CheckErr
         });
     }
     Ok(())
+}
+
+/// What `check` found, plugin by plugin.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// The directory checked.
+    pub plugins_dir: PathBuf,
+    /// The database whose history was compared, when one exists.
+    pub database: Option<PathBuf>,
+    /// One verdict per plugin file.
+    pub plugins: Vec<Verdict>,
+}
+
+/// The verdict on one plugin file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    /// The plugin's name (the file name when it never said one).
+    pub name: String,
+    /// The plugin file.
+    pub file: PathBuf,
+    /// Passed, refused or blocked.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// Whether a plugin may be applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every check passed.
+    Passed,
+    /// A check failed.
+    Refused {
+        /// Why, naming the file, table or migration.
+        reason: String,
+    },
+    /// A dependency was refused.
+    Blocked {
+        /// The dependency.
+        by: String,
+    },
+}
+
+impl CheckReport {
+    /// Whether every plugin passed.
+    pub fn passed(&self) -> bool {
+        self.plugins.iter().all(|v| v.outcome == Outcome::Passed)
+    }
+}
+
+/// Runs every check on every plugin of `inventory` (or only on `only`),
+/// comparing history with `db` when there is one. Writes nothing.
+pub fn check_all(
+    inventory: &Inventory,
+    db: Option<&Database>,
+    only: Option<&str>,
+) -> Result<CheckReport, DbError> {
+    let wanted = |name: &str| only.is_none_or(|o| o == name);
+    let mut plugins = Vec::new();
+    for refusal in &inventory.refused {
+        let name = refusal
+            .plugin
+            .clone()
+            .unwrap_or_else(|| file_name(&refusal.file));
+        if wanted(&name) {
+            plugins.push(Verdict {
+                name,
+                file: refusal.file.clone(),
+                outcome: Outcome::Refused {
+                    reason: refusal.reason.clone(),
+                },
+            });
+        }
+    }
+    let mut unusable = inventory.refused_names();
+    for plugin in &inventory.plugins {
+        let name = &plugin.manifest.name;
+        let outcome = match inventory.blocked_by(plugin, &unusable) {
+            Some(by) => Outcome::Blocked { by },
+            None => match schema_checks(plugin, inventory) {
+                Err(e) => Outcome::Refused {
+                    reason: e.to_string(),
+                },
+                Ok(()) => match db {
+                    Some(db) => match history::compare(
+                        &db.applied(&plugin.manifest.history_table())?,
+                        &plugin.manifest.chain,
+                    ) {
+                        Ok(_) => Outcome::Passed,
+                        Err(e) => Outcome::Refused {
+                            reason: format!("plugin '{name}': {e}"),
+                        },
+                    },
+                    None => Outcome::Passed,
+                },
+            },
+        };
+        if outcome != Outcome::Passed {
+            unusable.insert(name.clone());
+        }
+        if wanted(name) {
+            plugins.push(Verdict {
+                name: name.clone(),
+                file: plugin.file.clone(),
+                outcome,
+            });
+        }
+    }
+    Ok(CheckReport {
+        plugins_dir: inventory.dir.clone(),
+        database: db.map(|d| d.path().to_owned()),
+        plugins,
+    })
+}
+
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
 }

@@ -38,6 +38,28 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Check plugins without changing anything: run every check `migrate`
+    /// and `upgrade-all` run before applying, and print a verdict per plugin.
+    ///
+    /// Checks the files (a loadable library of this machine, the stable ABI),
+    /// the manifests, duplicate names, table ownership, dependencies, the DDL
+    /// against the manifest and against the migration chain (in a scratch
+    /// database), and that the plugin's SQL only touches its own tables.
+    /// When the database file exists, its recorded history and table owners
+    /// are compared too. Exits 0 when every plugin passes, 1 otherwise:
+    /// plugin authors run this in their CI.
+    Check {
+        /// Check only this plugin (the others are still loaded, as its
+        /// dependencies and neighbours).
+        #[arg(long, value_name = "NAME")]
+        plugin: Option<String>,
+        #[command(flatten)]
+        plugins: PluginsArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Show, for the core and every plugin, the version on disk, the version
     /// applied in the database and the pending migrations. Changes nothing.
     Status {

@@ -16,6 +16,15 @@ pub const HISTORY_TABLE: &str = "shopdb_core_history";
 /// The name the core chain goes by in reports and ownership records.
 pub const OWNER: &str = "core";
 
+/// Whether `table` is the host's own bookkeeping (history tables, the table
+/// owner record): no plugin may read or write it.
+pub fn is_bookkeeping(table: &str) -> bool {
+    table.starts_with("shopdb_")
+}
+
+/// The table recording which plugin owns which table.
+pub const OWNERS_TABLE: &str = "shopdb_table_owners";
+
 /// The core chain, in version order.
 pub fn chain() -> &'static [ChainMigration] {
     static CHAIN: OnceLock<Vec<ChainMigration>> = OnceLock::new();
@@ -31,8 +40,8 @@ pub fn chain() -> &'static [ChainMigration] {
     })
 }
 
-/// The tables the core chain creates (lowercase), read off a scratch
-/// database once per process.
+/// The tables the core chain creates for plugins to share (lowercase; not
+/// the bookkeeping), read off a scratch database once per process.
 pub fn tables() -> &'static BTreeSet<String> {
     static TABLES: OnceLock<BTreeSet<String>> = OnceLock::new();
     TABLES.get_or_init(|| {
@@ -44,7 +53,7 @@ pub fn tables() -> &'static BTreeSet<String> {
                 break;
             }
         }
-        crate::schema::Schema::read(&conn, |_| true)
+        crate::schema::Schema::read(&conn, |t| !is_bookkeeping(t))
             .map(|s| s.table_names())
             .unwrap_or_default()
     })

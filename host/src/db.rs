@@ -10,13 +10,14 @@
 //! a rollback that leaves the database as it was on any failure. A second
 //! engine (PostgreSQL) would be a second implementation of these few methods.
 
+use crate::core;
 use crate::guard::{probe_bodies, Denial, Guard, Policy, ProbeError};
 use crate::manifest::ChainMigration;
 use refinery::{Migration, Runner, Target};
 use refinery_core::traits::sync::{Migrate, Query, Transaction};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -312,6 +313,9 @@ impl Database {
                 }
             })?;
         }
+        if let Some(policy) = &run.policy {
+            self.record_owner(run.owner, &policy.owned)?;
+        }
         self.check_foreign_keys()?;
         let applied_versions: HashSet<i32> = report
             .applied_migrations()
@@ -324,6 +328,40 @@ impl Database {
             .filter(|m| applied_versions.contains(&m.version))
             .cloned()
             .collect())
+    }
+
+    /// Which plugin the database records as the owner of each table (empty
+    /// before the core chain created the record).
+    pub fn recorded_owners(&self) -> Result<BTreeMap<String, String>, DbError> {
+        if !self.has_table(core::OWNERS_TABLE)? {
+            return Ok(BTreeMap::new());
+        }
+        let read = || -> rusqlite::Result<BTreeMap<String, String>> {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT lower(table_name), plugin FROM shopdb_table_owners")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        };
+        read().map_err(|e| self.error("reading table owners", e))
+    }
+
+    /// Records `plugin` as the owner of `tables`, inside the run's transaction.
+    fn record_owner(&self, plugin: &str, tables: &BTreeSet<String>) -> Result<(), ApplyError> {
+        let write = || -> rusqlite::Result<()> {
+            self.conn.execute(
+                "DELETE FROM shopdb_table_owners WHERE plugin = ?1",
+                [plugin],
+            )?;
+            let mut insert = self
+                .conn
+                .prepare("INSERT INTO shopdb_table_owners (table_name, plugin) VALUES (?1, ?2)")?;
+            for table in tables {
+                insert.execute([table.as_str(), plugin])?;
+            }
+            Ok(())
+        };
+        write().map_err(|e| ApplyError::Db(self.error("recording table owners", e)))
     }
 
     fn check_foreign_keys(&self) -> Result<(), ApplyError> {

@@ -332,9 +332,11 @@ fn decide(policy: &Policy, context: &AuthContext<'_>) -> Result<(), Denial> {
 
 impl Policy {
     fn owner_of(&self, table: &str) -> String {
+        if crate::core::is_bookkeeping(table) {
+            return "it is the host's bookkeeping (history and ownership records)".into();
+        }
         match self.owners.get(table) {
-            Some(owner) if owner == "core" => "it is a core table".into(),
-            Some(owner) if owner == "the host" => "it is the host's bookkeeping".into(),
+            Some(owner) if owner == crate::core::OWNER => "it is a core table".into(),
             Some(owner) => format!("it belongs to plugin '{owner}'"),
             None => format!("plugin '{}' does not own it", self.plugin),
         }
@@ -418,7 +420,6 @@ mod tests {
                 ("sites", "core"),
                 ("theirs", "dep"),
                 ("strangers", "stranger"),
-                ("shopdb_history_mine", "the host"),
             ]
             .into_iter()
             .map(|(t, o)| (t.to_owned(), o.to_owned()))

@@ -32,6 +32,9 @@ pub struct Inventory {
     pub plugins: Vec<Plugin>,
     /// Files refused, in file order.
     pub refused: Vec<Refusal>,
+    /// Which plugin the database records as each table's owner (empty when
+    /// no database was consulted).
+    pub recorded_owners: BTreeMap<String, String>,
 }
 
 impl Inventory {
@@ -57,6 +60,53 @@ impl Inventory {
         inventory.refuse_missing_dependencies();
         inventory.order_by_dependencies();
         Ok(inventory)
+    }
+
+    /// Refuses plugins whose tables are already someone else's: a core
+    /// table, a table the database records as another plugin's (whether or
+    /// not that plugin's file is still here), or a table another plugin in
+    /// the directory claims too (then both are refused, unless the database
+    /// records one of them as the owner).
+    pub fn refuse_ownership_conflicts(&mut self, recorded: BTreeMap<String, String>) {
+        self.recorded_owners = recorded;
+        let mut claims: BTreeMap<String, Vec<(String, PathBuf)>> = BTreeMap::new();
+        for plugin in &self.plugins {
+            for table in &plugin.manifest.tables {
+                claims
+                    .entry(table.clone())
+                    .or_default()
+                    .push((plugin.manifest.name.clone(), plugin.file.clone()));
+            }
+        }
+        let present = self.names();
+        let recorded = self.recorded_owners.clone();
+        self.refuse_where(|plugin, _| {
+            let name = &plugin.manifest.name;
+            plugin.manifest.tables.iter().find_map(|table| {
+                if crate::core::tables().contains(table) || crate::core::is_bookkeeping(table) {
+                    return Some(format!("plugin '{name}' claims table `{table}`, which is a core table: rename the table"));
+                }
+                match recorded.get(table) {
+                    Some(owner) if owner != name => {
+                        let gone = if present.contains(owner) { String::new() } else { format!(" (its file is no longer in the plugins directory; `shopdb-host status` lists it)") };
+                        return Some(format!(
+                            "plugin '{name}' claims table `{table}`, which belongs to plugin '{owner}'{gone}"
+                        ));
+                    }
+                    Some(_) => return None,
+                    None => {}
+                }
+                let claimants = &claims[table];
+                (claimants.len() > 1).then(|| {
+                    let list = claimants
+                        .iter()
+                        .map(|(plugin, file)| format!("'{plugin}' (`{}`)", file.display()))
+                        .collect::<Vec<_>>()
+                        .join(" and ");
+                    format!("table `{table}` is claimed by more than one plugin: {list}; remove one of them")
+                })
+            })
+        });
     }
 
     /// The usable plugin called `name`.

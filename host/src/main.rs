@@ -14,6 +14,13 @@ fn main() -> ExitCode {
         Command::List { plugins, output } => {
             commands::list(plugins).map(|r| emit(&mut stdout, output, &r, report::list, true))
         }
+        Command::Check {
+            plugin,
+            plugins,
+            database,
+            output,
+        } => commands::check(plugins, database, plugin.as_deref())
+            .map(|r| emit(&mut stdout, output, &r, report::check, r.passed())),
         Command::Status {
             plugins,
             database,

@@ -220,7 +220,7 @@ fn run(
                 from: None,
                 status: Status::Blocked { by },
             },
-            None => apply_plugin(db, plugin, &inventory.plugins, target),
+            None => apply_plugin(db, plugin, inventory, target),
         };
         if !outcome.status.is_ok() {
             unusable.insert(name);
@@ -244,7 +244,7 @@ fn apply_core(db: &mut Database) -> ChainOutcome {
 fn apply_plugin(
     db: &mut Database,
     plugin: &Plugin,
-    plugins: &[Plugin],
+    inventory: &Inventory,
     target: Option<i32>,
 ) -> ChainOutcome {
     let manifest = &plugin.manifest;
@@ -253,10 +253,10 @@ fn apply_plugin(
         history: manifest.history_table(),
         migrations: &manifest.chain,
         target,
-        policy: Some(Arc::new(policy_for(manifest, plugins))),
+        policy: Some(Arc::new(policy_for(manifest, inventory))),
     };
     apply_chain(db, &manifest.name, Some(plugin.file.clone()), &run, || {
-        check::schema_checks(plugin, plugins).map_err(|e| e.to_string())
+        check::schema_checks(plugin, inventory).map_err(|e| e.to_string())
     })
 }
 

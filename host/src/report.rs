@@ -1,6 +1,7 @@
 //! Printing results: aligned text for people, JSON for scripts. Both come
 //! from the same report values, so they cannot disagree.
 
+use crate::check::{CheckReport, Outcome};
 use crate::migrate::{RunReport, Status};
 use crate::status::{ListReport, StatusReport};
 use serde::Serialize;
@@ -79,6 +80,30 @@ pub fn run(out: &mut dyn Write, report: &RunReport) -> io::Result<()> {
     table(out, &rows)
 }
 
+/// What `check` prints.
+pub fn check(out: &mut dyn Write, report: &CheckReport) -> io::Result<()> {
+    writeln!(out, "plugins in {}", report.plugins_dir.display())?;
+    if let Some(database) = &report.database {
+        writeln!(out, "history compared with {}", database.display())?;
+    }
+    if report.plugins.is_empty() {
+        writeln!(out, "(no plugins)")?;
+    }
+    let rows: Vec<Vec<String>> = report
+        .plugins
+        .iter()
+        .map(|v| {
+            let text = match &v.outcome {
+                Outcome::Passed => "ok".to_owned(),
+                Outcome::Refused { reason } => format!("refused: {reason}"),
+                Outcome::Blocked { by } => format!("blocked: depends on '{by}', which is refused"),
+            };
+            vec![v.name.clone(), text]
+        })
+        .collect();
+    table(out, &rows)
+}
+
 /// What `status` prints.
 pub fn status(out: &mut dyn Write, report: &StatusReport) -> io::Result<()> {
     let exists = if report.exists {
@@ -107,7 +132,22 @@ pub fn status(out: &mut dyn Write, report: &StatusReport) -> io::Result<()> {
         ]);
     }
     table(out, &rows)?;
-    refusals(out, &report.refused)
+    refusals(out, &report.refused)?;
+    if !report.missing.is_empty() {
+        writeln!(
+            out,
+            "installed in the database but missing from the plugins directory:"
+        )?;
+        for plugin in &report.missing {
+            writeln!(
+                out,
+                "  {} (tables: {})",
+                plugin.name,
+                plugin.tables.join(", ")
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// What `list` prints.

@@ -59,6 +59,18 @@ pub struct StatusReport {
     pub chains: Vec<ChainStatus>,
     /// Plugin files refused and why.
     pub refused: Vec<Refusal>,
+    /// Plugins the database records as installed whose files are not in the
+    /// plugins directory.
+    pub missing: Vec<MissingPlugin>,
+}
+
+/// A plugin installed in the database but absent from the directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct MissingPlugin {
+    /// Its name.
+    pub name: String,
+    /// The tables the database records as its own.
+    pub tables: Vec<String>,
 }
 
 /// Where one chain stands.
@@ -104,11 +116,26 @@ pub fn status(
             &m.chain,
         )?);
     }
+    let present = inventory.names();
+    let mut missing: Vec<MissingPlugin> = Vec::new();
+    for (table, owner) in &inventory.recorded_owners {
+        if present.contains(owner) {
+            continue;
+        }
+        match missing.iter_mut().find(|m| &m.name == owner) {
+            Some(plugin) => plugin.tables.push(table.clone()),
+            None => missing.push(MissingPlugin {
+                name: owner.clone(),
+                tables: vec![table.clone()],
+            }),
+        }
+    }
     Ok(StatusReport {
         database,
         exists: db.is_some(),
         chains,
         refused: inventory.refused.clone(),
+        missing,
     })
 }
 
