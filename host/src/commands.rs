@@ -9,11 +9,21 @@ use crate::inventory::Inventory;
 use crate::migrate::{self, RunError, RunReport};
 use crate::status::{self, ListReport, StatusReport};
 
+/// Scans the plugins directory and refuses plugins whose tables conflict
+/// with each other, with the core, or with the owners `db` records.
+fn survey(plugins: &PluginsArgs, db: Option<&Database>) -> Result<Inventory, Error> {
+    let mut inventory = Inventory::scan(&plugins.plugins_dir)?;
+    let recorded = db
+        .map(Database::recorded_owners)
+        .transpose()?
+        .unwrap_or_default();
+    inventory.refuse_ownership_conflicts(recorded);
+    Ok(inventory)
+}
+
 /// `shopdb-host list`.
 pub fn list(plugins: &PluginsArgs) -> Result<ListReport, Error> {
-    let mut inventory = Inventory::scan(&plugins.plugins_dir)?;
-    inventory.refuse_ownership_conflicts(Default::default());
-    Ok(status::list(&inventory))
+    Ok(status::list(&survey(plugins, None)?))
 }
 
 /// `shopdb-host check [--plugin NAME]`.
@@ -22,14 +32,8 @@ pub fn check(
     database: &DatabaseArgs,
     only: Option<&str>,
 ) -> Result<CheckReport, Error> {
-    let mut inventory = Inventory::scan(&plugins.plugins_dir)?;
     let db = Database::open_read_only(&database.database, database.busy_timeout())?;
-    let recorded = db
-        .as_ref()
-        .map(Database::recorded_owners)
-        .transpose()?
-        .unwrap_or_default();
-    inventory.refuse_ownership_conflicts(recorded);
+    let inventory = survey(plugins, db.as_ref())?;
     let report = check::check_all(&inventory, db.as_ref(), only)?;
     if let Some(name) = only.filter(|_| report.plugins.is_empty()) {
         return Err(RunError::UnknownPlugin {
@@ -44,8 +48,8 @@ pub fn check(
 
 /// `shopdb-host status`.
 pub fn status(plugins: &PluginsArgs, database: &DatabaseArgs) -> Result<StatusReport, Error> {
-    let inventory = Inventory::scan(&plugins.plugins_dir)?;
     let db = Database::open_read_only(&database.database, database.busy_timeout())?;
+    let inventory = survey(plugins, db.as_ref())?;
     Ok(status::status(
         db.as_ref(),
         database.database.clone(),
@@ -60,8 +64,8 @@ pub fn migrate(
     plugin: &str,
     target: Option<i32>,
 ) -> Result<RunReport, Error> {
-    let inventory = Inventory::scan(&plugins.plugins_dir)?;
     let mut db = Database::open(&database.database, database.busy_timeout())?;
+    let inventory = survey(plugins, Some(&db))?;
     Ok(migrate::migrate_plugin(
         &mut db, &inventory, plugin, target,
     )?)
@@ -69,8 +73,7 @@ pub fn migrate(
 
 /// `shopdb-host upgrade-all`.
 pub fn upgrade_all(plugins: &PluginsArgs, database: &DatabaseArgs) -> Result<RunReport, Error> {
-    let mut inventory = Inventory::scan(&plugins.plugins_dir)?;
     let mut db = Database::open(&database.database, database.busy_timeout())?;
-    inventory.refuse_ownership_conflicts(db.recorded_owners()?);
+    let inventory = survey(plugins, Some(&db))?;
     Ok(migrate::upgrade_all(&mut db, &inventory))
 }

@@ -88,7 +88,11 @@ impl Inventory {
                 }
                 match recorded.get(table) {
                     Some(owner) if owner != name => {
-                        let gone = if present.contains(owner) { String::new() } else { format!(" (its file is no longer in the plugins directory; `shopdb-host status` lists it)") };
+                        let gone = if present.contains(owner) {
+                            ""
+                        } else {
+                            " (its file is no longer in the plugins directory; `shopdb-host status` lists it)"
+                        };
                         return Some(format!(
                             "plugin '{name}' claims table `{table}`, which belongs to plugin '{owner}'{gone}"
                         ));

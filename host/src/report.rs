@@ -39,6 +39,11 @@ fn table(out: &mut dyn Write, rows: &[Vec<String>]) -> io::Result<()> {
     Ok(())
 }
 
+/// `plugins/libx.so: `, so that a refusal names the file first.
+fn file_prefix(file: Option<&std::path::Path>) -> String {
+    file.map_or_else(String::new, |f| format!("{}: ", f.display()))
+}
+
 fn version(v: Option<i32>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("V{v}"))
 }
@@ -71,7 +76,9 @@ pub fn run(out: &mut dyn Write, report: &RunReport) -> io::Result<()> {
                 }
                 Status::UpToDate { version: v } => format!("up to date ({})", version(*v)),
                 Status::Failed { reason } => format!("failed, rolled back: {reason}"),
-                Status::Refused { reason } => format!("refused: {reason}"),
+                Status::Refused { reason } => {
+                    format!("refused: {}{reason}", file_prefix(chain.file.as_deref()))
+                }
                 Status::Blocked { by } => format!("blocked: '{by}' did not apply"),
             };
             vec![chain.name.clone(), text]
@@ -95,7 +102,9 @@ pub fn check(out: &mut dyn Write, report: &CheckReport) -> io::Result<()> {
         .map(|v| {
             let text = match &v.outcome {
                 Outcome::Passed => "ok".to_owned(),
-                Outcome::Refused { reason } => format!("refused: {reason}"),
+                Outcome::Refused { reason } => {
+                    format!("refused: {}{reason}", file_prefix(Some(&v.file)))
+                }
                 Outcome::Blocked { by } => format!("blocked: depends on '{by}', which is refused"),
             };
             vec![v.name.clone(), text]

@@ -128,6 +128,19 @@ impl Sandbox {
         self.install_file(&fixture(name))
     }
 
+    /// Installs the `scripted` fixture as `lib<stem>.so`, describing itself
+    /// with `spec` (see `tests/fixtures/scripted`). Returns the file's path.
+    pub fn install_scripted(&self, stem: &str, spec: serde_json::Value) -> PathBuf {
+        let (prefix, suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+        let file = self.plugins_dir().join(format!("{prefix}{stem}{suffix}"));
+        std::fs::copy(fixture("scripted"), &file).expect("copy the scripted fixture");
+        let mut spec_path = file.clone().into_os_string();
+        spec_path.push(".json");
+        std::fs::write(spec_path, serde_json::to_vec_pretty(&spec).unwrap())
+            .expect("write the fixture's spec");
+        file
+    }
+
     /// Copies any file into the plugins directory under its own name.
     pub fn install_file(&self, file: &Path) -> &Sandbox {
         let name = file.file_name().expect("a file name");
