@@ -13,10 +13,17 @@ DLL         := $(if $(filter Darwin,$(shell uname -s)),dylib,so)
 
 all: build
 
-# One build of the whole workspace: host, bundled plugins, test fixtures.
-# `cargo test` alone does not produce cdylib files (cargo issue 8311).
+# One build of the whole workspace (host, bundled plugins, test fixtures),
+# then the ABI fixtures, each its own small workspace, into the same target
+# directory (tests/abi/README.md). `cargo test` alone does not produce
+# cdylib files (cargo issue 8311).
+ABI_FIXTURES := tests/abi/v1 tests/abi/layout-changed
+
 build:
 	$(CARGO) build --workspace
+	@for w in $(ABI_FIXTURES); do \
+	  $(CARGO) build --manifest-path $$w/Cargo.toml --target-dir target || exit 1; \
+	done
 
 # Copy the bundled plugins into the plugins directory. Each file is copied
 # beside its target and renamed over it: overwriting a library in place

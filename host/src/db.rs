@@ -574,3 +574,149 @@ impl Query<Vec<Migration>> for Driver<'_> {
 }
 
 impl Migrate for Driver<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Manifest;
+    use plugin_api::{MigrationRecord, PluginDescription};
+
+    fn chain(migrations: &[(i64, &str, &str)]) -> Vec<ChainMigration> {
+        let records = migrations
+            .iter()
+            .map(|(v, n, sql)| MigrationRecord::new(*v, n, sql));
+        let description = PluginDescription::new("mine", "1.0.0", "", &["mine"], &[], "", records);
+        Manifest::try_from(&description).unwrap().chain
+    }
+
+    fn database() -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Database::open(&dir.path().join("shop.sqlite"), DEFAULT_BUSY_TIMEOUT).unwrap();
+        let core = ChainRun {
+            owner: "core",
+            history: core::HISTORY_TABLE.into(),
+            migrations: core::chain(),
+            target: None,
+            policy: None,
+        };
+        db.apply(&core).unwrap();
+        (dir, db)
+    }
+
+    fn run<'a>(migrations: &'a [ChainMigration]) -> ChainRun<'a> {
+        let policy = Policy {
+            plugin: "mine".into(),
+            owned: ["mine".to_owned()].into(),
+            readable: core::tables().clone(),
+            ..Policy::default()
+        };
+        ChainRun {
+            owner: "mine",
+            history: "shopdb_history_mine".into(),
+            migrations,
+            target: None,
+            policy: Some(Arc::new(policy)),
+        }
+    }
+
+    fn tables(db: &Database) -> Vec<String> {
+        let mut stmt = db
+            .connection()
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn the_guard_denies_a_core_drop_inside_a_grouped_run_and_the_whole_run_rolls_back() {
+        let (_dir, mut db) = database();
+        let before = tables(&db);
+        let migrations = chain(&[
+            (1, "baseline", "CREATE TABLE mine (id INTEGER PRIMARY KEY)"),
+            (2, "attack", "DROP TABLE sites"),
+        ]);
+        match db.apply(&run(&migrations)) {
+            Err(ApplyError::Denied { migration, denial }) => {
+                assert_eq!(migration, "V2__attack");
+                assert_eq!(denial.action, "DROP TABLE `sites`");
+            }
+            other => panic!("expected a denial, got {other:?}"),
+        }
+        assert_eq!(
+            tables(&db),
+            before,
+            "V1, the history table and the owner rows must all be gone"
+        );
+        assert!(db.recorded_owners().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_foreign_key_violation_left_by_a_run_rolls_it_back_and_names_the_row() {
+        let (_dir, mut db) = database();
+        let migrations = chain(&[(
+            1,
+            "baseline",
+            "CREATE TABLE mine (id INTEGER PRIMARY KEY, site_id INTEGER NOT NULL REFERENCES sites (id));
+             INSERT INTO mine (id, site_id) VALUES (7, 999);",
+        )]);
+        match db.apply(&run(&migrations)) {
+            Err(ApplyError::ForeignKey {
+                table,
+                rowid,
+                parent,
+            }) => assert_eq!(
+                (table.as_str(), rowid, parent.as_str()),
+                ("mine", 7, "sites")
+            ),
+            other => panic!("expected a foreign key violation, got {other:?}"),
+        }
+        assert!(!tables(&db).contains(&"mine".to_owned()));
+        let on: bool = db
+            .connection()
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert!(on, "foreign keys are switched back on after a failed run");
+    }
+
+    #[test]
+    fn a_run_applies_every_pending_migration_and_records_history_and_owners_together() {
+        let (_dir, mut db) = database();
+        let migrations = chain(&[
+            (1, "baseline", "CREATE TABLE mine (id INTEGER PRIMARY KEY)"),
+            (2, "more", "ALTER TABLE mine ADD COLUMN label TEXT"),
+        ]);
+        let applied = db.apply(&run(&migrations)).unwrap();
+        assert_eq!(
+            applied
+                .iter()
+                .map(ChainMigration::label)
+                .collect::<Vec<_>>(),
+            ["V1__baseline", "V2__more"]
+        );
+        let history = db.applied("shopdb_history_mine").unwrap();
+        assert_eq!(
+            history
+                .iter()
+                .map(|a| (a.version, a.checksum))
+                .collect::<Vec<_>>(),
+            migrations
+                .iter()
+                .map(|m| (m.version, m.checksum()))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            db.recorded_owners()
+                .unwrap()
+                .get("mine")
+                .map(String::as_str),
+            Some("mine")
+        );
+        assert!(
+            db.apply(&run(&migrations)).unwrap().is_empty(),
+            "a second run applies nothing"
+        );
+    }
+}

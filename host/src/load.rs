@@ -73,10 +73,11 @@ fn load_manifest(file: &Path) -> Result<Manifest, LoadError> {
             .map_err(|e| LoadError::NotAPlugin(format!("cannot be read: {e}")))?;
         crate::vet::vet_elf(&data).map_err(|e| LoadError::NotAPlugin(e.to_string()))?;
     }
-    let header = lib_header_from_path(file).map_err(explain)?;
+    let header = lib_header_from_path(file).map_err(|e| explain(e, None))?;
+    let built_with = header.version_strings().to_string();
     let module = header
         .init_root_module::<PluginModuleRef>()
-        .map_err(explain)?;
+        .map_err(|e| explain(e, Some(&built_with)))?;
     let describe = module.describe();
     match describe() {
         RResult::ROk(description) => Ok(Manifest::try_from(&description)?),
@@ -84,10 +85,14 @@ fn load_manifest(file: &Path) -> Result<Manifest, LoadError> {
     }
 }
 
-fn explain(error: LibraryError) -> LoadError {
+/// Turns abi_stable's error into what an operator needs: what kind of file
+/// this is, and for an ABI mismatch, both versions and what differs.
+fn explain(error: LibraryError, built_with: Option<&str>) -> LoadError {
     let host = plugin_api::API_VERSION;
     match error {
-        LibraryError::OpenError { err, .. } => LoadError::NotAPlugin(format!("cannot be loaded as a shared library: {err}")),
+        LibraryError::OpenError { err, .. } => {
+            LoadError::NotAPlugin(format!("cannot be loaded as a shared library: {err}"))
+        }
         LibraryError::GetSymbolError { .. } => LoadError::NotAPlugin(format!(
             "it is a shared library, but it does not export a {} root module",
             PluginModuleRef::NAME
@@ -97,15 +102,67 @@ fn explain(error: LibraryError) -> LoadError {
             host,
         },
         LibraryError::InvalidAbiHeader(header) => LoadError::AbiMismatch {
-            detail: format!("the plugin uses abi_stable ABI {}.{}", header.abi_major, header.abi_minor),
+            detail: format!(
+                "the plugin was built with abi_stable ABI {}.{}, this host uses {}.{}",
+                header.abi_major,
+                header.abi_minor,
+                abi_stable::library::AbiHeader::VALUE.abi_major,
+                abi_stable::library::AbiHeader::VALUE.abi_minor,
+            ),
             host,
         },
-        LibraryError::AbiInstability(detail) => LoadError::AbiMismatch { detail: one_line(&detail.to_string()), host },
+        LibraryError::AbiInstability(report) => {
+            let built_with = built_with.unwrap_or("an unknown version");
+            LoadError::AbiMismatch {
+                detail: format!(
+                    "the plugin was built with plugin-api {built_with}, this host has {host}, and their layouts differ: {}",
+                    summarize_layout_report(&report.to_string())
+                ),
+                host,
+            }
+        }
         LibraryError::RootModule { err, .. } => LoadError::Describe(one_line(&err.to_string())),
         other => LoadError::NotAPlugin(one_line(&other.to_string())),
     }
 }
 
+/// abi_stable's layout report prints both layouts in full. Keep what
+/// differs: for each `Error:` the type it is about and expected/found.
+fn summarize_layout_report(report: &str) -> String {
+    let lines: Vec<&str> = report.lines().map(str::trim).collect();
+    let mut findings: Vec<String> = Vec::new();
+    let mut current_type = "";
+    for (i, line) in lines.iter().enumerate() {
+        if *line == "Layout of expected type:" {
+            if let Some(ty) = lines[i..].iter().find_map(|l| l.strip_prefix("type:")) {
+                current_type = ty;
+            }
+        }
+        if let Some(error) = line.strip_prefix("Error:") {
+            let value_after = |label: &str| {
+                lines[i..]
+                    .iter()
+                    .position(|l| *l == label)
+                    .and_then(|p| lines.get(i + p + 1))
+                    .copied()
+                    .unwrap_or("?")
+            };
+            let finding = format!(
+                "{current_type}: {error} (expected {}, found {})",
+                value_after("Expected:"),
+                value_after("Found:")
+            );
+            if !findings.contains(&finding) {
+                findings.push(finding);
+            }
+        }
+    }
+    if findings.is_empty() {
+        one_line(report)
+    } else {
+        one_line(&findings.join("; "))
+    }
+}
 /// abi_stable's layout reports run over many lines; keep the part that says
 /// what differs, on one line.
 fn one_line(text: &str) -> String {

@@ -603,3 +603,42 @@ fn an_edited_or_older_plugin_is_refused_against_the_recorded_history() {
         .succeeds()
         .stdout_has("problem: the database records V2__memo");
 }
+
+// 2. ABI.
+
+#[test]
+fn a_plugin_built_against_an_incompatible_plugin_api_is_refused_with_both_versions() {
+    let sandbox = with_computers_applied();
+    sandbox.install_file(&fixture("abi-layout-changed"));
+    let before = sandbox.snapshot();
+    let run = sandbox.host(&["upgrade-all", "--json"]).exits(1);
+    let report = run.json();
+    let outcome = chain(&report, &lib("fixture_abi_layout_changed"));
+    assert_eq!(outcome["status"], "refused");
+    let reason = outcome["reason"].as_str().unwrap();
+    for text in [
+        "built against an incompatible plugin-api",
+        &format!(
+            "the plugin was built with plugin-api 1.0.0, this host has {}",
+            plugin_api::API_VERSION
+        ),
+        "PluginDescription: too many fields (expected 11, found 12)",
+        "rebuild the plugin against plugin-api",
+    ] {
+        assert!(reason.contains(text), "{reason:?} should contain {text:?}");
+    }
+    assert!(!reason.contains('\n'));
+    assert_eq!(sandbox.snapshot(), before);
+}
+
+#[test]
+fn a_plugin_built_against_the_first_plugin_api_still_loads_and_applies() {
+    let sandbox = Sandbox::new();
+    sandbox.install_file(&fixture("abi-v1"));
+    let report = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
+    let vintage = chain(&report, "vintage");
+    assert_eq!(vintage["status"], "applied", "{vintage}");
+    assert_eq!(vintage["version"], 2);
+    let listed = sandbox.host(&["list", "--json"]).succeeds().json();
+    assert_eq!(listed["plugins"][0]["api_version"], "1.0.0");
+}

@@ -1,0 +1,1 @@
+ALTER TABLE vintage_machines ADD COLUMN site_id INTEGER REFERENCES sites (id);

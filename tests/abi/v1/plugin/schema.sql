@@ -1,0 +1,1 @@
+CREATE TABLE vintage_machines (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, site_id INTEGER REFERENCES sites (id));
