@@ -127,13 +127,18 @@ pub fn policy_for(manifest: &Manifest, inventory: &Inventory) -> Policy {
 /// plugin: the core schema, the history tables, its dependencies' DDL and
 /// the other plugins' DDL, so that SQL reaching for any of them meets the
 /// guard rather than "no such table".
-struct Scratch {
+pub(crate) struct Scratch {
     conn: Connection,
     guard: Guard,
 }
 
 impl Scratch {
-    fn new(
+    /// The scratch connection, for reading what the plugin's SQL built.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn new(
         plugin: &Plugin,
         dependencies: &[&Plugin],
         inventory: &Inventory,
@@ -173,7 +178,11 @@ impl Scratch {
     }
 
     /// Runs `sql` as the plugin; on failure says whether the guard refused it.
-    fn run_as(&self, policy: &Arc<Policy>, sql: &str) -> Result<(), Result<Denial, String>> {
+    pub(crate) fn run_as(
+        &self,
+        policy: &Arc<Policy>,
+        sql: &str,
+    ) -> Result<(), Result<Denial, String>> {
         let _restricted = self.guard.restrict(Arc::clone(policy));
         self.conn
             .execute_batch(sql)

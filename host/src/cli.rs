@@ -85,6 +85,8 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         target: Option<i32>,
         #[command(flatten)]
+        dry_run: DryRunArgs,
+        #[command(flatten)]
         plugins: PluginsArgs,
         #[command(flatten)]
         database: DatabaseArgs,
@@ -97,7 +99,13 @@ pub enum Command {
     /// Idempotent: a second run applies nothing. A plugin that fails rolls
     /// back alone; plugins that depend on it are reported as blocked; the
     /// others still apply. Exits 1 if anything failed, was refused or blocked.
+    ///
+    /// A plugin whose tables already exist without history (created by an
+    /// older deploy) is adopted: its history is recorded up to the version
+    /// its tables match, and the rest is applied.
     UpgradeAll {
+        #[command(flatten)]
+        dry_run: DryRunArgs,
         #[command(flatten)]
         plugins: PluginsArgs,
         #[command(flatten)]
@@ -105,6 +113,76 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Create a new database at once: the core schema, then every plugin's
+    /// tables straight from its DDL (schema.sql), with each plugin's whole
+    /// chain recorded as applied, all in one transaction.
+    ///
+    /// Later `upgrade-all` runs apply only newer migrations. Plugins already
+    /// installed in the database are refused (use `upgrade-all` for them).
+    Bootstrap {
+        #[command(flatten)]
+        dry_run: DryRunArgs,
+        #[command(flatten)]
+        plugins: PluginsArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Record a plugin's history as applied up to a version, without running
+    /// anything. The expert's escape hatch.
+    ///
+    /// For a database whose tables you know to be at that version but that
+    /// `upgrade-all` cannot adopt by itself. Wrong use makes later migrations
+    /// fail or skip what the database lacks. Never records backwards.
+    Stamp {
+        /// The plugin whose history to record.
+        #[arg(long, value_name = "NAME")]
+        plugin: String,
+        /// The version to record history up to.
+        #[arg(long, value_name = "V")]
+        version: i32,
+        #[command(flatten)]
+        dry_run: DryRunArgs,
+        #[command(flatten)]
+        plugins: PluginsArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Remove a plugin's tables, indexes, triggers, views and history from
+    /// the database.
+    ///
+    /// Refused while another installed plugin depends on it. Without --yes
+    /// it only shows what would be dropped (tables and their row counts).
+    /// With --yes it first writes a backup of the whole database next to it
+    /// (`<file>.<timestamp>.bak`, printed), then drops everything in one
+    /// transaction. Works when the plugin's file is already gone.
+    Uninstall {
+        /// The plugin to remove.
+        #[arg(long, value_name = "NAME")]
+        plugin: String,
+        /// Really drop the tables (after writing a backup).
+        #[arg(short = 'y', long)]
+        yes: bool,
+        #[command(flatten)]
+        plugins: PluginsArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+/// Showing instead of doing.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct DryRunArgs {
+    /// Run everything inside a transaction that is rolled back at the end,
+    /// and print the SQL each chain ran, in order. The database file is not
+    /// changed (and not created when it does not exist).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Where plugins are found.

@@ -25,6 +25,12 @@ pub fn is_bookkeeping(table: &str) -> bool {
 /// The table recording which plugin owns which table.
 pub const OWNERS_TABLE: &str = "shopdb_table_owners";
 
+/// The table recording the plugins installed in the database.
+pub const PLUGINS_TABLE: &str = "shopdb_plugins";
+
+/// The table recording history written without running migrations.
+pub const MARKS_TABLE: &str = "shopdb_history_marks";
+
 /// The core chain, in version order.
 pub fn chain() -> &'static [ChainMigration] {
     static CHAIN: OnceLock<Vec<ChainMigration>> = OnceLock::new();

@@ -4,11 +4,20 @@
 //! It has the shape of refinery's drivers: a small type that implements
 //! refinery's `Transaction`, `Query` and `Migrate` traits, so refinery's
 //! runner does the bookkeeping (history table, checksums, divergence) while
-//! the host decides how a run is wrapped: one `BEGIN IMMEDIATE` transaction
-//! per chain (so concurrent hosts queue instead of racing), foreign keys
-//! checked before commit, the [`Guard`] restricting the plugin's own SQL, and
-//! a rollback that leaves the database as it was on any failure. A second
-//! engine (PostgreSQL) would be a second implementation of these few methods.
+//! the host decides how a run is wrapped:
+//!
+//! * a [`Session`] switches foreign keys off for its duration (a table
+//!   rebuild drops and recreates parents) and, for a dry run, holds one outer
+//!   transaction that is rolled back at the end;
+//! * each chain runs in a [`ChainTx`]: its own `BEGIN IMMEDIATE` transaction
+//!   (so concurrent hosts queue instead of racing; in a dry run, a savepoint),
+//!   the [`Guard`] restricting the plugin's own SQL, the host's records of
+//!   owners and plugins written alongside, `PRAGMA foreign_key_check` before
+//!   commit, and a rollback that leaves the database exactly as it was on any
+//!   failure, a crash included.
+//!
+//! A second engine (PostgreSQL) would be a second implementation of these
+//! few types.
 
 use crate::core;
 use crate::guard::{probe_bodies, Denial, Guard, Policy, ProbeError};
@@ -50,7 +59,7 @@ pub struct AppliedMigration {
 }
 
 /// A request to bring one chain (the core's or a plugin's) forward.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ChainRun<'a> {
     /// Who owns the chain: `core` or a plugin name (for messages).
     pub owner: &'a str,
@@ -62,6 +71,71 @@ pub struct ChainRun<'a> {
     pub target: Option<i32>,
     /// What the chain's SQL may touch; `None` for the host's own core chain.
     pub policy: Option<Arc<Policy>>,
+    /// The plugin to record as installed with the run (`None` for the core).
+    pub plugin: Option<PluginRecord<'a>>,
+}
+
+/// What the database records about an installed plugin.
+#[derive(Debug, Clone, Copy)]
+pub struct PluginRecord<'a> {
+    /// The plugin's version string.
+    pub version: &'a str,
+    /// The plugins it depends on.
+    pub depends_on: &'a [String],
+}
+
+/// Whether a chain's migrations are run, or only recorded as applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Run the pending migrations up to the target.
+    Run,
+    /// Record them in the history without running them: the schema is
+    /// already there (bootstrap from the DDL, adoption, `stamp`).
+    Record,
+}
+
+/// Why the host recorded history without running the migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mark {
+    /// The tables were created from the plugin's DDL.
+    Bootstrapped,
+    /// The tables were found in place, matching that version.
+    Adopted,
+    /// An operator said so with `stamp`.
+    Stamped,
+}
+
+impl Mark {
+    fn as_str(self) -> &'static str {
+        match self {
+            Mark::Bootstrapped => "bootstrapped",
+            Mark::Adopted => "adopted",
+            Mark::Stamped => "stamped",
+        }
+    }
+}
+
+/// A recorded [`Mark`]: which version, how, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordedMark {
+    /// Up to which version history was recorded.
+    pub version: i32,
+    /// How.
+    pub how: String,
+    /// When (RFC 3339).
+    pub recorded_at: String,
+}
+
+/// A plugin the database records as installed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstalledPlugin {
+    /// Its name.
+    pub name: String,
+    /// The version last applied.
+    pub version: String,
+    /// The plugins it depends on.
+    pub depends_on: Vec<String>,
 }
 
 /// Why the database could not be opened or read.
@@ -70,6 +144,9 @@ pub enum DbError {
     /// The file's directory does not exist.
     #[error("failed to open database `{path}`: directory `{dir}` does not exist; create it or choose another --database")]
     MissingDirectory { path: PathBuf, dir: PathBuf },
+    /// There is no database to act on.
+    #[error("database `{0}` does not exist")]
+    Missing(PathBuf),
     /// The path names a directory.
     #[error("failed to open database `{0}`: it is a directory; --database must name a file")]
     IsADirectory(PathBuf),
@@ -82,8 +159,8 @@ pub enum DbError {
     /// The file is read-only to us.
     #[error("database `{0}` is read-only: check the file's permissions and those of its directory (SQLite writes a journal next to it)")]
     ReadOnly(PathBuf),
-    /// The disk (or SQLite's page limit) is full.
-    #[error("database `{0}` is full: free disk space and run again (nothing was half-applied)")]
+    /// The disk (or a size limit) is full.
+    #[error("database `{0}` is full: free disk space (or raise the file size limit) and run again; nothing was half-applied")]
     Full(PathBuf),
     /// Anything else SQLite reported.
     #[error("database `{path}`: {what} failed")]
@@ -145,7 +222,13 @@ impl Database {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        Self::open_with(path, flags, busy_timeout)
+        let db = Self::open_with(path, path, flags, busy_timeout)?;
+        // SQLite opens a file it may not write read-only without a word;
+        // say so now rather than at the first write.
+        if db.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+            return Err(DbError::ReadOnly(path.to_owned()));
+        }
+        Ok(db)
     }
 
     /// Opens an existing database without the right to change it; `None` when
@@ -161,16 +244,28 @@ impl Database {
             return Ok(None);
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        Self::open_with(path, flags, busy_timeout).map(Some)
+        Self::open_with(path, path, flags, busy_timeout).map(Some)
+    }
+
+    /// Opens the database for a dry run: the file itself when it exists
+    /// (every change is rolled back), otherwise an empty in-memory database
+    /// standing in for it, so that a dry run never creates the file.
+    pub fn open_for_dry_run(path: &Path, busy_timeout: Duration) -> Result<Database, DbError> {
+        if path.exists() {
+            return Self::open(path, busy_timeout);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        Self::open_with(Path::new(":memory:"), path, flags, busy_timeout)
     }
 
     fn open_with(
+        file: &Path,
         path: &Path,
         flags: OpenFlags,
         busy_timeout: Duration,
     ) -> Result<Database, DbError> {
         let mut conn =
-            Connection::open_with_flags(path, flags).map_err(|e| classify(path, "opening", e))?;
+            Connection::open_with_flags(file, flags).map_err(|e| classify(path, "opening", e))?;
         let setup = |conn: &Connection| -> rusqlite::Result<()> {
             conn.busy_timeout(busy_timeout)?;
             conn.execute_batch("PRAGMA foreign_keys = ON")?;
@@ -196,6 +291,10 @@ impl Database {
     /// The raw connection, for the host's own reads (schema, counts).
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    fn error(&self, what: &'static str, source: rusqlite::Error) -> DbError {
+        classify_at(&self.path, what, source, self.busy_timeout)
     }
 
     /// Whether a table of this name exists.
@@ -234,138 +333,353 @@ impl Database {
         read().map_err(|e| self.error("reading migration history", e))
     }
 
-    /// Brings one chain forward in one transaction: everything lands, or the
-    /// database is left exactly as it was. Returns the migrations applied.
-    pub fn apply(&mut self, run: &ChainRun<'_>) -> Result<Vec<ChainMigration>, ApplyError> {
-        // Foreign keys are switched off around the transaction (a table
-        // rebuild drops and recreates parents) and checked before commit.
+    /// Which plugin the database records as the owner of each table (empty
+    /// before the core chain created the record).
+    pub fn recorded_owners(&self) -> Result<BTreeMap<String, String>, DbError> {
+        self.read_if_table(core::OWNERS_TABLE, "reading table owners", |conn| {
+            let mut stmt =
+                conn.prepare("SELECT lower(table_name), plugin FROM shopdb_table_owners")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+    }
+
+    /// The plugins the database records as installed.
+    pub fn installed_plugins(&self) -> Result<Vec<InstalledPlugin>, DbError> {
+        self.read_if_table(core::PLUGINS_TABLE, "reading installed plugins", |conn| {
+            let mut stmt =
+                conn.prepare("SELECT name, version, depends_on FROM shopdb_plugins ORDER BY name")?;
+            let rows = stmt.query_map([], |r| {
+                let depends_on: String = r.get(2)?;
+                Ok(InstalledPlugin {
+                    name: r.get(0)?,
+                    version: r.get(1)?,
+                    depends_on: serde_json::from_str(&depends_on).unwrap_or_default(),
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// The history `plugin`'s chain had recorded without running, oldest first.
+    pub fn marks(&self, plugin: &str) -> Result<Vec<RecordedMark>, DbError> {
+        self.read_if_table(core::MARKS_TABLE, "reading history marks", |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT version, how, recorded_at FROM shopdb_history_marks WHERE plugin = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([plugin], |r| {
+                Ok(RecordedMark { version: r.get(0)?, how: r.get(1)?, recorded_at: r.get(2)? })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn read_if_table<T: Default>(
+        &self,
+        table: &str,
+        what: &'static str,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, DbError> {
+        if !self.has_table(table)? {
+            return Ok(T::default());
+        }
+        read(&self.conn).map_err(|e| self.error(what, e))
+    }
+
+    /// Copies the whole database to `target` with SQLite's online backup,
+    /// which gives a consistent copy even while others read.
+    pub fn backup_to(&self, target: &Path) -> Result<(), DbError> {
+        let mut copy =
+            Connection::open(target).map_err(|e| classify(target, "creating the backup", e))?;
+        let backup = rusqlite::backup::Backup::new(&self.conn, &mut copy)
+            .map_err(|e| self.error("starting the backup", e))?;
+        backup
+            .run_to_completion(256, Duration::from_millis(0), None)
+            .map_err(|e| classify(target, "writing the backup", e))
+    }
+
+    /// Starts a session: foreign keys off until it ends; for a dry run, one
+    /// outer transaction that is rolled back when the session ends.
+    pub fn session(&mut self, dry_run: bool) -> Result<Session<'_>, DbError> {
         self.conn
             .execute_batch("PRAGMA foreign_keys = OFF")
             .map_err(|e| self.error("preparing the run", e))?;
-        let result = self.apply_in_transaction(run);
-        let restored = self
-            .conn
-            .execute_batch("PRAGMA foreign_keys = ON")
-            .map_err(|e| self.error("finishing the run", e));
-        let applied = result?;
-        restored?;
+        let session = Session { db: self, dry_run };
+        if dry_run {
+            session
+                .db
+                .conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(|e| session.db.error("starting a transaction", e))?;
+        }
+        Ok(session)
+    }
+
+    /// Brings one chain forward in its own transaction; a convenience for
+    /// one chain outside a larger run.
+    pub fn apply(&mut self, run: &ChainRun<'_>) -> Result<Vec<ChainMigration>, ApplyError> {
+        let mut session = self.session(false)?;
+        let mut tx = session.chain()?;
+        let applied = tx.run_chain(run, Step::Run)?;
+        tx.commit()?;
         Ok(applied)
     }
+}
 
-    fn apply_in_transaction(
-        &mut self,
-        run: &ChainRun<'_>,
-    ) -> Result<Vec<ChainMigration>, ApplyError> {
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| classify_at(&self.path, "starting a transaction", e, self.busy_timeout))?;
-        let outcome = self.run_chain(run);
-        match outcome {
-            Ok(applied) => match self.conn.execute_batch("COMMIT") {
-                Ok(()) => Ok(applied),
-                Err(e) => {
-                    let _ = self.conn.execute_batch("ROLLBACK");
-                    Err(ApplyError::Db(self.error("committing", e)))
-                }
-            },
-            Err(error) => {
-                if !self.conn.is_autocommit() {
-                    let _ = self.conn.execute_batch("ROLLBACK");
-                }
-                Err(error)
-            }
-        }
+/// A run of one or more chains; see the module docs.
+#[derive(Debug)]
+pub struct Session<'db> {
+    db: &'db mut Database,
+    dry_run: bool,
+}
+
+impl Session<'_> {
+    /// Whether this session's changes are all rolled back at the end.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
     }
 
-    fn run_chain(&mut self, run: &ChainRun<'_>) -> Result<Vec<ChainMigration>, ApplyError> {
+    /// The database, for reads between chains.
+    pub fn database(&self) -> &Database {
+        self.db
+    }
+
+    /// Starts one chain's transaction (a savepoint in a dry run).
+    pub fn chain(&mut self) -> Result<ChainTx<'_>, DbError> {
+        let begin = if self.dry_run {
+            "SAVEPOINT shopdb_chain"
+        } else {
+            "BEGIN IMMEDIATE"
+        };
+        self.db
+            .conn
+            .execute_batch(begin)
+            .map_err(|e| self.db.error("starting a transaction", e))?;
+        Ok(ChainTx {
+            db: self.db,
+            dry_run: self.dry_run,
+            open: true,
+            log: Vec::new(),
+        })
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        if self.dry_run && !self.db.conn.is_autocommit() {
+            let _ = self.db.conn.execute_batch("ROLLBACK");
+        }
+        let _ = self.db.conn.execute_batch("PRAGMA foreign_keys = ON");
+    }
+}
+
+/// One chain's transaction. Dropped without [`ChainTx::commit`], it rolls
+/// back; so does a crash, since nothing is committed before the end.
+#[derive(Debug)]
+pub struct ChainTx<'s> {
+    db: &'s mut Database,
+    dry_run: bool,
+    open: bool,
+    log: Vec<String>,
+}
+
+impl ChainTx<'_> {
+    /// The database, for reads inside the transaction.
+    pub fn database(&self) -> &Database {
+        self.db
+    }
+
+    /// Every statement run so far in this transaction, in order: what a dry
+    /// run prints.
+    pub fn statements(&self) -> &[String] {
+        &self.log
+    }
+
+    /// Brings `run`'s chain forward: runs (or records) its pending
+    /// migrations up to the target, then checks views and triggers, and
+    /// records the plugin and its tables. Returns the migrations applied.
+    pub fn run_chain(
+        &mut self,
+        run: &ChainRun<'_>,
+        step: Step,
+    ) -> Result<Vec<ChainMigration>, ApplyError> {
+        let before: HashSet<i32> = self
+            .db
+            .applied(&run.history)?
+            .iter()
+            .map(|a| a.version)
+            .collect();
         let migrations: Vec<Migration> = run
             .migrations
             .iter()
             .map(ChainMigration::to_refinery)
             .collect();
+        let target = match (step, run.target) {
+            (Step::Run, None) => Target::Latest,
+            (Step::Run, Some(v)) => Target::Version(v),
+            (Step::Record, None) => Target::Fake,
+            (Step::Record, Some(v)) => Target::FakeVersion(v),
+        };
         let mut runner = Runner::new(&migrations)
             .set_grouped(true)
             .set_abort_divergent(true)
             .set_abort_missing(true)
-            .set_target(run.target.map_or(Target::Latest, Target::Version));
+            .set_target(target);
         runner.set_migration_table_name(&run.history);
 
         let plugin_sql: HashSet<&str> = run.migrations.iter().map(|m| m.sql.as_str()).collect();
         let mut driver = Driver {
-            conn: &self.conn,
-            guard: &self.guard,
+            conn: &self.db.conn,
+            guard: &self.db.guard,
             policy: run.policy.clone(),
             plugin_sql,
             failed: None,
+            log: &mut self.log,
         };
         let report = runner.run(&mut driver);
         let failed = driver.failed.take();
         let report = report.map_err(|e| self.explain(run, e, failed))?;
 
         if let Some(policy) = &run.policy {
-            probe_bodies(&self.conn, &self.guard, policy).map_err(|e| match e {
+            probe_bodies(&self.db.conn, &self.db.guard, policy).map_err(|e| match e {
                 ProbeError::Denied(denial) => ApplyError::Denied {
                     migration: format!("a view or trigger of {}", run.owner),
                     denial,
                 },
                 ProbeError::Sqlite(source) => {
-                    ApplyError::Db(self.error("checking views and triggers", source))
+                    ApplyError::Db(self.db.error("checking views and triggers", source))
                 }
             })?;
+            if let Some(plugin) = run.plugin {
+                self.record_plugin(run.owner, plugin, &policy.owned)?;
+            }
         }
-        if let Some(policy) = &run.policy {
-            self.record_owner(run.owner, &policy.owned)?;
-        }
-        self.check_foreign_keys()?;
-        let applied_versions: HashSet<i32> = report
-            .applied_migrations()
-            .iter()
-            .map(|m| m.version())
-            .collect();
+        // refinery reports what it ran; what it only recorded is read back.
+        let after: HashSet<i32> = match step {
+            Step::Run => report
+                .applied_migrations()
+                .iter()
+                .map(|m| m.version())
+                .collect(),
+            Step::Record => self
+                .db
+                .applied(&run.history)?
+                .iter()
+                .map(|a| a.version)
+                .collect(),
+        };
         Ok(run
             .migrations
             .iter()
-            .filter(|m| applied_versions.contains(&m.version))
+            .filter(|m| after.contains(&m.version) && !before.contains(&m.version))
             .cloned()
             .collect())
     }
 
-    /// Which plugin the database records as the owner of each table (empty
-    /// before the core chain created the record).
-    pub fn recorded_owners(&self) -> Result<BTreeMap<String, String>, DbError> {
-        if !self.has_table(core::OWNERS_TABLE)? {
-            return Ok(BTreeMap::new());
-        }
-        let read = || -> rusqlite::Result<BTreeMap<String, String>> {
-            let mut stmt = self
+    /// Runs `sql` (a plugin's DDL) under `policy`, naming `what` on failure.
+    pub fn execute_as(
+        &mut self,
+        policy: &Arc<Policy>,
+        sql: &str,
+        what: &str,
+    ) -> Result<(), ApplyError> {
+        self.log.push(sql.to_owned());
+        let result = {
+            let _restricted = self.db.guard.restrict(Arc::clone(policy));
+            self.db
                 .conn
-                .prepare("SELECT lower(table_name), plugin FROM shopdb_table_owners")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect()
+                .execute_batch(sql)
+                .map_err(|e| (e, self.db.guard.take_denial()))
         };
-        read().map_err(|e| self.error("reading table owners", e))
+        match result {
+            Ok(()) => Ok(()),
+            Err((_, Some(denial))) => Err(ApplyError::Denied {
+                migration: what.to_owned(),
+                denial,
+            }),
+            Err((error, None)) => match self.db.error("applying", error) {
+                DbError::Sqlite { source, .. } => Err(ApplyError::Migration {
+                    migration: what.to_owned(),
+                    message: sqlite_message(&source),
+                }),
+                other => Err(ApplyError::Db(other)),
+            },
+        }
     }
 
-    /// Records `plugin` as the owner of `tables`, inside the run's transaction.
-    fn record_owner(&self, plugin: &str, tables: &BTreeSet<String>) -> Result<(), ApplyError> {
-        let write = || -> rusqlite::Result<()> {
-            self.conn.execute(
-                "DELETE FROM shopdb_table_owners WHERE plugin = ?1",
-                [plugin],
+    /// Runs one statement of the host's own (not a plugin's) and logs it.
+    pub fn execute_host(
+        &mut self,
+        what: &'static str,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<usize, ApplyError> {
+        self.log.push(sql.to_owned());
+        self.db
+            .conn
+            .execute(sql, params)
+            .map_err(|e| ApplyError::Db(self.db.error(what, e)))
+    }
+
+    /// Notes that `plugin`'s history up to `version` was recorded, not run.
+    pub fn mark(&mut self, plugin: &str, version: i32, how: Mark) -> Result<(), ApplyError> {
+        self.execute_host(
+            "recording how history was written",
+            "INSERT INTO shopdb_history_marks (plugin, version, how) VALUES (?1, ?2, ?3)",
+            rusqlite::params![plugin, version, how.as_str()],
+        )
+        .map(drop)
+    }
+
+    /// Records `plugin` as installed and as the owner of `tables`.
+    fn record_plugin(
+        &mut self,
+        plugin: &str,
+        record: PluginRecord<'_>,
+        tables: &BTreeSet<String>,
+    ) -> Result<(), ApplyError> {
+        self.execute_host(
+            "recording table owners",
+            "DELETE FROM shopdb_table_owners WHERE plugin = ?1",
+            [plugin],
+        )?;
+        for table in tables {
+            self.execute_host(
+                "recording table owners",
+                "INSERT INTO shopdb_table_owners (table_name, plugin) VALUES (?1, ?2)",
+                [table.as_str(), plugin],
             )?;
-            let mut insert = self
-                .conn
-                .prepare("INSERT INTO shopdb_table_owners (table_name, plugin) VALUES (?1, ?2)")?;
-            for table in tables {
-                insert.execute([table.as_str(), plugin])?;
-            }
-            Ok(())
+        }
+        let depends_on = serde_json::to_string(record.depends_on).unwrap_or_else(|_| "[]".into());
+        self.execute_host(
+            "recording the plugin",
+            "INSERT INTO shopdb_plugins (name, version, depends_on) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (name) DO UPDATE SET version = excluded.version, depends_on = excluded.depends_on, \
+             updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+            [plugin, record.version, depends_on.as_str()],
+        )
+        .map(drop)
+    }
+
+    /// Checks foreign keys, then commits (in a dry run, releases the
+    /// savepoint: the session rolls everything back at its end).
+    pub fn commit(mut self) -> Result<Vec<String>, ApplyError> {
+        self.check_foreign_keys()?;
+        let end = if self.dry_run {
+            "RELEASE shopdb_chain"
+        } else {
+            "COMMIT"
         };
-        write().map_err(|e| ApplyError::Db(self.error("recording table owners", e)))
+        self.db
+            .conn
+            .execute_batch(end)
+            .map_err(|e| ApplyError::Db(self.db.error("committing", e)))?;
+        self.open = false;
+        Ok(std::mem::take(&mut self.log))
     }
 
     fn check_foreign_keys(&self) -> Result<(), ApplyError> {
-        let violation = self.conn.query_row(
+        let violation = self.db.conn.query_row(
             "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check LIMIT 1",
             [],
             |row| {
@@ -383,7 +697,7 @@ impl Database {
                 parent,
             }),
             Err(rusqlite::Error::QueryReturnedNoRows) => Ok(()),
-            Err(e) => Err(ApplyError::Db(self.error("checking foreign keys", e))),
+            Err(e) => Err(ApplyError::Db(self.db.error("checking foreign keys", e))),
         }
     }
 
@@ -417,8 +731,7 @@ impl Database {
                     if let Some(denial) = failure.denial {
                         ApplyError::Denied { migration, denial }
                     } else {
-                        match classify_at(&self.path, "applying", failure.error, self.busy_timeout)
-                        {
+                        match self.db.error("applying", failure.error) {
                             DbError::Sqlite { source, .. } => ApplyError::Migration {
                                 migration,
                                 message: sqlite_message(&source),
@@ -431,9 +744,20 @@ impl Database {
             },
         }
     }
+}
 
-    fn error(&self, what: &'static str, source: rusqlite::Error) -> DbError {
-        classify_at(&self.path, what, source, self.busy_timeout)
+impl Drop for ChainTx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let end = if self.dry_run {
+                "ROLLBACK TO shopdb_chain; RELEASE shopdb_chain"
+            } else {
+                "ROLLBACK"
+            };
+            if !self.db.conn.is_autocommit() {
+                let _ = self.db.conn.execute_batch(end);
+            }
+        }
     }
 }
 
@@ -468,6 +792,8 @@ fn classify_at(
         Some(ErrorCode::NotADatabase) => DbError::NotADatabase(path),
         Some(ErrorCode::ReadOnly) => DbError::ReadOnly(path),
         Some(ErrorCode::DiskFull) => DbError::Full(path),
+        // A write cut short by a file size limit reaches SQLite as EFBIG.
+        Some(ErrorCode::SystemIoFailure) if is_write_error(&source) => DbError::Full(path),
         Some(ErrorCode::CannotOpen)
             if path
                 .parent()
@@ -478,6 +804,17 @@ fn classify_at(
         }
         _ => DbError::Sqlite { path, what, source },
     }
+}
+
+/// Whether an I/O error happened while writing (extended codes
+/// SQLITE_IOERR_WRITE and SQLITE_IOERR_FSYNC, SQLITE_IOERR_TRUNCATE).
+fn is_write_error(error: &rusqlite::Error) -> bool {
+    matches!(
+        error,
+        rusqlite::Error::SqliteFailure(e, _)
+            if [rusqlite::ffi::SQLITE_IOERR_WRITE, rusqlite::ffi::SQLITE_IOERR_FSYNC, rusqlite::ffi::SQLITE_IOERR_TRUNCATE]
+                .contains(&e.extended_code)
+    )
 }
 
 /// The statement that failed inside refinery's run, kept because refinery
@@ -498,6 +835,8 @@ struct Driver<'c> {
     /// everything else is refinery's bookkeeping (history table and rows).
     plugin_sql: HashSet<&'c str>,
     failed: Option<Failure>,
+    /// Every statement executed, for dry runs and reports.
+    log: &'c mut Vec<String>,
 }
 
 /// The error a [`Driver`] hands to refinery (which keeps only its text).
@@ -526,6 +865,7 @@ impl Transaction for Driver<'_> {
     ) -> Result<usize, Self::Error> {
         let mut count = 0;
         for sql in queries {
+            self.log.push(sql.to_owned());
             let policy = self
                 .policy
                 .clone()
@@ -598,6 +938,7 @@ mod tests {
             migrations: core::chain(),
             target: None,
             policy: None,
+            plugin: None,
         };
         db.apply(&core).unwrap();
         (dir, db)
@@ -616,6 +957,10 @@ mod tests {
             migrations,
             target: None,
             policy: Some(Arc::new(policy)),
+            plugin: Some(PluginRecord {
+                version: "1.0.0",
+                depends_on: &[],
+            }),
         }
     }
 

@@ -4,6 +4,7 @@
 use crate::db::DbError;
 use crate::discover::DiscoverError;
 use crate::migrate::RunError;
+use crate::uninstall::UninstallError;
 
 /// Exit code: everything asked for was done.
 pub const EXIT_OK: u8 = 0;
@@ -24,16 +25,47 @@ pub enum Error {
     /// The command named something that is not there.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// Uninstall refused or failed.
+    #[error(transparent)]
+    Uninstall(#[from] UninstallError),
 }
 
 impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
+        let db_failure = |e: &DbError| {
+            matches!(
+                e,
+                DbError::Busy { .. } | DbError::Full(_) | DbError::Sqlite { .. }
+            )
+        };
         match self {
-            Error::Db(DbError::Busy { .. } | DbError::Full(_) | DbError::Sqlite { .. }) => {
+            Error::Db(e)
+            | Error::Run(RunError::Db(e))
+            | Error::Uninstall(UninstallError::Db(e))
+                if db_failure(e) =>
+            {
                 EXIT_FAILED
             }
+            Error::Uninstall(UninstallError::Failed { .. }) => EXIT_FAILED,
             _ => EXIT_USAGE,
         }
     }
+}
+
+/// An error and its causes on one line, `outer: cause: root cause`, for
+/// report fields that must stay one line (a cause is left out when the
+/// message above already contains it).
+pub fn one_line(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }

@@ -9,6 +9,7 @@
 //! `upgrade-all` is [`commands::upgrade_all`] → [`migrate::upgrade_all`] →
 //! [`db::Database::apply`].
 
+pub mod adopt;
 pub mod check;
 pub mod cli;
 pub mod commands;
@@ -26,4 +27,5 @@ pub mod report;
 pub mod schema;
 pub mod sqltext;
 pub mod status;
+pub mod uninstall;
 pub mod vet;

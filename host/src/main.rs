@@ -9,10 +9,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut stdout = io::stdout().lock();
+    let mut out = io::stdout().lock();
+    let out = &mut out;
     let printed = match &cli.command {
         Command::List { plugins, output } => {
-            commands::list(plugins).map(|r| emit(&mut stdout, output, &r, report::list, true))
+            commands::list(plugins).map(|r| emit(out, output, &r, report::list, true))
         }
         Command::Check {
             plugin,
@@ -20,27 +21,54 @@ fn main() -> ExitCode {
             database,
             output,
         } => commands::check(plugins, database, plugin.as_deref())
-            .map(|r| emit(&mut stdout, output, &r, report::check, r.passed())),
+            .map(|r| emit(out, output, &r, report::check, r.passed())),
         Command::Status {
             plugins,
             database,
             output,
-        } => commands::status(plugins, database)
-            .map(|r| emit(&mut stdout, output, &r, report::status, true)),
+        } => {
+            commands::status(plugins, database).map(|r| emit(out, output, &r, report::status, true))
+        }
         Command::Migrate {
             plugin,
             target,
+            dry_run,
             plugins,
             database,
             output,
-        } => commands::migrate(plugins, database, plugin, *target)
-            .map(|r| emit(&mut stdout, output, &r, report::run, r.succeeded())),
+        } => commands::migrate(plugins, database, plugin, *target, dry_run.dry_run)
+            .map(|r| emit(out, output, &r, report::run, r.succeeded())),
         Command::UpgradeAll {
+            dry_run,
             plugins,
             database,
             output,
-        } => commands::upgrade_all(plugins, database)
-            .map(|r| emit(&mut stdout, output, &r, report::run, r.succeeded())),
+        } => commands::upgrade_all(plugins, database, dry_run.dry_run)
+            .map(|r| emit(out, output, &r, report::run, r.succeeded())),
+        Command::Bootstrap {
+            dry_run,
+            plugins,
+            database,
+            output,
+        } => commands::bootstrap(plugins, database, dry_run.dry_run)
+            .map(|r| emit(out, output, &r, report::run, r.succeeded())),
+        Command::Stamp {
+            plugin,
+            version,
+            dry_run,
+            plugins,
+            database,
+            output,
+        } => commands::stamp(plugins, database, plugin, *version, dry_run.dry_run)
+            .map(|r| emit(out, output, &r, report::run, r.succeeded())),
+        Command::Uninstall {
+            plugin,
+            yes,
+            plugins,
+            database,
+            output,
+        } => commands::uninstall(plugins, database, plugin, *yes)
+            .map(|r| emit(out, output, &r, report::uninstall, true)),
     };
     match printed {
         Ok(code) => ExitCode::from(code),
@@ -64,17 +92,11 @@ fn emit<R: serde::Serialize>(
     } else {
         human(out, value)
     };
+    let code = if ok { EXIT_OK } else { EXIT_FAILED };
     match written.and_then(|()| out.flush()) {
-        Ok(()) if ok => EXIT_OK,
-        Ok(()) => EXIT_FAILED,
+        Ok(()) => code,
         // stdout closed (a pipe to `head`): the work is done, say nothing more.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-            if ok {
-                EXIT_OK
-            } else {
-                EXIT_FAILED
-            }
-        }
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => code,
         Err(e) => {
             eprintln!("error: failed to write the report: {e}");
             EXIT_FAILED

@@ -3,17 +3,28 @@
 //! Every chain is independent: it has its own history table and its own
 //! transaction, so one plugin failing rolls back that plugin alone. A plugin
 //! whose dependency failed or was refused is reported as blocked and not
-//! touched. Nothing is applied for a plugin that fails its checks.
+//! touched. Nothing is applied for a plugin that fails its checks. Tables
+//! found without history are adopted (see [`crate::adopt`]). A dry run goes
+//! through exactly the same steps inside one transaction that is rolled back,
+//! and reports the SQL each chain ran.
+//!
+//! The bootstrap path ([`bootstrap`]) creates every plugin from its DDL in
+//! one transaction and records its history as applied; [`stamp`] records
+//! history by hand.
 
+use crate::adopt::{self, Adoption};
 use crate::check::{self, dependency_closure, policy_for};
-use crate::db::{ChainRun, Database};
+use crate::db::{
+    ApplyError, ChainRun, ChainTx, Database, DbError, Mark, PluginRecord, Session, Step,
+};
+use crate::error::one_line;
 use crate::history;
 use crate::inventory::Inventory;
 use crate::load::Plugin;
 use crate::{core, manifest::ChainMigration};
 use serde::Serialize;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// What happened to every chain in one run.
@@ -21,6 +32,8 @@ use std::sync::Arc;
 pub struct RunReport {
     /// The database file.
     pub database: PathBuf,
+    /// Whether nothing was kept: every change was rolled back at the end.
+    pub dry_run: bool,
     /// The core chain first, then plugins in the order they were handled.
     pub chains: Vec<ChainOutcome>,
 }
@@ -38,18 +51,34 @@ pub struct ChainOutcome {
     /// The result.
     #[serde(flatten)]
     pub status: Status,
+    /// The SQL the chain ran, in order (reported for dry runs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sql: Vec<String>,
 }
 
 /// The result for one chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Status {
-    /// Migrations were applied.
+    /// Migrations were applied (after recording history up to `adopted`
+    /// when the tables were found in place).
     Applied {
         /// `V2__add_toner_levels`, … in order.
         migrations: Vec<String>,
         /// The version now applied.
         version: i32,
+        /// The version adopted from tables found without history.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        adopted: Option<i32>,
+    },
+    /// History was recorded without running migrations.
+    Recorded {
+        /// The migrations recorded as applied.
+        migrations: Vec<String>,
+        /// The version now recorded.
+        version: i32,
+        /// Why: bootstrapped, adopted or stamped.
+        how: Mark,
     },
     /// Nothing was pending.
     UpToDate {
@@ -76,7 +105,10 @@ pub enum Status {
 impl Status {
     /// Whether this chain ended where it was asked to.
     pub fn is_ok(&self) -> bool {
-        matches!(self, Status::Applied { .. } | Status::UpToDate { .. })
+        matches!(
+            self,
+            Status::Applied { .. } | Status::Recorded { .. } | Status::UpToDate { .. }
+        )
     }
 }
 
@@ -105,6 +137,15 @@ pub enum RunError {
         target: i32,
         versions: Vec<i32>,
     },
+    /// `stamp` below what the database already records.
+    #[error("plugin '{plugin}' is already recorded at V{at}; stamp only records history forward (to V{at} or later)")]
+    StampBackwards { plugin: String, at: i32 },
+    /// The plugin the command names was refused.
+    #[error("{}: {reason}", file.display())]
+    Refused { file: PathBuf, reason: String },
+    /// The database could not be used at all.
+    #[error(transparent)]
+    Db(#[from] DbError),
 }
 
 fn list_or_none(names: &[String]) -> String {
@@ -116,9 +157,13 @@ fn list_or_none(names: &[String]) -> String {
 }
 
 /// Applies the core chain and every usable plugin (`upgrade-all`).
-pub fn upgrade_all(db: &mut Database, inventory: &Inventory) -> RunReport {
+pub fn upgrade_all(
+    db: &mut Database,
+    inventory: &Inventory,
+    dry_run: bool,
+) -> Result<RunReport, RunError> {
     let selection = inventory.plugins.iter().map(|p| (p, None)).collect();
-    run(db, inventory, selection, true)
+    run(db, inventory, selection, true, dry_run)
 }
 
 /// Applies the core chain, the plugins `name` depends on (to their heads) and
@@ -128,38 +173,11 @@ pub fn migrate_plugin(
     inventory: &Inventory,
     name: &str,
     target: Option<i32>,
+    dry_run: bool,
 ) -> Result<RunReport, RunError> {
-    let Some(plugin) = inventory.find(name) else {
-        if let Some(refusal) = inventory
-            .refused
-            .iter()
-            .find(|r| r.plugin.as_deref() == Some(name))
-        {
-            let mut report = RunReport {
-                database: db.path().to_owned(),
-                chains: Vec::new(),
-            };
-            report.chains.push(refused(
-                refusal.plugin.clone(),
-                &refusal.file,
-                refusal.reason.clone(),
-            ));
-            return Ok(report);
-        }
-        return Err(RunError::UnknownPlugin {
-            name: name.to_owned(),
-            dir: inventory.dir.clone(),
-            found: inventory.names().into_iter().collect(),
-        });
-    };
+    let plugin = find(inventory, name)?;
     if let Some(target) = target {
-        if !plugin.manifest.chain.iter().any(|m| m.version == target) {
-            return Err(RunError::UnknownTarget {
-                plugin: name.to_owned(),
-                target,
-                versions: plugin.manifest.chain.iter().map(|m| m.version).collect(),
-            });
-        }
+        check_target(plugin, target)?;
     }
     let mut selection: Vec<(&Plugin, Option<i32>)> =
         dependency_closure(&plugin.manifest, &inventory.plugins)
@@ -167,19 +185,94 @@ pub fn migrate_plugin(
             .map(|p| (p, None))
             .collect();
     selection.push((plugin, target));
-    Ok(run(db, inventory, selection, false))
+    run(db, inventory, selection, false, dry_run)
 }
 
-fn refused(name: Option<String>, file: &std::path::Path, reason: String) -> ChainOutcome {
-    let name = name.unwrap_or_else(|| {
-        file.file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-    });
+fn find<'i>(inventory: &'i Inventory, name: &str) -> Result<&'i Plugin, RunError> {
+    if let Some(plugin) = inventory.find(name) {
+        return Ok(plugin);
+    }
+    if let Some(refusal) = inventory
+        .refused
+        .iter()
+        .find(|r| r.plugin.as_deref() == Some(name))
+    {
+        return Err(RunError::Refused {
+            file: refusal.file.clone(),
+            reason: refusal.reason.clone(),
+        });
+    }
+    Err(RunError::UnknownPlugin {
+        name: name.to_owned(),
+        dir: inventory.dir.clone(),
+        found: inventory.names().into_iter().collect(),
+    })
+}
+
+fn check_target(plugin: &Plugin, target: i32) -> Result<(), RunError> {
+    if plugin.manifest.chain.iter().any(|m| m.version == target) {
+        Ok(())
+    } else {
+        Err(RunError::UnknownTarget {
+            plugin: plugin.manifest.name.clone(),
+            target,
+            versions: plugin.manifest.chain.iter().map(|m| m.version).collect(),
+        })
+    }
+}
+
+fn outcome(name: &str, file: Option<&Path>, from: Option<i32>, status: Status) -> ChainOutcome {
     ChainOutcome {
-        name,
-        file: Some(file.to_owned()),
-        from: None,
-        status: Status::Refused { reason },
+        name: name.to_owned(),
+        file: file.map(Path::to_owned),
+        from,
+        status,
+        sql: Vec::new(),
+    }
+}
+
+fn refusals(inventory: &Inventory) -> impl Iterator<Item = ChainOutcome> + '_ {
+    inventory.refused.iter().map(|refusal| {
+        let name = refusal.plugin.clone().unwrap_or_else(|| {
+            refusal
+                .file
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        });
+        outcome(
+            &name,
+            Some(&refusal.file),
+            None,
+            Status::Refused {
+                reason: refusal.reason.clone(),
+            },
+        )
+    })
+}
+
+fn core_run() -> ChainRun<'static> {
+    ChainRun {
+        owner: core::OWNER,
+        history: core::HISTORY_TABLE.into(),
+        migrations: core::chain(),
+        target: None,
+        policy: None,
+        plugin: None,
+    }
+}
+
+fn plugin_run<'p>(plugin: &'p Plugin, inventory: &Inventory, target: Option<i32>) -> ChainRun<'p> {
+    let manifest = &plugin.manifest;
+    ChainRun {
+        owner: &manifest.name,
+        history: manifest.history_table(),
+        migrations: &manifest.chain,
+        target,
+        policy: Some(Arc::new(policy_for(manifest, inventory))),
+        plugin: Some(PluginRecord {
+            version: &manifest.version,
+            depends_on: &manifest.depends_on,
+        }),
     }
 }
 
@@ -188,161 +281,430 @@ fn run(
     inventory: &Inventory,
     selection: Vec<(&Plugin, Option<i32>)>,
     report_refused: bool,
-) -> RunReport {
+    dry_run: bool,
+) -> Result<RunReport, RunError> {
     let mut report = RunReport {
         database: db.path().to_owned(),
+        dry_run,
         chains: Vec::new(),
     };
-    let core = apply_core(db);
+    let mut session = db.session(dry_run)?;
+    let core = advance(&mut session, core::OWNER, None, &core_run(), None);
     let core_ok = core.status.is_ok();
     report.chains.push(core);
     if report_refused {
-        for refusal in &inventory.refused {
-            report.chains.push(refused(
-                refusal.plugin.clone(),
-                &refusal.file,
-                refusal.reason.clone(),
-            ));
-        }
+        report.chains.extend(refusals(inventory));
     }
     let mut unusable: BTreeSet<String> = inventory.refused_names();
     for (plugin, target) in selection {
-        let name = plugin.manifest.name.clone();
+        let name = &plugin.manifest.name;
         let blocker = if core_ok {
             inventory.blocked_by(plugin, &unusable)
         } else {
             Some(core::OWNER.to_owned())
         };
-        let outcome = match blocker {
-            Some(by) => ChainOutcome {
-                name: name.clone(),
-                file: Some(plugin.file.clone()),
-                from: None,
-                status: Status::Blocked { by },
-            },
-            None => apply_plugin(db, plugin, inventory, target),
+        let result = match blocker {
+            Some(by) => outcome(name, Some(&plugin.file), None, Status::Blocked { by }),
+            None => {
+                let run = plugin_run(plugin, inventory, target);
+                advance(
+                    &mut session,
+                    name,
+                    Some(&plugin.file),
+                    &run,
+                    Some((plugin, inventory)),
+                )
+            }
         };
-        if !outcome.status.is_ok() {
-            unusable.insert(name);
+        if !result.status.is_ok() {
+            unusable.insert(name.clone());
         }
-        report.chains.push(outcome);
+        report.chains.push(result);
     }
-    report
+    Ok(report)
 }
 
-fn apply_core(db: &mut Database) -> ChainOutcome {
-    let run = ChainRun {
-        owner: core::OWNER,
-        history: core::HISTORY_TABLE.into(),
-        migrations: core::chain(),
-        target: None,
-        policy: None,
-    };
-    apply_chain(db, core::OWNER, None, &run, || Ok(()))
-}
-
-fn apply_plugin(
-    db: &mut Database,
-    plugin: &Plugin,
-    inventory: &Inventory,
-    target: Option<i32>,
-) -> ChainOutcome {
-    let manifest = &plugin.manifest;
-    let run = ChainRun {
-        owner: &manifest.name,
-        history: manifest.history_table(),
-        migrations: &manifest.chain,
-        target,
-        policy: Some(Arc::new(policy_for(manifest, inventory))),
-    };
-    apply_chain(db, &manifest.name, Some(plugin.file.clone()), &run, || {
-        check::schema_checks(plugin, inventory).map_err(|e| e.to_string())
-    })
-}
-
-/// Compares history, runs `checks` only when something is pending, then
-/// applies the chain.
-fn apply_chain(
-    db: &mut Database,
+/// Brings one chain forward in its own transaction: compares history,
+/// decides adoption, runs the plugin's checks only when something is
+/// pending, then applies.
+fn advance(
+    session: &mut Session<'_>,
     name: &str,
-    file: Option<PathBuf>,
+    file: Option<&Path>,
     run: &ChainRun<'_>,
-    checks: impl FnOnce() -> Result<(), String>,
+    plugin: Option<(&Plugin, &Inventory)>,
 ) -> ChainOutcome {
-    let outcome = |from, status| ChainOutcome {
-        name: name.to_owned(),
-        file: file.clone(),
-        from,
-        status,
-    };
+    let db = session.database();
     let recorded = match db.applied(&run.history) {
         Ok(recorded) => recorded,
         Err(e) => {
             return outcome(
+                name,
+                file,
                 None,
                 Status::Failed {
-                    reason: e.to_string(),
+                    reason: one_line(&e),
                 },
             )
         }
     };
+    let from = recorded.iter().map(|a| a.version).max();
+    let mut adopted = None;
+    if let (true, Some((plugin, inventory))) = (recorded.is_empty(), plugin) {
+        match adopt::decide(db.connection(), plugin, inventory) {
+            Ok(Adoption::NotNeeded) => {}
+            Ok(Adoption::AtVersion(version)) => adopted = Some(version),
+            Ok(Adoption::NoMatch { closest, diff }) => {
+                let reason = format!(
+                    "plugin '{name}': its tables exist without history but match no version of its chain \
+                     (closest is V{closest}: {}); fix the tables or record a version by hand with `shopdb-host stamp`",
+                    diff.join("; ")
+                );
+                return outcome(name, file, from, Status::Refused { reason });
+            }
+            Err(e) => {
+                return outcome(
+                    name,
+                    file,
+                    from,
+                    Status::Failed {
+                        reason: one_line(&e),
+                    },
+                )
+            }
+        }
+    }
     let state = match history::compare(&recorded, run.migrations) {
         Ok(state) => state,
         Err(e) => {
-            let from = recorded.iter().map(|a| a.version).max();
             return outcome(
+                name,
+                file,
+                from,
+                Status::Refused {
+                    reason: format!("plugin '{name}': {e}"),
+                },
+            )
+        }
+    };
+    let pending = state
+        .pending
+        .iter()
+        .filter(|m| adopted.is_none_or(|a| m.version > a))
+        .filter(|m| run.target.is_none_or(|t| m.version <= t))
+        .count();
+    if pending == 0 && adopted.is_none() {
+        return outcome(
+            name,
+            file,
+            from,
+            Status::UpToDate {
+                version: state.applied,
+            },
+        );
+    }
+    if let Some((plugin, inventory)) = plugin {
+        if let Err(e) = check::schema_checks(plugin, inventory) {
+            return outcome(
+                name,
+                file,
                 from,
                 Status::Refused {
                     reason: e.to_string(),
                 },
             );
         }
-    };
-    let pending: Vec<&ChainMigration> = state
-        .pending
-        .iter()
-        .filter(|m| run.target.is_none_or(|t| m.version <= t))
-        .collect();
-    if pending.is_empty() {
-        return outcome(
-            state.applied,
-            Status::UpToDate {
-                version: state.applied,
-            },
-        );
     }
-    if let Err(reason) = checks() {
-        return outcome(state.applied, Status::Refused { reason });
-    }
-    match db.apply(run) {
-        Ok(applied) => {
-            let version = applied
-                .last()
-                .map(|m| m.version)
-                .or(state.applied)
-                .unwrap_or(0);
-            if applied.is_empty() {
-                outcome(
-                    state.applied,
-                    Status::UpToDate {
+    let applied = session
+        .chain()
+        .map_err(ApplyError::from)
+        .and_then(|mut tx| {
+            if let Some(version) = adopted {
+                let upto = ChainRun {
+                    target: Some(version),
+                    ..run.clone()
+                };
+                tx.run_chain(&upto, Step::Record)?;
+                tx.mark(name, version, Mark::Adopted)?;
+            }
+            let applied = tx.run_chain(run, Step::Run)?;
+            Ok((applied, tx.commit()?))
+        });
+    match applied {
+        Ok((applied, sql)) => {
+            let sql = if session.is_dry_run() {
+                sql
+            } else {
+                Vec::new()
+            };
+            let status = match applied.last() {
+                Some(last) => Status::Applied {
+                    migrations: applied.iter().map(ChainMigration::label).collect(),
+                    version: last.version,
+                    adopted,
+                },
+                None => match adopted {
+                    Some(version) => Status::Recorded {
+                        migrations: labels_up_to(run, version),
+                        version,
+                        how: Mark::Adopted,
+                    },
+                    // Another host applied it between our look and our lock.
+                    None => Status::UpToDate {
                         version: state.applied,
                     },
-                )
-            } else {
-                outcome(
-                    state.applied,
-                    Status::Applied {
-                        migrations: applied.iter().map(ChainMigration::label).collect(),
-                        version,
-                    },
-                )
+                },
+            };
+            ChainOutcome {
+                sql,
+                ..outcome(name, file, from, status)
             }
         }
         Err(e) => outcome(
-            state.applied,
+            name,
+            file,
+            from,
             Status::Failed {
-                reason: e.to_string(),
+                reason: one_line(&e),
             },
         ),
     }
+}
+
+fn labels_up_to(run: &ChainRun<'_>, version: i32) -> Vec<String> {
+    run.migrations
+        .iter()
+        .filter(|m| m.version <= version)
+        .map(ChainMigration::label)
+        .collect()
+}
+
+/// The bootstrap path: the core chain, then every usable plugin created
+/// straight from its DDL and its whole chain recorded as applied, all in one
+/// transaction. Plugins already installed (history or tables present) are
+/// refused: bootstrap is for a new database; `upgrade-all` takes it from there.
+pub fn bootstrap(
+    db: &mut Database,
+    inventory: &Inventory,
+    dry_run: bool,
+) -> Result<RunReport, RunError> {
+    let mut report = RunReport {
+        database: db.path().to_owned(),
+        dry_run,
+        chains: Vec::new(),
+    };
+    let mut session = db.session(dry_run)?;
+    let mut plan: Vec<ChainOutcome> = Vec::new();
+    let mut unusable = inventory.refused_names();
+    let mut chosen: Vec<&Plugin> = Vec::new();
+    for plugin in &inventory.plugins {
+        let name = &plugin.manifest.name;
+        let verdict = if let Some(by) = inventory.blocked_by(plugin, &unusable) {
+            Some(Status::Blocked { by })
+        } else if let Some(reason) = already_installed(session.database(), plugin)? {
+            Some(Status::Refused { reason })
+        } else {
+            check::schema_checks(plugin, inventory)
+                .err()
+                .map(|e| Status::Refused {
+                    reason: e.to_string(),
+                })
+        };
+        match verdict {
+            Some(status) => {
+                unusable.insert(name.clone());
+                plan.push(outcome(name, Some(&plugin.file), None, status));
+            }
+            None => chosen.push(plugin),
+        }
+    }
+
+    let result = session
+        .chain()
+        .map_err(ApplyError::from)
+        .and_then(|mut tx| {
+            let mut outcomes = Vec::new();
+            let core = core_run();
+            let core_from = tx_applied_version(&tx, &core)?;
+            let start = tx.statements().len();
+            let applied = tx.run_chain(&core, Step::Run)?;
+            let status = match applied.last() {
+                Some(last) => Status::Applied {
+                    migrations: labels(&applied),
+                    version: last.version,
+                    adopted: None,
+                },
+                None => Status::UpToDate { version: core_from },
+            };
+            outcomes.push((
+                outcome(core::OWNER, None, core_from, status),
+                start..tx.statements().len(),
+            ));
+            for plugin in &chosen {
+                let start = tx.statements().len();
+                outcomes.push((
+                    bootstrap_plugin(&mut tx, plugin, inventory)?,
+                    start..tx.statements().len(),
+                ));
+            }
+            let sql = tx.commit()?;
+            Ok(outcomes
+                .into_iter()
+                .map(|(o, range)| ChainOutcome {
+                    sql: if dry_run {
+                        sql[range].to_vec()
+                    } else {
+                        Vec::new()
+                    },
+                    ..o
+                })
+                .collect::<Vec<_>>())
+        });
+    match result {
+        Ok(outcomes) => report.chains.extend(outcomes),
+        Err(e) => {
+            let reason = format!(
+                "bootstrap rolled back, nothing was created: {}",
+                one_line(&e)
+            );
+            report.chains.push(outcome(
+                core::OWNER,
+                None,
+                None,
+                Status::Failed {
+                    reason: reason.clone(),
+                },
+            ));
+            for plugin in &chosen {
+                report.chains.push(outcome(
+                    &plugin.manifest.name,
+                    Some(&plugin.file),
+                    None,
+                    Status::Failed {
+                        reason: reason.clone(),
+                    },
+                ));
+            }
+        }
+    }
+    report.chains.extend(refusals(inventory));
+    report.chains.extend(plan);
+    Ok(report)
+}
+
+fn labels(migrations: &[ChainMigration]) -> Vec<String> {
+    migrations.iter().map(ChainMigration::label).collect()
+}
+
+fn tx_applied_version(tx: &ChainTx<'_>, run: &ChainRun<'_>) -> Result<Option<i32>, ApplyError> {
+    Ok(tx
+        .database()
+        .applied(&run.history)?
+        .iter()
+        .map(|a| a.version)
+        .max())
+}
+
+fn bootstrap_plugin(
+    tx: &mut ChainTx<'_>,
+    plugin: &Plugin,
+    inventory: &Inventory,
+) -> Result<ChainOutcome, ApplyError> {
+    let manifest = &plugin.manifest;
+    let run = plugin_run(plugin, inventory, None);
+    if let Some(policy) = &run.policy {
+        tx.execute_as(
+            policy,
+            &manifest.ddl,
+            &format!("schema.sql of '{}'", manifest.name),
+        )?;
+    }
+    let recorded = tx.run_chain(&run, Step::Record)?;
+    tx.mark(&manifest.name, manifest.head(), Mark::Bootstrapped)?;
+    let status = Status::Recorded {
+        migrations: labels(&recorded),
+        version: manifest.head(),
+        how: Mark::Bootstrapped,
+    };
+    Ok(outcome(&manifest.name, Some(&plugin.file), None, status))
+}
+
+/// Why `plugin` cannot be bootstrapped into `db`, if it cannot.
+fn already_installed(db: &Database, plugin: &Plugin) -> Result<Option<String>, DbError> {
+    let manifest = &plugin.manifest;
+    let name = &manifest.name;
+    if let Some(at) = db
+        .applied(&manifest.history_table())?
+        .iter()
+        .map(|a| a.version)
+        .max()
+    {
+        return Ok(Some(format!(
+            "plugin '{name}' is already installed (history at V{at}): bootstrap creates only plugins that are not; run upgrade-all"
+        )));
+    }
+    for table in &manifest.tables {
+        if db.has_table(table)? {
+            return Ok(Some(format!(
+                "plugin '{name}': table `{table}` already exists: bootstrap creates only plugins that are not installed; \
+                 upgrade-all adopts existing tables"
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// `stamp`: records `name`'s history as applied up to `version` without
+/// running anything, for operators who know the schema is already there.
+pub fn stamp(
+    db: &mut Database,
+    inventory: &Inventory,
+    name: &str,
+    version: i32,
+    dry_run: bool,
+) -> Result<RunReport, RunError> {
+    let plugin = find(inventory, name)?;
+    check_target(plugin, version)?;
+    let recorded = db.applied(&plugin.manifest.history_table())?;
+    let from = recorded.iter().map(|a| a.version).max();
+    if let Some(at) = from.filter(|at| *at > version) {
+        return Err(RunError::StampBackwards {
+            plugin: name.to_owned(),
+            at,
+        });
+    }
+    let mut report = RunReport {
+        database: db.path().to_owned(),
+        dry_run,
+        chains: Vec::new(),
+    };
+    let mut session = db.session(dry_run)?;
+    let run = plugin_run(plugin, inventory, Some(version));
+    let result = session
+        .chain()
+        .map_err(ApplyError::from)
+        .and_then(|mut tx| {
+            let recorded = tx.run_chain(&run, Step::Record)?;
+            tx.mark(name, version, Mark::Stamped)?;
+            Ok((recorded, tx.commit()?))
+        });
+    let status = match &result {
+        Ok((recorded, _)) => Status::Recorded {
+            migrations: labels(recorded),
+            version,
+            how: Mark::Stamped,
+        },
+        Err(e) => Status::Failed {
+            reason: one_line(e),
+        },
+    };
+    let sql = match result {
+        Ok((_, sql)) if dry_run => sql,
+        _ => Vec::new(),
+    };
+    report.chains.push(ChainOutcome {
+        sql,
+        ..outcome(name, Some(&plugin.file), from, status)
+    });
+    Ok(report)
 }

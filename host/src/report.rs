@@ -2,8 +2,10 @@
 //! from the same report values, so they cannot disagree.
 
 use crate::check::{CheckReport, Outcome};
-use crate::migrate::{RunReport, Status};
+use crate::db::Mark;
+use crate::migrate::{ChainOutcome, RunReport, Status};
 use crate::status::{ListReport, StatusReport};
+use crate::uninstall::UninstallReport;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -56,35 +58,111 @@ fn plural(n: usize, one: &str) -> String {
     }
 }
 
-/// What `upgrade-all` and `migrate` print.
+/// One line for a chain's result.
+fn describe(chain: &ChainOutcome) -> String {
+    match &chain.status {
+        Status::Applied {
+            migrations,
+            version,
+            adopted,
+        } => {
+            let adopted = adopted.map_or_else(String::new, |v| {
+                format!("adopted existing tables at V{v}, then ")
+            });
+            format!(
+                "{adopted}applied {} → now at V{version} ({})",
+                plural(migrations.len(), "migration"),
+                migrations.join(", ")
+            )
+        }
+        Status::Recorded {
+            migrations,
+            version,
+            how,
+        } => {
+            let how = match how {
+                Mark::Bootstrapped => "created from schema.sql",
+                Mark::Adopted => "adopted existing tables",
+                Mark::Stamped => "stamped",
+            };
+            format!(
+                "{how}: recorded {} as applied → now at V{version}",
+                plural(migrations.len(), "migration")
+            )
+        }
+        Status::UpToDate { version: v } => format!("up to date ({})", version(*v)),
+        Status::Failed { reason } => format!("failed, rolled back: {reason}"),
+        Status::Refused { reason } => {
+            format!("refused: {}{reason}", file_prefix(chain.file.as_deref()))
+        }
+        Status::Blocked { by } => format!("blocked: '{by}' did not apply"),
+    }
+}
+
+/// What `upgrade-all`, `migrate`, `bootstrap` and `stamp` print; a dry run
+/// lists under each chain the SQL it ran before everything was rolled back.
 pub fn run(out: &mut dyn Write, report: &RunReport) -> io::Result<()> {
-    writeln!(out, "database {}", report.database.display())?;
-    let rows: Vec<Vec<String>> = report
+    let dry = if report.dry_run {
+        " (dry run: nothing was changed)"
+    } else {
+        ""
+    };
+    writeln!(out, "database {}{dry}", report.database.display())?;
+    let width = report
         .chains
         .iter()
-        .map(|chain| {
-            let text = match &chain.status {
-                Status::Applied {
-                    migrations,
-                    version,
-                } => {
-                    format!(
-                        "applied {} → now at V{version} ({})",
-                        plural(migrations.len(), "migration"),
-                        migrations.join(", ")
-                    )
-                }
-                Status::UpToDate { version: v } => format!("up to date ({})", version(*v)),
-                Status::Failed { reason } => format!("failed, rolled back: {reason}"),
-                Status::Refused { reason } => {
-                    format!("refused: {}{reason}", file_prefix(chain.file.as_deref()))
-                }
-                Status::Blocked { by } => format!("blocked: '{by}' did not apply"),
-            };
-            vec![chain.name.clone(), text]
-        })
-        .collect();
-    table(out, &rows)
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for chain in &report.chains {
+        writeln!(out, "{:<width$}  {}", chain.name, describe(chain))?;
+        for statement in &chain.sql {
+            for line in statement.trim().lines() {
+                writeln!(out, "    {line}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What `uninstall` prints.
+pub fn uninstall(out: &mut dyn Write, report: &UninstallReport) -> io::Result<()> {
+    let verb = if report.dropped {
+        "dropped"
+    } else {
+        "would drop"
+    };
+    writeln!(
+        out,
+        "plugin '{}' in {}: {verb}",
+        report.plugin,
+        report.database.display()
+    )?;
+    let mut rows = Vec::new();
+    for object in &report.objects {
+        let rows_text = object.rows.map_or_else(String::new, |n| {
+            plural(usize::try_from(n).unwrap_or(0), "row")
+        });
+        rows.push(vec![
+            format!("  {} {}", object.kind, object.name),
+            rows_text,
+        ]);
+    }
+    if let Some(history) = &report.history_table {
+        rows.push(vec![format!("  history {history}"), String::new()]);
+    }
+    table(out, &rows)?;
+    match (&report.backup, report.dropped) {
+        (Some(backup), true) => writeln!(
+            out,
+            "backup of the database before dropping: {}",
+            backup.display()
+        ),
+        _ => writeln!(
+            out,
+            "nothing was dropped; run again with --yes to drop these (a backup is written first)"
+        ),
+    }
 }
 
 /// What `check` prints.

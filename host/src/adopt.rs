@@ -1,0 +1,82 @@
+//! Adopting tables created without history.
+//!
+//! An older deploy may have created a plugin's tables directly, so the
+//! tables exist and the plugin's history table does not. Running the chain
+//! from V1 would fail on `CREATE TABLE`; recording it all as applied would
+//! skip what the database lacks. Instead the host rebuilds the chain's
+//! schema after each version in a scratch database and looks for the version
+//! whose schema equals the tables found: history is recorded up to it and the
+//! rest is applied. When no version matches, nothing is touched and the
+//! difference to the closest version is reported.
+
+use crate::check::{dependency_closure, policy_for, Scratch};
+use crate::inventory::Inventory;
+use crate::load::Plugin;
+use crate::schema::{ReadError, Schema};
+use rusqlite::Connection;
+use std::sync::Arc;
+
+/// What the host makes of a plugin's tables found without history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Adoption {
+    /// None of the plugin's tables exist: a plain first install.
+    NotNeeded,
+    /// The tables equal the chain's schema at this version.
+    AtVersion(i32),
+    /// The tables match no version; the differences to the closest one.
+    NoMatch { closest: i32, diff: Vec<String> },
+}
+
+/// Why adoption could not be decided.
+#[derive(Debug, thiserror::Error)]
+pub enum AdoptError {
+    /// Reading the real database's schema failed.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The chain did not run in the scratch database.
+    #[error("replaying the chain in a scratch database failed: {0}")]
+    Replay(String),
+}
+
+/// Decides whether `plugin`'s tables in `conn` (which has no history for
+/// it) can be adopted, and at which version. The lowest matching version
+/// wins: a later migration that changed data but not the schema runs again
+/// rather than being skipped.
+pub fn decide(
+    conn: &Connection,
+    plugin: &Plugin,
+    inventory: &Inventory,
+) -> Result<Adoption, AdoptError> {
+    let manifest = &plugin.manifest;
+    let found = Schema::read(conn, |t| manifest.owns(t))?;
+    if found.tables.is_empty() && found.views.is_empty() {
+        return Ok(Adoption::NotNeeded);
+    }
+    let policy = Arc::new(policy_for(manifest, inventory));
+    let dependencies = dependency_closure(manifest, &inventory.plugins);
+    let scratch = Scratch::new(plugin, &dependencies, inventory).map_err(AdoptError::Replay)?;
+    let mut closest: Option<(i32, Vec<String>)> = None;
+    for migration in &manifest.chain {
+        scratch.run_as(&policy, &migration.sql).map_err(|e| {
+            AdoptError::Replay(format!(
+                "{}: {}",
+                migration.label(),
+                e.map_or_else(|m| m, |d| d.to_string())
+            ))
+        })?;
+        let at_version = Schema::read(scratch.connection(), |t| manifest.owns(t))?;
+        let diff = found.diff(
+            "the database",
+            &at_version,
+            &format!("V{}", migration.version),
+        );
+        if diff.is_empty() {
+            return Ok(Adoption::AtVersion(migration.version));
+        }
+        if closest.as_ref().is_none_or(|(_, d)| diff.len() <= d.len()) {
+            closest = Some((migration.version, diff));
+        }
+    }
+    let (closest, diff) = closest.unwrap_or((0, Vec::new()));
+    Ok(Adoption::NoMatch { closest, diff })
+}
