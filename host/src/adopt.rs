@@ -42,11 +42,7 @@ pub enum AdoptError {
 /// it) can be adopted, and at which version. The lowest matching version
 /// wins: a later migration that changed data but not the schema runs again
 /// rather than being skipped.
-pub fn decide(
-    conn: &Connection,
-    plugin: &Plugin,
-    inventory: &Inventory,
-) -> Result<Adoption, AdoptError> {
+pub fn decide(conn: &Connection, plugin: &Plugin, inventory: &Inventory) -> Result<Adoption, AdoptError> {
     let manifest = &plugin.manifest;
     let found = Schema::read(conn, |t| manifest.owns(t))?;
     if found.tables.is_empty() && found.views.is_empty() {
@@ -58,18 +54,10 @@ pub fn decide(
     let mut closest: Option<(i32, Vec<String>)> = None;
     for migration in &manifest.chain {
         scratch.run_as(&policy, &migration.sql).map_err(|e| {
-            AdoptError::Replay(format!(
-                "{}: {}",
-                migration.label(),
-                e.map_or_else(|m| m, |d| d.to_string())
-            ))
+            AdoptError::Replay(format!("{}: {}", migration.label(), e.map_or_else(|m| m, |d| d.to_string())))
         })?;
         let at_version = Schema::read(scratch.connection(), |t| manifest.owns(t))?;
-        let diff = found.diff(
-            "the database",
-            &at_version,
-            &format!("V{}", migration.version),
-        );
+        let diff = found.diff("the database", &at_version, &format!("V{}", migration.version));
         if diff.is_empty() {
             return Ok(Adoption::AtVersion(migration.version));
         }

@@ -32,61 +32,32 @@ pub enum CheckError {
     #[error("plugin '{plugin}': schema.sql was refused: {denial}")]
     DdlDenied { plugin: String, denial: Denial },
     /// DDL and manifest name different tables.
-    #[error(
-        "plugin '{plugin}': schema.sql and the manifest disagree: {}",
-        drift(unlisted, missing)
-    )]
-    ManifestDrift {
-        plugin: String,
-        unlisted: Vec<String>,
-        missing: Vec<String>,
-    },
+    #[error("plugin '{plugin}': schema.sql and the manifest disagree: {}", drift(unlisted, missing))]
+    ManifestDrift { plugin: String, unlisted: Vec<String>, missing: Vec<String> },
     /// A migration does not run on a scratch database.
     #[error("plugin '{plugin}': migration {migration} fails on an empty database: {message}")]
-    ChainFailed {
-        plugin: String,
-        migration: String,
-        message: String,
-    },
+    ChainFailed { plugin: String, migration: String, message: String },
     /// A migration touches what the plugin does not own.
     #[error("plugin '{plugin}': migration {migration} was refused: {denial}")]
-    ChainDenied {
-        plugin: String,
-        migration: String,
-        denial: Denial,
-    },
+    ChainDenied { plugin: String, migration: String, denial: Denial },
     /// Chain and DDL produce different schemas.
     #[error("plugin '{plugin}': the migration chain (up to V{head}) and schema.sql produce different schemas: {}", diff.join("; "))]
-    ChainDrift {
-        plugin: String,
-        head: i32,
-        diff: Vec<String>,
-    },
+    ChainDrift { plugin: String, head: i32, diff: Vec<String> },
 }
 
 fn drift(unlisted: &[String], missing: &[String]) -> String {
     let mut parts = Vec::new();
     if !unlisted.is_empty() {
-        parts.push(format!(
-            "it creates {} that the manifest does not list",
-            quoted(unlisted)
-        ));
+        parts.push(format!("it creates {} that the manifest does not list", quoted(unlisted)));
     }
     if !missing.is_empty() {
-        parts.push(format!(
-            "the manifest lists {} that it does not create",
-            quoted(missing)
-        ));
+        parts.push(format!("the manifest lists {} that it does not create", quoted(missing)));
     }
     parts.join(", and ")
 }
 
 fn quoted(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
 }
 
 /// The policy for a plugin's SQL: its own tables, plus reading core tables
@@ -97,6 +68,7 @@ pub fn policy_for(manifest: &Manifest, inventory: &Inventory) -> Policy {
         plugin: manifest.name.clone(),
         owned: manifest.tables.iter().cloned().collect(),
         readable: core::tables().clone(),
+        may_use_unclaimed: true,
         ..Policy::default()
     };
     for (table, owner) in &inventory.recorded_owners {
@@ -105,16 +77,10 @@ pub fn policy_for(manifest: &Manifest, inventory: &Inventory) -> Policy {
     for table in core::tables() {
         policy.owners.insert(table.clone(), core::OWNER.into());
     }
-    for other in inventory
-        .plugins
-        .iter()
-        .filter(|p| p.manifest.name != manifest.name)
-    {
+    for other in inventory.plugins.iter().filter(|p| p.manifest.name != manifest.name) {
         let is_dependency = manifest.depends_on.contains(&other.manifest.name);
         for table in &other.manifest.tables {
-            policy
-                .owners
-                .insert(table.clone(), other.manifest.name.clone());
+            policy.owners.insert(table.clone(), other.manifest.name.clone());
             if is_dependency {
                 policy.readable.insert(table.clone());
             }
@@ -138,16 +104,14 @@ impl Scratch {
         &self.conn
     }
 
-    pub(crate) fn new(
-        plugin: &Plugin,
-        dependencies: &[&Plugin],
-        inventory: &Inventory,
-    ) -> Result<Scratch, String> {
+    pub(crate) fn new(plugin: &Plugin, dependencies: &[&Plugin], inventory: &Inventory) -> Result<Scratch, String> {
         let mut conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+        // As in a real run: foreign keys off, so that a rebuild's DROP TABLE
+        // does not turn into a DELETE reaching into other plugins' tables.
+        conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(|e| e.to_string())?;
         let guard = Guard::install(&mut conn).map_err(|e| e.to_string())?;
         for migration in core::chain() {
-            conn.execute_batch(&migration.sql)
-                .map_err(|e| format!("core {}: {e}", migration.label()))?;
+            conn.execute_batch(&migration.sql).map_err(|e| format!("core {}: {e}", migration.label()))?;
         }
         let histories = std::iter::once(core::HISTORY_TABLE.to_owned())
             .chain(inventory.plugins.iter().map(|p| p.manifest.history_table()));
@@ -159,15 +123,12 @@ impl Scratch {
             .map_err(|e| e.to_string())?;
         }
         for dependency in dependencies {
-            conn.execute_batch(&dependency.manifest.ddl).map_err(|e| {
-                format!("dependency '{}' schema.sql: {e}", dependency.manifest.name)
-            })?;
+            conn.execute_batch(&dependency.manifest.ddl)
+                .map_err(|e| format!("dependency '{}' schema.sql: {e}", dependency.manifest.name))?;
         }
         let bystanders = inventory.plugins.iter().filter(|other| {
             other.manifest.name != plugin.manifest.name
-                && !dependencies
-                    .iter()
-                    .any(|d| d.manifest.name == other.manifest.name)
+                && !dependencies.iter().any(|d| d.manifest.name == other.manifest.name)
         });
         for bystander in bystanders {
             // Best effort: a broken neighbour is refused on its own account
@@ -178,15 +139,9 @@ impl Scratch {
     }
 
     /// Runs `sql` as the plugin; on failure says whether the guard refused it.
-    pub(crate) fn run_as(
-        &self,
-        policy: &Arc<Policy>,
-        sql: &str,
-    ) -> Result<(), Result<Denial, String>> {
+    pub(crate) fn run_as(&self, policy: &Arc<Policy>, sql: &str) -> Result<(), Result<Denial, String>> {
         let _restricted = self.guard.restrict(Arc::clone(policy));
-        self.conn
-            .execute_batch(sql)
-            .map_err(|e| self.guard.take_denial().ok_or_else(|| sqlite_message(&e)))
+        self.conn.execute_batch(sql).map_err(|e| self.guard.take_denial().ok_or_else(|| sqlite_message(&e)))
     }
 
     /// Checks what the plugin's views and triggers read.
@@ -202,10 +157,8 @@ impl Scratch {
     /// forgot show up too.
     fn created_schema(&self, others: &BTreeSet<&str>) -> Result<Schema, String> {
         let core = core::tables();
-        Schema::read(&self.conn, |t| {
-            !core.contains(t) && !core::is_bookkeeping(t) && !others.contains(t)
-        })
-        .map_err(|e| e.to_string())
+        Schema::read(&self.conn, |t| !core.contains(t) && !core::is_bookkeeping(t) && !others.contains(t))
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -213,12 +166,7 @@ impl Scratch {
 /// first. Missing ones are skipped (they are refused elsewhere).
 pub fn dependency_closure<'p>(manifest: &Manifest, plugins: &'p [Plugin]) -> Vec<&'p Plugin> {
     let mut ordered: Vec<&Plugin> = Vec::new();
-    fn visit<'p>(
-        name: &str,
-        plugins: &'p [Plugin],
-        ordered: &mut Vec<&'p Plugin>,
-        path: &mut Vec<String>,
-    ) {
+    fn visit<'p>(name: &str, plugins: &'p [Plugin], ordered: &mut Vec<&'p Plugin>, path: &mut Vec<String>) {
         if path.iter().any(|p| p == name) || ordered.iter().any(|p| p.manifest.name == name) {
             return;
         }
@@ -251,29 +199,13 @@ pub fn schema_checks(plugin: &Plugin, inventory: &Inventory) -> Result<(), Check
         .filter(|p| p.manifest.name != manifest.name)
         .flat_map(|p| p.manifest.tables.iter().map(String::as_str))
         .collect();
-    let setup_failed = |message: String| CheckError::DdlFailed {
-        plugin: name(),
-        message,
-    };
+    let setup_failed = |message: String| CheckError::DdlFailed { plugin: name(), message };
 
     let ddl_db = Scratch::new(plugin, &dependencies, inventory).map_err(setup_failed)?;
-    let ddl_policy = Arc::new(Policy {
-        unclaimed_are_owned: true,
-        ..(*policy).clone()
-    });
-    ddl_db
-        .run_as(&ddl_policy, &manifest.ddl)
-        .and_then(|()| ddl_db.probe(&policy))
-        .map_err(|e| match e {
-            Ok(denial) => CheckError::DdlDenied {
-                plugin: name(),
-                denial,
-            },
-            Err(message) => CheckError::DdlFailed {
-                plugin: name(),
-                message,
-            },
-        })?;
+    ddl_db.run_as(&policy, &manifest.ddl).and_then(|()| ddl_db.probe(&policy)).map_err(|e| match e {
+        Ok(denial) => CheckError::DdlDenied { plugin: name(), denial },
+        Err(message) => CheckError::DdlFailed { plugin: name(), message },
+    })?;
     let ddl_schema = ddl_db.created_schema(&others).map_err(setup_failed)?;
     let created = ddl_schema.table_names();
     let listed: BTreeSet<String> = manifest.tables.iter().cloned().collect();
@@ -289,30 +221,15 @@ pub fn schema_checks(plugin: &Plugin, inventory: &Inventory) -> Result<(), Check
     for migration in &manifest.chain {
         // Probing after each step names the migration that created a view
         // or trigger whose body reaches too far.
-        chain_db
-            .run_as(&policy, &migration.sql)
-            .and_then(|()| chain_db.probe(&policy))
-            .map_err(|e| match e {
-                Ok(denial) => CheckError::ChainDenied {
-                    plugin: name(),
-                    migration: migration.label(),
-                    denial,
-                },
-                Err(message) => CheckError::ChainFailed {
-                    plugin: name(),
-                    migration: migration.label(),
-                    message,
-                },
-            })?;
+        chain_db.run_as(&policy, &migration.sql).and_then(|()| chain_db.probe(&policy)).map_err(|e| match e {
+            Ok(denial) => CheckError::ChainDenied { plugin: name(), migration: migration.label(), denial },
+            Err(message) => CheckError::ChainFailed { plugin: name(), migration: migration.label(), message },
+        })?;
     }
     let chain_schema = chain_db.created_schema(&others).map_err(setup_failed)?;
     let diff = chain_schema.diff("the chain", &ddl_schema, "schema.sql");
     if !diff.is_empty() {
-        return Err(CheckError::ChainDrift {
-            plugin: name(),
-            head: manifest.head(),
-            diff,
-        });
+        return Err(CheckError::ChainDrift { plugin: name(), head: manifest.head(), diff });
     }
     Ok(())
 }
@@ -367,25 +284,16 @@ impl CheckReport {
 
 /// Runs every check on every plugin of `inventory` (or only on `only`),
 /// comparing history with `db` when there is one. Writes nothing.
-pub fn check_all(
-    inventory: &Inventory,
-    db: Option<&Database>,
-    only: Option<&str>,
-) -> Result<CheckReport, DbError> {
+pub fn check_all(inventory: &Inventory, db: Option<&Database>, only: Option<&str>) -> Result<CheckReport, DbError> {
     let wanted = |name: &str| only.is_none_or(|o| o == name);
     let mut plugins = Vec::new();
     for refusal in &inventory.refused {
-        let name = refusal
-            .plugin
-            .clone()
-            .unwrap_or_else(|| file_name(&refusal.file));
+        let name = refusal.plugin.clone().unwrap_or_else(|| file_name(&refusal.file));
         if wanted(&name) {
             plugins.push(Verdict {
                 name,
                 file: refusal.file.clone(),
-                outcome: Outcome::Refused {
-                    reason: refusal.reason.clone(),
-                },
+                outcome: Outcome::Refused { reason: refusal.reason.clone() },
             });
         }
     }
@@ -395,19 +303,14 @@ pub fn check_all(
         let outcome = match inventory.blocked_by(plugin, &unusable) {
             Some(by) => Outcome::Blocked { by },
             None => match schema_checks(plugin, inventory) {
-                Err(e) => Outcome::Refused {
-                    reason: e.to_string(),
-                },
+                Err(e) => Outcome::Refused { reason: e.to_string() },
                 Ok(()) => match db {
-                    Some(db) => match history::compare(
-                        &db.applied(&plugin.manifest.history_table())?,
-                        &plugin.manifest.chain,
-                    ) {
-                        Ok(_) => Outcome::Passed,
-                        Err(e) => Outcome::Refused {
-                            reason: format!("plugin '{name}': {e}"),
-                        },
-                    },
+                    Some(db) => {
+                        match history::compare(&db.applied(&plugin.manifest.history_table())?, &plugin.manifest.chain) {
+                            Ok(_) => Outcome::Passed,
+                            Err(e) => Outcome::Refused { reason: format!("plugin '{name}': {e}") },
+                        }
+                    }
                     None => Outcome::Passed,
                 },
             },
@@ -416,21 +319,12 @@ pub fn check_all(
             unusable.insert(name.clone());
         }
         if wanted(name) {
-            plugins.push(Verdict {
-                name: name.clone(),
-                file: plugin.file.clone(),
-                outcome,
-            });
+            plugins.push(Verdict { name: name.clone(), file: plugin.file.clone(), outcome });
         }
     }
-    Ok(CheckReport {
-        plugins_dir: inventory.dir.clone(),
-        database: db.map(|d| d.path().to_owned()),
-        plugins,
-    })
+    Ok(CheckReport { plugins_dir: inventory.dir.clone(), database: db.map(|d| d.path().to_owned()), plugins })
 }
 
 fn file_name(path: &std::path::Path) -> String {
-    path.file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
 }

@@ -15,12 +15,7 @@ use std::time::Duration;
 /// Exit status: 0 when everything asked for was done, 1 when a chain failed,
 /// was refused or was blocked while applying, 2 for bad usage or input.
 #[derive(Debug, Parser)]
-#[command(
-    name = "shopdb-host",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "shopdb-host", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -189,12 +184,7 @@ pub struct DryRunArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PluginsArgs {
     /// The directory holding plugin files (*.so).
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "SHOPDB_PLUGINS_DIR",
-        default_value = "shopdb-plugins"
-    )]
+    #[arg(long, value_name = "DIR", env = "SHOPDB_PLUGINS_DIR", default_value = "shopdb-plugins")]
     pub plugins_dir: PathBuf,
 }
 
@@ -202,12 +192,7 @@ pub struct PluginsArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// The SQLite database file; created when it does not exist.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "SHOPDB_DATABASE",
-        default_value = "shopdb.sqlite"
-    )]
+    #[arg(long, value_name = "FILE", env = "SHOPDB_DATABASE", default_value = "shopdb.sqlite")]
     pub database: PathBuf,
     /// How long to wait for another process writing the database before
     /// giving up, in seconds.
@@ -218,8 +203,7 @@ pub struct DatabaseArgs {
 impl DatabaseArgs {
     /// The busy timeout as a duration (negative or absurd values clamp).
     pub fn busy_timeout(&self) -> Duration {
-        Duration::try_from_secs_f64(self.busy_timeout.clamp(0.0, 86_400.0))
-            .unwrap_or(DEFAULT_BUSY_TIMEOUT)
+        Duration::try_from_secs_f64(self.busy_timeout.clamp(0.0, 86_400.0)).unwrap_or(DEFAULT_BUSY_TIMEOUT)
     }
 }
 

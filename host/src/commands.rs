@@ -14,21 +14,14 @@ use crate::uninstall::{self, UninstallReport};
 /// with each other, with the core, or with the owners `db` records.
 fn survey(plugins: &PluginsArgs, db: Option<&Database>) -> Result<Inventory, Error> {
     let mut inventory = Inventory::scan(&plugins.plugins_dir)?;
-    let recorded = db
-        .map(Database::recorded_owners)
-        .transpose()?
-        .unwrap_or_default();
+    let recorded = db.map(Database::recorded_owners).transpose()?.unwrap_or_default();
     inventory.refuse_ownership_conflicts(recorded);
     Ok(inventory)
 }
 
 /// Opens the database for a command that may change it.
 fn open_for_changes(database: &DatabaseArgs, dry_run: bool) -> Result<Database, Error> {
-    let open = if dry_run {
-        Database::open_for_dry_run
-    } else {
-        Database::open
-    };
+    let open = if dry_run { Database::open_for_dry_run } else { Database::open };
     Ok(open(&database.database, database.busy_timeout())?)
 }
 
@@ -38,11 +31,7 @@ pub fn list(plugins: &PluginsArgs) -> Result<ListReport, Error> {
 }
 
 /// `shopdb-host check [--plugin NAME]`.
-pub fn check(
-    plugins: &PluginsArgs,
-    database: &DatabaseArgs,
-    only: Option<&str>,
-) -> Result<CheckReport, Error> {
+pub fn check(plugins: &PluginsArgs, database: &DatabaseArgs, only: Option<&str>) -> Result<CheckReport, Error> {
     let db = Database::open_read_only(&database.database, database.busy_timeout())?;
     let inventory = survey(plugins, db.as_ref())?;
     let report = check::check_all(&inventory, db.as_ref(), only)?;
@@ -61,11 +50,7 @@ pub fn check(
 pub fn status(plugins: &PluginsArgs, database: &DatabaseArgs) -> Result<StatusReport, Error> {
     let db = Database::open_read_only(&database.database, database.busy_timeout())?;
     let inventory = survey(plugins, db.as_ref())?;
-    Ok(status::status(
-        db.as_ref(),
-        database.database.clone(),
-        &inventory,
-    )?)
+    Ok(status::status(db.as_ref(), database.database.clone(), &inventory)?)
 }
 
 /// `shopdb-host migrate --plugin NAME [--target N] [--dry-run]`.
@@ -78,28 +63,18 @@ pub fn migrate(
 ) -> Result<RunReport, Error> {
     let mut db = open_for_changes(database, dry_run)?;
     let inventory = survey(plugins, Some(&db))?;
-    Ok(migrate::migrate_plugin(
-        &mut db, &inventory, plugin, target, dry_run,
-    )?)
+    Ok(migrate::migrate_plugin(&mut db, &inventory, plugin, target, dry_run)?)
 }
 
 /// `shopdb-host upgrade-all [--dry-run]`.
-pub fn upgrade_all(
-    plugins: &PluginsArgs,
-    database: &DatabaseArgs,
-    dry_run: bool,
-) -> Result<RunReport, Error> {
+pub fn upgrade_all(plugins: &PluginsArgs, database: &DatabaseArgs, dry_run: bool) -> Result<RunReport, Error> {
     let mut db = open_for_changes(database, dry_run)?;
     let inventory = survey(plugins, Some(&db))?;
     Ok(migrate::upgrade_all(&mut db, &inventory, dry_run)?)
 }
 
 /// `shopdb-host bootstrap [--dry-run]`.
-pub fn bootstrap(
-    plugins: &PluginsArgs,
-    database: &DatabaseArgs,
-    dry_run: bool,
-) -> Result<RunReport, Error> {
+pub fn bootstrap(plugins: &PluginsArgs, database: &DatabaseArgs, dry_run: bool) -> Result<RunReport, Error> {
     let mut db = open_for_changes(database, dry_run)?;
     let inventory = survey(plugins, Some(&db))?;
     Ok(migrate::bootstrap(&mut db, &inventory, dry_run)?)
@@ -115,9 +90,7 @@ pub fn stamp(
 ) -> Result<RunReport, Error> {
     let mut db = open_for_changes(database, dry_run)?;
     let inventory = survey(plugins, Some(&db))?;
-    Ok(migrate::stamp(
-        &mut db, &inventory, plugin, version, dry_run,
-    )?)
+    Ok(migrate::stamp(&mut db, &inventory, plugin, version, dry_run)?)
 }
 
 /// `shopdb-host uninstall --plugin NAME [--yes]`.

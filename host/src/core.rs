@@ -59,9 +59,7 @@ pub fn tables() -> &'static BTreeSet<String> {
                 break;
             }
         }
-        crate::schema::Schema::read(&conn, |t| !is_bookkeeping(t))
-            .map(|s| s.table_names())
-            .unwrap_or_default()
+        crate::schema::Schema::read(&conn, |t| !is_bookkeeping(t)).map(|s| s.table_names()).unwrap_or_default()
     })
 }
 
@@ -72,18 +70,8 @@ mod tests {
     #[test]
     fn the_core_chain_is_embedded_and_creates_the_shared_tables() {
         assert!(!chain().is_empty());
-        for table in [
-            "sites",
-            "locations",
-            "manufacturers",
-            "asset_statuses",
-            "people",
-        ] {
-            assert!(
-                tables().contains(table),
-                "core should create `{table}`: {:?}",
-                tables()
-            );
+        for table in ["sites", "locations", "manufacturers", "asset_statuses", "people"] {
+            assert!(tables().contains(table), "core should create `{table}`: {:?}", tables());
         }
     }
 }

@@ -142,7 +142,9 @@ pub struct InstalledPlugin {
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// The file's directory does not exist.
-    #[error("failed to open database `{path}`: directory `{dir}` does not exist; create it or choose another --database")]
+    #[error(
+        "failed to open database `{path}`: directory `{dir}` does not exist; create it or choose another --database"
+    )]
     MissingDirectory { path: PathBuf, dir: PathBuf },
     /// There is no database to act on.
     #[error("database `{0}` does not exist")]
@@ -185,19 +187,13 @@ pub enum ApplyError {
     #[error("migration {migration} was refused: {denial}")]
     Denied { migration: String, denial: Denial },
     /// The run left rows whose foreign keys point nowhere.
-    #[error("the run would leave a foreign key violation: row {rowid} of `{table}` references a missing row of `{parent}`")]
-    ForeignKey {
-        table: String,
-        rowid: i64,
-        parent: String,
-    },
+    #[error(
+        "the run would leave a foreign key violation: row {rowid} of `{table}` references a missing row of `{parent}`"
+    )]
+    ForeignKey { table: String, rowid: i64, parent: String },
     /// The database records a migration that differs from the plugin's.
     #[error("the database records migration {applied}, but the plugin's V{version} is {current}: the plugin's migration was changed after it was applied")]
-    Divergent {
-        version: i32,
-        applied: String,
-        current: String,
-    },
+    Divergent { version: i32, applied: String, current: String },
     /// The database records a migration the plugin no longer has.
     #[error("the database records migration {applied}, which the plugin does not have: is this an older build of the plugin?")]
     Missing { applied: String },
@@ -214,14 +210,9 @@ impl Database {
         }
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(dir) = dir.filter(|d| !d.is_dir()) {
-            return Err(DbError::MissingDirectory {
-                path: path.to_owned(),
-                dir: dir.to_owned(),
-            });
+            return Err(DbError::MissingDirectory { path: path.to_owned(), dir: dir.to_owned() });
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let db = Self::open_with(path, path, flags, busy_timeout)?;
         // SQLite opens a file it may not write read-only without a word;
         // say so now rather than at the first write.
@@ -233,10 +224,7 @@ impl Database {
 
     /// Opens an existing database without the right to change it; `None` when
     /// there is no file yet.
-    pub fn open_read_only(
-        path: &Path,
-        busy_timeout: Duration,
-    ) -> Result<Option<Database>, DbError> {
+    pub fn open_read_only(path: &Path, busy_timeout: Duration) -> Result<Option<Database>, DbError> {
         if path.is_dir() {
             return Err(DbError::IsADirectory(path.to_owned()));
         }
@@ -258,14 +246,8 @@ impl Database {
         Self::open_with(Path::new(":memory:"), path, flags, busy_timeout)
     }
 
-    fn open_with(
-        file: &Path,
-        path: &Path,
-        flags: OpenFlags,
-        busy_timeout: Duration,
-    ) -> Result<Database, DbError> {
-        let mut conn =
-            Connection::open_with_flags(file, flags).map_err(|e| classify(path, "opening", e))?;
+    fn open_with(file: &Path, path: &Path, flags: OpenFlags, busy_timeout: Duration) -> Result<Database, DbError> {
+        let mut conn = Connection::open_with_flags(file, flags).map_err(|e| classify(path, "opening", e))?;
         let setup = |conn: &Connection| -> rusqlite::Result<()> {
             conn.busy_timeout(busy_timeout)?;
             conn.execute_batch("PRAGMA foreign_keys = ON")?;
@@ -273,14 +255,8 @@ impl Database {
             conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
         };
         setup(&conn).map_err(|e| classify_at(path, "opening", e, busy_timeout))?;
-        let guard = Guard::install(&mut conn)
-            .map_err(|e| classify(path, "installing the authorizer", e))?;
-        Ok(Database {
-            conn,
-            guard,
-            path: path.to_owned(),
-            busy_timeout,
-        })
+        let guard = Guard::install(&mut conn).map_err(|e| classify(path, "installing the authorizer", e))?;
+        Ok(Database { conn, guard, path: path.to_owned(), busy_timeout })
     }
 
     /// The file this database lives in.
@@ -300,11 +276,9 @@ impl Database {
     /// Whether a table of this name exists.
     pub fn has_table(&self, name: &str) -> Result<bool, DbError> {
         self.conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                [name],
-                |r| r.get::<_, i64>(0),
-            )
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| {
+                r.get::<_, i64>(0)
+            })
             .map(|n| n > 0)
             .map_err(|e| self.error("reading the schema", e))
     }
@@ -315,8 +289,7 @@ impl Database {
         if !self.has_table(history)? {
             return Ok(Vec::new());
         }
-        let sql =
-            format!("SELECT version, name, applied_on, checksum FROM {history} ORDER BY version");
+        let sql = format!("SELECT version, name, applied_on, checksum FROM {history} ORDER BY version");
         let read = || -> rusqlite::Result<Vec<AppliedMigration>> {
             let mut stmt = self.conn.prepare(&sql)?;
             let rows = stmt.query_map([], |row| {
@@ -337,8 +310,7 @@ impl Database {
     /// before the core chain created the record).
     pub fn recorded_owners(&self) -> Result<BTreeMap<String, String>, DbError> {
         self.read_if_table(core::OWNERS_TABLE, "reading table owners", |conn| {
-            let mut stmt =
-                conn.prepare("SELECT lower(table_name), plugin FROM shopdb_table_owners")?;
+            let mut stmt = conn.prepare("SELECT lower(table_name), plugin FROM shopdb_table_owners")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect()
         })
@@ -347,8 +319,7 @@ impl Database {
     /// The plugins the database records as installed.
     pub fn installed_plugins(&self) -> Result<Vec<InstalledPlugin>, DbError> {
         self.read_if_table(core::PLUGINS_TABLE, "reading installed plugins", |conn| {
-            let mut stmt =
-                conn.prepare("SELECT name, version, depends_on FROM shopdb_plugins ORDER BY name")?;
+            let mut stmt = conn.prepare("SELECT name, version, depends_on FROM shopdb_plugins ORDER BY name")?;
             let rows = stmt.query_map([], |r| {
                 let depends_on: String = r.get(2)?;
                 Ok(InstalledPlugin {
@@ -364,9 +335,8 @@ impl Database {
     /// The history `plugin`'s chain had recorded without running, oldest first.
     pub fn marks(&self, plugin: &str) -> Result<Vec<RecordedMark>, DbError> {
         self.read_if_table(core::MARKS_TABLE, "reading history marks", |conn| {
-            let mut stmt = conn.prepare(
-                "SELECT version, how, recorded_at FROM shopdb_history_marks WHERE plugin = ?1 ORDER BY id",
-            )?;
+            let mut stmt = conn
+                .prepare("SELECT version, how, recorded_at FROM shopdb_history_marks WHERE plugin = ?1 ORDER BY id")?;
             let rows = stmt.query_map([plugin], |r| {
                 Ok(RecordedMark { version: r.get(0)?, how: r.get(1)?, recorded_at: r.get(2)? })
             })?;
@@ -389,10 +359,9 @@ impl Database {
     /// Copies the whole database to `target` with SQLite's online backup,
     /// which gives a consistent copy even while others read.
     pub fn backup_to(&self, target: &Path) -> Result<(), DbError> {
-        let mut copy =
-            Connection::open(target).map_err(|e| classify(target, "creating the backup", e))?;
-        let backup = rusqlite::backup::Backup::new(&self.conn, &mut copy)
-            .map_err(|e| self.error("starting the backup", e))?;
+        let mut copy = Connection::open(target).map_err(|e| classify(target, "creating the backup", e))?;
+        let backup =
+            rusqlite::backup::Backup::new(&self.conn, &mut copy).map_err(|e| self.error("starting the backup", e))?;
         backup
             .run_to_completion(256, Duration::from_millis(0), None)
             .map_err(|e| classify(target, "writing the backup", e))
@@ -401,9 +370,7 @@ impl Database {
     /// Starts a session: foreign keys off until it ends; for a dry run, one
     /// outer transaction that is rolled back when the session ends.
     pub fn session(&mut self, dry_run: bool) -> Result<Session<'_>, DbError> {
-        self.conn
-            .execute_batch("PRAGMA foreign_keys = OFF")
-            .map_err(|e| self.error("preparing the run", e))?;
+        self.conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(|e| self.error("preparing the run", e))?;
         let session = Session { db: self, dry_run };
         if dry_run {
             session
@@ -446,21 +413,9 @@ impl Session<'_> {
 
     /// Starts one chain's transaction (a savepoint in a dry run).
     pub fn chain(&mut self) -> Result<ChainTx<'_>, DbError> {
-        let begin = if self.dry_run {
-            "SAVEPOINT shopdb_chain"
-        } else {
-            "BEGIN IMMEDIATE"
-        };
-        self.db
-            .conn
-            .execute_batch(begin)
-            .map_err(|e| self.db.error("starting a transaction", e))?;
-        Ok(ChainTx {
-            db: self.db,
-            dry_run: self.dry_run,
-            open: true,
-            log: Vec::new(),
-        })
+        let begin = if self.dry_run { "SAVEPOINT shopdb_chain" } else { "BEGIN IMMEDIATE" };
+        self.db.conn.execute_batch(begin).map_err(|e| self.db.error("starting a transaction", e))?;
+        Ok(ChainTx { db: self.db, dry_run: self.dry_run, open: true, log: Vec::new() })
     }
 }
 
@@ -498,22 +453,10 @@ impl ChainTx<'_> {
     /// Brings `run`'s chain forward: runs (or records) its pending
     /// migrations up to the target, then checks views and triggers, and
     /// records the plugin and its tables. Returns the migrations applied.
-    pub fn run_chain(
-        &mut self,
-        run: &ChainRun<'_>,
-        step: Step,
-    ) -> Result<Vec<ChainMigration>, ApplyError> {
-        let before: HashSet<i32> = self
-            .db
-            .applied(&run.history)?
-            .iter()
-            .map(|a| a.version)
-            .collect();
-        let migrations: Vec<Migration> = run
-            .migrations
-            .iter()
-            .map(ChainMigration::to_refinery)
-            .collect();
+    pub fn run_chain(&mut self, run: &ChainRun<'_>, step: Step) -> Result<Vec<ChainMigration>, ApplyError> {
+        let before: HashSet<i32> = self.db.applied(&run.history)?.iter().map(|a| a.version).collect();
+        let objects_before = self.object_names()?;
+        let migrations: Vec<Migration> = run.migrations.iter().map(ChainMigration::to_refinery).collect();
         let target = match (step, run.target) {
             (Step::Run, None) => Target::Latest,
             (Step::Run, Some(v)) => Target::Version(v),
@@ -541,14 +484,27 @@ impl ChainTx<'_> {
         let report = report.map_err(|e| self.explain(run, e, failed))?;
 
         if let Some(policy) = &run.policy {
+            // The guard let the plugin use unclaimed tables while it ran (a
+            // rebuild's working table); none may outlive the run unlisted.
+            let left = self
+                .object_names()?
+                .difference(&objects_before)
+                .find(|t| !policy.owned.contains(*t) && !core::is_bookkeeping(t))
+                .cloned();
+            if let Some(table) = left {
+                return Err(ApplyError::Denied {
+                    migration: format!("the run of {}", run.owner),
+                    denial: Denial {
+                        action: format!("leaving table `{table}` behind"),
+                        reason: format!("plugin '{}' does not list it among its tables", run.owner),
+                    },
+                });
+            }
             probe_bodies(&self.db.conn, &self.db.guard, policy).map_err(|e| match e {
-                ProbeError::Denied(denial) => ApplyError::Denied {
-                    migration: format!("a view or trigger of {}", run.owner),
-                    denial,
-                },
-                ProbeError::Sqlite(source) => {
-                    ApplyError::Db(self.db.error("checking views and triggers", source))
+                ProbeError::Denied(denial) => {
+                    ApplyError::Denied { migration: format!("a view or trigger of {}", run.owner), denial }
                 }
+                ProbeError::Sqlite(source) => ApplyError::Db(self.db.error("checking views and triggers", source)),
             })?;
             if let Some(plugin) = run.plugin {
                 self.record_plugin(run.owner, plugin, &policy.owned)?;
@@ -556,17 +512,8 @@ impl ChainTx<'_> {
         }
         // refinery reports what it ran; what it only recorded is read back.
         let after: HashSet<i32> = match step {
-            Step::Run => report
-                .applied_migrations()
-                .iter()
-                .map(|m| m.version())
-                .collect(),
-            Step::Record => self
-                .db
-                .applied(&run.history)?
-                .iter()
-                .map(|a| a.version)
-                .collect(),
+            Step::Run => report.applied_migrations().iter().map(|m| m.version()).collect(),
+            Step::Record => self.db.applied(&run.history)?.iter().map(|a| a.version).collect(),
         };
         Ok(run
             .migrations
@@ -576,32 +523,31 @@ impl ChainTx<'_> {
             .collect())
     }
 
+    /// The lowercase names of every table and view.
+    fn object_names(&self) -> Result<BTreeSet<String>, ApplyError> {
+        let read = || -> rusqlite::Result<BTreeSet<String>> {
+            let mut stmt =
+                self.db.conn.prepare("SELECT lower(name) FROM sqlite_master WHERE type IN ('table', 'view')")?;
+            let names = stmt.query_map([], |r| r.get(0))?;
+            names.collect()
+        };
+        read().map_err(|e| ApplyError::Db(self.db.error("reading the schema", e)))
+    }
+
     /// Runs `sql` (a plugin's DDL) under `policy`, naming `what` on failure.
-    pub fn execute_as(
-        &mut self,
-        policy: &Arc<Policy>,
-        sql: &str,
-        what: &str,
-    ) -> Result<(), ApplyError> {
+    pub fn execute_as(&mut self, policy: &Arc<Policy>, sql: &str, what: &str) -> Result<(), ApplyError> {
         self.log.push(sql.to_owned());
         let result = {
             let _restricted = self.db.guard.restrict(Arc::clone(policy));
-            self.db
-                .conn
-                .execute_batch(sql)
-                .map_err(|e| (e, self.db.guard.take_denial()))
+            self.db.conn.execute_batch(sql).map_err(|e| (e, self.db.guard.take_denial()))
         };
         match result {
             Ok(()) => Ok(()),
-            Err((_, Some(denial))) => Err(ApplyError::Denied {
-                migration: what.to_owned(),
-                denial,
-            }),
+            Err((_, Some(denial))) => Err(ApplyError::Denied { migration: what.to_owned(), denial }),
             Err((error, None)) => match self.db.error("applying", error) {
-                DbError::Sqlite { source, .. } => Err(ApplyError::Migration {
-                    migration: what.to_owned(),
-                    message: sqlite_message(&source),
-                }),
+                DbError::Sqlite { source, .. } => {
+                    Err(ApplyError::Migration { migration: what.to_owned(), message: sqlite_message(&source) })
+                }
                 other => Err(ApplyError::Db(other)),
             },
         }
@@ -615,10 +561,7 @@ impl ChainTx<'_> {
         params: impl rusqlite::Params,
     ) -> Result<usize, ApplyError> {
         self.log.push(sql.to_owned());
-        self.db
-            .conn
-            .execute(sql, params)
-            .map_err(|e| ApplyError::Db(self.db.error(what, e)))
+        self.db.conn.execute(sql, params).map_err(|e| ApplyError::Db(self.db.error(what, e)))
     }
 
     /// Notes that `plugin`'s history up to `version` was recorded, not run.
@@ -638,11 +581,7 @@ impl ChainTx<'_> {
         record: PluginRecord<'_>,
         tables: &BTreeSet<String>,
     ) -> Result<(), ApplyError> {
-        self.execute_host(
-            "recording table owners",
-            "DELETE FROM shopdb_table_owners WHERE plugin = ?1",
-            [plugin],
-        )?;
+        self.execute_host("recording table owners", "DELETE FROM shopdb_table_owners WHERE plugin = ?1", [plugin])?;
         for table in tables {
             self.execute_host(
                 "recording table owners",
@@ -665,15 +604,8 @@ impl ChainTx<'_> {
     /// savepoint: the session rolls everything back at its end).
     pub fn commit(mut self) -> Result<Vec<String>, ApplyError> {
         self.check_foreign_keys()?;
-        let end = if self.dry_run {
-            "RELEASE shopdb_chain"
-        } else {
-            "COMMIT"
-        };
-        self.db
-            .conn
-            .execute_batch(end)
-            .map_err(|e| ApplyError::Db(self.db.error("committing", e)))?;
+        let end = if self.dry_run { "RELEASE shopdb_chain" } else { "COMMIT" };
+        self.db.conn.execute_batch(end).map_err(|e| ApplyError::Db(self.db.error("committing", e)))?;
         self.open = false;
         Ok(std::mem::take(&mut self.log))
     }
@@ -682,32 +614,17 @@ impl ChainTx<'_> {
         let violation = self.db.conn.query_row(
             "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check LIMIT 1",
             [],
-            |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, Option<i64>>(1)?,
-                    row.get::<_, String>(2)?,
-                ))
-            },
+            |row| Ok((row.get::<_, String>(0)?, row.get::<_, Option<i64>>(1)?, row.get::<_, String>(2)?)),
         );
         match violation {
-            Ok((table, rowid, parent)) => Err(ApplyError::ForeignKey {
-                table,
-                rowid: rowid.unwrap_or(0),
-                parent,
-            }),
+            Ok((table, rowid, parent)) => Err(ApplyError::ForeignKey { table, rowid: rowid.unwrap_or(0), parent }),
             Err(rusqlite::Error::QueryReturnedNoRows) => Ok(()),
             Err(e) => Err(ApplyError::Db(self.db.error("checking foreign keys", e))),
         }
     }
 
     /// Turns refinery's error into one that names the migration and says why.
-    fn explain(
-        &self,
-        run: &ChainRun<'_>,
-        error: refinery::Error,
-        failed: Option<Failure>,
-    ) -> ApplyError {
+    fn explain(&self, run: &ChainRun<'_>, error: refinery::Error, failed: Option<Failure>) -> ApplyError {
         use refinery::error::Kind;
         match error.kind() {
             Kind::DivergentVersion(applied, current) => ApplyError::Divergent {
@@ -715,27 +632,21 @@ impl ChainTx<'_> {
                 applied: applied.to_string(),
                 current: current.to_string(),
             },
-            Kind::MissingVersion(applied) => ApplyError::Missing {
-                applied: applied.to_string(),
-            },
+            Kind::MissingVersion(applied) => ApplyError::Missing { applied: applied.to_string() },
             _ => match failed {
                 Some(failure) => {
                     let migration = run
                         .migrations
                         .iter()
                         .find(|m| m.sql == failure.sql)
-                        .map_or_else(
-                            || format!("bookkeeping of {}", run.owner),
-                            ChainMigration::label,
-                        );
+                        .map_or_else(|| format!("bookkeeping of {}", run.owner), ChainMigration::label);
                     if let Some(denial) = failure.denial {
                         ApplyError::Denied { migration, denial }
                     } else {
                         match self.db.error("applying", failure.error) {
-                            DbError::Sqlite { source, .. } => ApplyError::Migration {
-                                migration,
-                                message: sqlite_message(&source),
-                            },
+                            DbError::Sqlite { source, .. } => {
+                                ApplyError::Migration { migration, message: sqlite_message(&source) }
+                            }
                             other => ApplyError::Db(other),
                         }
                     }
@@ -749,11 +660,7 @@ impl ChainTx<'_> {
 impl Drop for ChainTx<'_> {
     fn drop(&mut self) {
         if self.open {
-            let end = if self.dry_run {
-                "ROLLBACK TO shopdb_chain; RELEASE shopdb_chain"
-            } else {
-                "ROLLBACK"
-            };
+            let end = if self.dry_run { "ROLLBACK TO shopdb_chain; RELEASE shopdb_chain" } else { "ROLLBACK" };
             if !self.db.conn.is_autocommit() {
                 let _ = self.db.conn.execute_batch(end);
             }
@@ -780,12 +687,7 @@ fn classify(path: &Path, what: &'static str, source: rusqlite::Error) -> DbError
 }
 
 /// Names the errors an operator can act on; the rest keep SQLite's words.
-fn classify_at(
-    path: &Path,
-    what: &'static str,
-    source: rusqlite::Error,
-    waited: Duration,
-) -> DbError {
+fn classify_at(path: &Path, what: &'static str, source: rusqlite::Error, waited: Duration) -> DbError {
     let path = path.to_owned();
     match source.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => DbError::Busy { path, waited },
@@ -794,11 +696,7 @@ fn classify_at(
         Some(ErrorCode::DiskFull) => DbError::Full(path),
         // A write cut short by a file size limit reaches SQLite as EFBIG.
         Some(ErrorCode::SystemIoFailure) if is_write_error(&source) => DbError::Full(path),
-        Some(ErrorCode::CannotOpen)
-            if path
-                .parent()
-                .is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir()) =>
-        {
+        Some(ErrorCode::CannotOpen) if path.parent().is_some_and(|d| !d.as_os_str().is_empty() && !d.is_dir()) => {
             let dir = path.parent().map(Path::to_owned).unwrap_or_default();
             DbError::MissingDirectory { path, dir }
         }
@@ -847,11 +745,7 @@ struct DriverError(String);
 impl Driver<'_> {
     fn fail(&mut self, sql: &str, error: rusqlite::Error, denial: Option<Denial>) -> DriverError {
         let message = sqlite_message(&error);
-        self.failed = Some(Failure {
-            sql: sql.to_owned(),
-            error,
-            denial,
-        });
+        self.failed = Some(Failure { sql: sql.to_owned(), error, denial });
         DriverError(message)
     }
 }
@@ -859,23 +753,15 @@ impl Driver<'_> {
 impl Transaction for Driver<'_> {
     type Error = DriverError;
 
-    fn execute<'a, T: Iterator<Item = &'a str>>(
-        &mut self,
-        queries: T,
-    ) -> Result<usize, Self::Error> {
+    fn execute<'a, T: Iterator<Item = &'a str>>(&mut self, queries: T) -> Result<usize, Self::Error> {
         let mut count = 0;
         for sql in queries {
             self.log.push(sql.to_owned());
-            let policy = self
-                .policy
-                .clone()
-                .filter(|_| self.plugin_sql.contains(sql));
+            let policy = self.policy.clone().filter(|_| self.plugin_sql.contains(sql));
             let result = match policy {
                 Some(policy) => {
                     let _restricted = self.guard.restrict(policy);
-                    self.conn
-                        .execute_batch(sql)
-                        .map_err(|e| (e, self.guard.take_denial()))
+                    self.conn.execute_batch(sql).map_err(|e| (e, self.guard.take_denial()))
                 }
                 None => self.conn.execute_batch(sql).map_err(|e| (e, None)),
             };
@@ -892,20 +778,15 @@ impl Query<Vec<Migration>> for Driver<'_> {
     fn query(&mut self, query: &str) -> Result<Vec<Migration>, Self::Error> {
         let read = || -> rusqlite::Result<Vec<(i32, String, String, String)>> {
             let mut stmt = self.conn.prepare(query)?;
-            let rows = stmt.query_map([], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-            })?;
+            let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?;
             rows.collect()
         };
         let rows = read().map_err(|e| self.fail(query, e, None))?;
         rows.into_iter()
             .map(|(version, name, applied_on, checksum)| {
-                let applied_on = OffsetDateTime::parse(&applied_on, &Rfc3339)
-                    .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                let applied_on = OffsetDateTime::parse(&applied_on, &Rfc3339).unwrap_or(OffsetDateTime::UNIX_EPOCH);
                 let checksum = checksum.parse().map_err(|_| {
-                    DriverError(format!(
-                        "history row V{version}__{name} has a corrupt checksum `{checksum}`"
-                    ))
+                    DriverError(format!("history row V{version}__{name} has a corrupt checksum `{checksum}`"))
                 })?;
                 Ok(Migration::applied(version, name, applied_on, checksum))
             })
@@ -922,9 +803,7 @@ mod tests {
     use plugin_api::{MigrationRecord, PluginDescription};
 
     fn chain(migrations: &[(i64, &str, &str)]) -> Vec<ChainMigration> {
-        let records = migrations
-            .iter()
-            .map(|(v, n, sql)| MigrationRecord::new(*v, n, sql));
+        let records = migrations.iter().map(|(v, n, sql)| MigrationRecord::new(*v, n, sql));
         let description = PluginDescription::new("mine", "1.0.0", "", &["mine"], &[], "", records);
         Manifest::try_from(&description).unwrap().chain
     }
@@ -957,32 +836,22 @@ mod tests {
             migrations,
             target: None,
             policy: Some(Arc::new(policy)),
-            plugin: Some(PluginRecord {
-                version: "1.0.0",
-                depends_on: &[],
-            }),
+            plugin: Some(PluginRecord { version: "1.0.0", depends_on: &[] }),
         }
     }
 
     fn tables(db: &Database) -> Vec<String> {
-        let mut stmt = db
-            .connection()
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-            .unwrap();
-        stmt.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        let mut stmt =
+            db.connection().prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
     }
 
     #[test]
     fn the_guard_denies_a_core_drop_inside_a_grouped_run_and_the_whole_run_rolls_back() {
         let (_dir, mut db) = database();
         let before = tables(&db);
-        let migrations = chain(&[
-            (1, "baseline", "CREATE TABLE mine (id INTEGER PRIMARY KEY)"),
-            (2, "attack", "DROP TABLE sites"),
-        ]);
+        let migrations =
+            chain(&[(1, "baseline", "CREATE TABLE mine (id INTEGER PRIMARY KEY)"), (2, "attack", "DROP TABLE sites")]);
         match db.apply(&run(&migrations)) {
             Err(ApplyError::Denied { migration, denial }) => {
                 assert_eq!(migration, "V2__attack");
@@ -990,11 +859,7 @@ mod tests {
             }
             other => panic!("expected a denial, got {other:?}"),
         }
-        assert_eq!(
-            tables(&db),
-            before,
-            "V1, the history table and the owner rows must all be gone"
-        );
+        assert_eq!(tables(&db), before, "V1, the history table and the owner rows must all be gone");
         assert!(db.recorded_owners().unwrap().is_empty());
     }
 
@@ -1008,21 +873,13 @@ mod tests {
              INSERT INTO mine (id, site_id) VALUES (7, 999);",
         )]);
         match db.apply(&run(&migrations)) {
-            Err(ApplyError::ForeignKey {
-                table,
-                rowid,
-                parent,
-            }) => assert_eq!(
-                (table.as_str(), rowid, parent.as_str()),
-                ("mine", 7, "sites")
-            ),
+            Err(ApplyError::ForeignKey { table, rowid, parent }) => {
+                assert_eq!((table.as_str(), rowid, parent.as_str()), ("mine", 7, "sites"))
+            }
             other => panic!("expected a foreign key violation, got {other:?}"),
         }
         assert!(!tables(&db).contains(&"mine".to_owned()));
-        let on: bool = db
-            .connection()
-            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-            .unwrap();
+        let on: bool = db.connection().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
         assert!(on, "foreign keys are switched back on after a failed run");
     }
 
@@ -1034,34 +891,13 @@ mod tests {
             (2, "more", "ALTER TABLE mine ADD COLUMN label TEXT"),
         ]);
         let applied = db.apply(&run(&migrations)).unwrap();
-        assert_eq!(
-            applied
-                .iter()
-                .map(ChainMigration::label)
-                .collect::<Vec<_>>(),
-            ["V1__baseline", "V2__more"]
-        );
+        assert_eq!(applied.iter().map(ChainMigration::label).collect::<Vec<_>>(), ["V1__baseline", "V2__more"]);
         let history = db.applied("shopdb_history_mine").unwrap();
         assert_eq!(
-            history
-                .iter()
-                .map(|a| (a.version, a.checksum))
-                .collect::<Vec<_>>(),
-            migrations
-                .iter()
-                .map(|m| (m.version, m.checksum()))
-                .collect::<Vec<_>>()
+            history.iter().map(|a| (a.version, a.checksum)).collect::<Vec<_>>(),
+            migrations.iter().map(|m| (m.version, m.checksum())).collect::<Vec<_>>()
         );
-        assert_eq!(
-            db.recorded_owners()
-                .unwrap()
-                .get("mine")
-                .map(String::as_str),
-            Some("mine")
-        );
-        assert!(
-            db.apply(&run(&migrations)).unwrap().is_empty(),
-            "a second run applies nothing"
-        );
+        assert_eq!(db.recorded_owners().unwrap().get("mine").map(String::as_str), Some("mine"));
+        assert!(db.apply(&run(&migrations)).unwrap().is_empty(), "a second run applies nothing");
     }
 }

@@ -32,28 +32,15 @@ pub enum DiscoverError {
 pub fn plugin_files(dir: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(DiscoverError::Missing(dir.to_owned()))
-        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(DiscoverError::Missing(dir.to_owned())),
         Err(_) if dir.is_file() => return Err(DiscoverError::NotADirectory(dir.to_owned())),
-        Err(source) => {
-            return Err(DiscoverError::Unreadable {
-                path: dir.to_owned(),
-                source,
-            })
-        }
+        Err(source) => return Err(DiscoverError::Unreadable { path: dir.to_owned(), source }),
     };
     let mut files = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| DiscoverError::Unreadable {
-            path: dir.to_owned(),
-            source,
-        })?;
+        let entry = entry.map_err(|source| DiscoverError::Unreadable { path: dir.to_owned(), source })?;
         let path = entry.path();
-        let is_library = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.ends_with(LIBRARY_SUFFIX));
+        let is_library = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(LIBRARY_SUFFIX));
         if is_library && !path.is_dir() {
             files.push(path);
         }
@@ -70,12 +57,7 @@ mod tests {
     fn only_library_files_are_found_in_name_order() {
         let dir = tempfile::tempdir().unwrap();
         let s = LIBRARY_SUFFIX;
-        for file in [
-            format!("b{s}"),
-            format!("a{s}"),
-            "notes.txt".into(),
-            format!("c{s}.bak"),
-        ] {
+        for file in [format!("b{s}"), format!("a{s}"), "notes.txt".into(), format!("c{s}.bak")] {
             std::fs::write(dir.path().join(file), b"").unwrap();
         }
         std::fs::create_dir(dir.path().join(format!("d{LIBRARY_SUFFIX}"))).unwrap();
@@ -84,10 +66,7 @@ mod tests {
             .iter()
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(
-            names,
-            [format!("a{LIBRARY_SUFFIX}"), format!("b{LIBRARY_SUFFIX}")]
-        );
+        assert_eq!(names, [format!("a{LIBRARY_SUFFIX}"), format!("b{LIBRARY_SUFFIX}")]);
     }
 
     #[test]

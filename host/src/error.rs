@@ -33,18 +33,9 @@ pub enum Error {
 impl Error {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
-        let db_failure = |e: &DbError| {
-            matches!(
-                e,
-                DbError::Busy { .. } | DbError::Full(_) | DbError::Sqlite { .. }
-            )
-        };
+        let db_failure = |e: &DbError| matches!(e, DbError::Busy { .. } | DbError::Full(_) | DbError::Sqlite { .. });
         match self {
-            Error::Db(e)
-            | Error::Run(RunError::Db(e))
-            | Error::Uninstall(UninstallError::Db(e))
-                if db_failure(e) =>
-            {
+            Error::Db(e) | Error::Run(RunError::Db(e)) | Error::Uninstall(UninstallError::Db(e)) if db_failure(e) => {
                 EXIT_FAILED
             }
             Error::Uninstall(UninstallError::Failed { .. }) => EXIT_FAILED,

@@ -31,10 +31,12 @@ pub struct Policy {
     /// Who owns the other known tables, to name them in refusals: lowercase
     /// table → owner ("core", a plugin name, or "the host").
     pub owners: BTreeMap<String, String>,
-    /// Treat tables nobody owns as the plugin's own. Only for running a DDL
-    /// in a scratch database, so that the manifest check can name tables the
-    /// DDL creates without listing them, instead of a bare refusal.
-    pub unclaimed_are_owned: bool,
+    /// Let the plugin use tables nobody owns as its own while its SQL runs:
+    /// the working table of a rebuild (`CREATE TABLE t_new …; DROP TABLE t;
+    /// ALTER TABLE t_new RENAME TO t`). A table that is still there at the
+    /// end of the run and not in the manifest is refused afterwards (the
+    /// manifest and left-behind checks), so nothing unlisted survives.
+    pub may_use_unclaimed: bool,
 }
 
 /// Why the authorizer refused a statement: what was attempted and why not.
@@ -109,23 +111,15 @@ impl Guard {
 /// which tables its body reads. Each of the plugin's views is prepared as a
 /// `SELECT`, and each owned table or view with triggers as the writes that
 /// fire them (prepared, never run), under the plugin's policy.
-pub fn probe_bodies(
-    conn: &Connection,
-    guard: &Guard,
-    policy: &Arc<Policy>,
-) -> Result<(), ProbeError> {
+pub fn probe_bodies(conn: &Connection, guard: &Guard, policy: &Arc<Policy>) -> Result<(), ProbeError> {
     let mut probes = Vec::new();
     let mut stmt = conn.prepare(
         "SELECT o.type, o.name, EXISTS (SELECT 1 FROM sqlite_master AS t WHERE t.type = 'trigger' AND t.tbl_name = o.name) \
          FROM sqlite_master AS o WHERE o.type IN ('table', 'view')",
     )?;
-    let objects: Vec<(String, String, bool)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
-    for (kind, name, has_triggers) in objects
-        .into_iter()
-        .filter(|(_, n, _)| policy.owned.contains(&n.to_lowercase()))
-    {
+    let objects: Vec<(String, String, bool)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+    for (kind, name, has_triggers) in objects.into_iter().filter(|(_, n, _)| policy.owned.contains(&n.to_lowercase())) {
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
         if kind == "view" {
             probes.push(format!("SELECT * FROM {quoted}"));
@@ -184,7 +178,7 @@ impl Drop for Restricted<'_> {
 
 /// SQLite's schema tables, written by SQLite itself while it runs DDL.
 fn is_sqlite_internal(table: &str) -> bool {
-    matches!(table, "sqlite_master" | "sqlite_schema" | "sqlite_sequence")
+    matches!(table, "sqlite_master" | "sqlite_schema" | "sqlite_sequence" | "sqlite_temp_master" | "sqlite_temp_schema")
         || table.starts_with("sqlite_stat")
 }
 
@@ -197,20 +191,22 @@ fn is_internal_read(table: &str) -> bool {
 
 fn decide(policy: &Policy, context: &AuthContext<'_>) -> Result<(), Denial> {
     if let Some(db) = context.database_name {
-        if db != "main" {
+        // `ALTER TABLE … RENAME` looks through (and rewrites) the temp
+        // schema's table of contents itself; that touches no plugin's data.
+        let temp_schema_table = match context.action {
+            AuthAction::Read { table_name, .. } | AuthAction::Update { table_name, .. } => {
+                matches!(table_name, "sqlite_temp_master" | "sqlite_temp_schema")
+            }
+            _ => false,
+        };
+        if db != "main" && !temp_schema_table {
             return Err(Denial {
                 action: format!("using schema `{db}`"),
-                reason: "plugins work only in the main database (no temporary or attached schemas)"
-                    .into(),
+                reason: "plugins work only in the main database (no temporary or attached schemas)".into(),
             });
         }
     }
-    let deny = |action: String, reason: &str| {
-        Err(Denial {
-            action,
-            reason: reason.to_owned(),
-        })
-    };
+    let deny = |action: String, reason: &str| Err(Denial { action, reason: reason.to_owned() });
     match context.action {
         AuthAction::Select | AuthAction::Recursive | AuthAction::Function { .. } => Ok(()),
         AuthAction::Read { table_name, .. } => policy.may_read(table_name, context.accessor),
@@ -220,64 +216,40 @@ fn decide(policy: &Policy, context: &AuthContext<'_>) -> Result<(), Denial> {
         AuthAction::AlterTable { table_name, .. } => {
             policy.may_change(table_name, || format!("ALTER TABLE `{table_name}`"))
         }
-        AuthAction::DropTable { table_name } => {
-            policy.may_change(table_name, || format!("DROP TABLE `{table_name}`"))
+        AuthAction::DropTable { table_name } => policy.may_change(table_name, || format!("DROP TABLE `{table_name}`")),
+        AuthAction::CreateView { view_name } => policy.may_change(view_name, || format!("CREATE VIEW `{view_name}`")),
+        AuthAction::DropView { view_name } => policy.may_change(view_name, || format!("DROP VIEW `{view_name}`")),
+        AuthAction::CreateIndex { index_name, table_name } => {
+            policy.may_change(table_name, || format!("CREATE INDEX `{index_name}` ON `{table_name}`"))
         }
-        AuthAction::CreateView { view_name } => {
-            policy.may_change(view_name, || format!("CREATE VIEW `{view_name}`"))
+        AuthAction::DropIndex { index_name, table_name } => {
+            policy.may_change(table_name, || format!("DROP INDEX `{index_name}` ON `{table_name}`"))
         }
-        AuthAction::DropView { view_name } => {
-            policy.may_change(view_name, || format!("DROP VIEW `{view_name}`"))
+        AuthAction::CreateTrigger { trigger_name, table_name } => {
+            policy.may_change(table_name, || format!("CREATE TRIGGER `{trigger_name}` ON `{table_name}`"))
         }
-        AuthAction::CreateIndex {
-            index_name,
-            table_name,
-        } => policy.may_change(table_name, || {
-            format!("CREATE INDEX `{index_name}` ON `{table_name}`")
-        }),
-        AuthAction::DropIndex {
-            index_name,
-            table_name,
-        } => policy.may_change(table_name, || {
-            format!("DROP INDEX `{index_name}` ON `{table_name}`")
-        }),
-        AuthAction::CreateTrigger {
-            trigger_name,
-            table_name,
-        } => policy.may_change(table_name, || {
-            format!("CREATE TRIGGER `{trigger_name}` ON `{table_name}`")
-        }),
-        AuthAction::DropTrigger {
-            trigger_name,
-            table_name,
-        } => policy.may_change(table_name, || {
-            format!("DROP TRIGGER `{trigger_name}` ON `{table_name}`")
-        }),
-        AuthAction::Analyze { table_name } => {
-            policy.may_change(table_name, || format!("ANALYZE `{table_name}`"))
+        AuthAction::DropTrigger { trigger_name, table_name } => {
+            policy.may_change(table_name, || format!("DROP TRIGGER `{trigger_name}` ON `{table_name}`"))
         }
+        AuthAction::Analyze { table_name } => policy.may_change(table_name, || format!("ANALYZE `{table_name}`")),
         AuthAction::Reindex { .. } => Ok(()),
-        AuthAction::Insert { table_name } => policy.may_write(table_name, context.accessor, || {
-            format!("INSERT INTO `{table_name}`")
-        }),
-        AuthAction::Update { table_name, .. } => {
-            policy.may_write(table_name, context.accessor, || {
-                format!("UPDATE `{table_name}`")
-            })
+        AuthAction::Insert { table_name } => {
+            policy.may_write(table_name, context.accessor, || format!("INSERT INTO `{table_name}`"))
         }
-        AuthAction::Delete { table_name } => policy.may_write(table_name, context.accessor, || {
-            format!("DELETE FROM `{table_name}`")
-        }),
+        AuthAction::Update { table_name, .. } => {
+            policy.may_write(table_name, context.accessor, || format!("UPDATE `{table_name}`"))
+        }
+        AuthAction::Delete { table_name } => {
+            policy.may_write(table_name, context.accessor, || format!("DELETE FROM `{table_name}`"))
+        }
         // SQLite checks existing rows itself when a column with a CHECK is
         // added: allowed on the plugin's own tables, as the ALTER was.
-        AuthAction::Pragma {
-            pragma_name: "quick_check",
-            pragma_value: Some(table),
-        } if policy.owned.contains(&table.to_lowercase()) => Ok(()),
-        AuthAction::Pragma {
-            pragma_name,
-            pragma_value,
-        } => deny(
+        AuthAction::Pragma { pragma_name: "quick_check", pragma_value: Some(table) }
+            if policy.owned.contains(&table.to_lowercase()) =>
+        {
+            Ok(())
+        }
+        AuthAction::Pragma { pragma_name, pragma_value } => deny(
             match pragma_value {
                 Some(value) => format!("PRAGMA {pragma_name} = {value}"),
                 None => format!("PRAGMA {pragma_name}"),
@@ -288,49 +260,31 @@ fn decide(policy: &Policy, context: &AuthContext<'_>) -> Result<(), Denial> {
             "BEGIN/COMMIT/ROLLBACK/SAVEPOINT".into(),
             "the host runs each plugin's migrations in one transaction; plugins may not control it",
         ),
-        AuthAction::Attach { filename } => deny(
-            format!("ATTACH `{filename}`"),
-            "plugins may not attach other database files",
-        ),
-        AuthAction::Detach { database_name } => deny(
-            format!("DETACH `{database_name}`"),
-            "plugins may not detach databases",
-        ),
-        AuthAction::CreateVtable {
-            table_name,
-            module_name,
+        AuthAction::Attach { filename } => {
+            deny(format!("ATTACH `{filename}`"), "plugins may not attach other database files")
         }
-        | AuthAction::DropVtable {
-            table_name,
-            module_name,
-        } => deny(
-            format!("virtual table `{table_name}` using {module_name}"),
-            "plugins may not create or drop virtual tables",
-        ),
-        AuthAction::CreateTempTable { table_name } | AuthAction::DropTempTable { table_name } => {
+        AuthAction::Detach { database_name } => {
+            deny(format!("DETACH `{database_name}`"), "plugins may not detach databases")
+        }
+        AuthAction::CreateVtable { table_name, module_name } | AuthAction::DropVtable { table_name, module_name } => {
             deny(
-                format!("temporary table `{table_name}`"),
-                "plugins may not use temporary objects",
+                format!("virtual table `{table_name}` using {module_name}"),
+                "plugins may not create or drop virtual tables",
             )
         }
-        AuthAction::CreateTempIndex { index_name, .. }
-        | AuthAction::DropTempIndex { index_name, .. } => deny(
-            format!("temporary index `{index_name}`"),
-            "plugins may not use temporary objects",
-        ),
-        AuthAction::CreateTempTrigger { trigger_name, .. }
-        | AuthAction::DropTempTrigger { trigger_name, .. } => deny(
-            format!("temporary trigger `{trigger_name}`"),
-            "plugins may not use temporary objects",
-        ),
-        AuthAction::CreateTempView { view_name } | AuthAction::DropTempView { view_name } => deny(
-            format!("temporary view `{view_name}`"),
-            "plugins may not use temporary objects",
-        ),
-        _ => deny(
-            "an operation SQLite could not name".into(),
-            "unknown operations are refused",
-        ),
+        AuthAction::CreateTempTable { table_name } | AuthAction::DropTempTable { table_name } => {
+            deny(format!("temporary table `{table_name}`"), "plugins may not use temporary objects")
+        }
+        AuthAction::CreateTempIndex { index_name, .. } | AuthAction::DropTempIndex { index_name, .. } => {
+            deny(format!("temporary index `{index_name}`"), "plugins may not use temporary objects")
+        }
+        AuthAction::CreateTempTrigger { trigger_name, .. } | AuthAction::DropTempTrigger { trigger_name, .. } => {
+            deny(format!("temporary trigger `{trigger_name}`"), "plugins may not use temporary objects")
+        }
+        AuthAction::CreateTempView { view_name } | AuthAction::DropTempView { view_name } => {
+            deny(format!("temporary view `{view_name}`"), "plugins may not use temporary objects")
+        }
+        _ => deny("an operation SQLite could not name".into(), "unknown operations are refused"),
     }
 }
 
@@ -346,28 +300,26 @@ impl Policy {
         }
     }
 
+    /// Whether the plugin may treat `table` (lowercase) as its own.
+    fn owns(&self, table: &str) -> bool {
+        self.owned.contains(table)
+            || (self.may_use_unclaimed
+                && !self.owners.contains_key(table)
+                && !crate::core::is_bookkeeping(table)
+                && !table.starts_with("sqlite_")
+                && !table.starts_with("pragma_"))
+    }
+
     fn may_change(&self, table: &str, action: impl FnOnce() -> String) -> Result<(), Denial> {
         let table = table.to_lowercase();
-        let unclaimed = self.unclaimed_are_owned
-            && !self.owners.contains_key(&table)
-            && !crate::core::is_bookkeeping(&table)
-            && !table.starts_with("sqlite_");
-        if self.owned.contains(&table) || unclaimed {
+        if self.owns(&table) {
             Ok(())
         } else {
-            Err(Denial {
-                action: action(),
-                reason: self.owner_of(&table),
-            })
+            Err(Denial { action: action(), reason: self.owner_of(&table) })
         }
     }
 
-    fn may_write(
-        &self,
-        table: &str,
-        accessor: Option<&str>,
-        action: impl FnOnce() -> String,
-    ) -> Result<(), Denial> {
+    fn may_write(&self, table: &str, accessor: Option<&str>, action: impl FnOnce() -> String) -> Result<(), Denial> {
         let lower = table.to_lowercase();
         // SQLite writes its schema tables itself while running DDL that was
         // already authorized; a plugin cannot write them directly without
@@ -380,19 +332,11 @@ impl Policy {
 
     fn may_read(&self, table: &str, accessor: Option<&str>) -> Result<(), Denial> {
         let table = table.to_lowercase();
-        if self.owned.contains(&table) || self.readable.contains(&table) || is_internal_read(&table)
-        {
+        if self.owns(&table) || self.readable.contains(&table) || is_internal_read(&table) {
             Ok(())
         } else {
-            let reason = format!(
-                "{}, and '{}' does not depend on it",
-                self.owner_of(&table),
-                self.plugin
-            );
-            Err(Denial {
-                action: via(format!("reading `{table}`"), accessor),
-                reason,
-            })
+            let reason = format!("{}, and '{}' does not depend on it", self.owner_of(&table), self.plugin);
+            Err(Denial { action: via(format!("reading `{table}`"), accessor), reason })
         }
     }
 }
@@ -424,15 +368,11 @@ mod tests {
             plugin: "mine".into(),
             owned: ["mine_items".to_owned(), "mine_view".to_owned()].into(),
             readable: ["sites".to_owned(), "theirs".to_owned()].into(),
-            owners: [
-                ("sites", "core"),
-                ("theirs", "dep"),
-                ("strangers", "stranger"),
-            ]
-            .into_iter()
-            .map(|(t, o)| (t.to_owned(), o.to_owned()))
-            .collect(),
-            unclaimed_are_owned: false,
+            owners: [("sites", "core"), ("theirs", "dep"), ("strangers", "stranger")]
+                .into_iter()
+                .map(|(t, o)| (t.to_owned(), o.to_owned()))
+                .collect(),
+            may_use_unclaimed: false,
         };
         (conn, guard, Arc::new(policy))
     }
@@ -446,11 +386,8 @@ mod tests {
             Ok(()) => {}
             Err(e) => panic!("the plugin's own table must be allowed: {e}"),
         }
-        conn.execute_batch(sql).map_err(|e| {
-            guard
-                .take_denial()
-                .unwrap_or_else(|| panic!("failed but not denied: {e}"))
-        })?;
+        conn.execute_batch(sql)
+            .map_err(|e| guard.take_denial().unwrap_or_else(|| panic!("failed but not denied: {e}")))?;
         drop(_restricted);
         match probe_bodies(&conn, &guard, &policy) {
             Ok(()) => Ok(()),
@@ -482,35 +419,14 @@ mod tests {
 
     #[test]
     fn a_plugin_may_not_touch_what_it_does_not_own() {
-        denied(
-            "DROP TABLE theirs",
-            "DROP TABLE `theirs`: it belongs to plugin 'dep'",
-        );
-        denied(
-            "INSERT INTO sites DEFAULT VALUES",
-            "INSERT INTO `sites`: it is a core table",
-        );
-        denied(
-            "ALTER TABLE theirs ADD COLUMN x INT",
-            "ALTER TABLE `theirs`",
-        );
-        denied(
-            "CREATE INDEX theirs_id ON theirs (id)",
-            "CREATE INDEX `theirs_id` ON `theirs`",
-        );
-        denied(
-            "CREATE TRIGGER t AFTER INSERT ON theirs BEGIN SELECT 1; END",
-            "CREATE TRIGGER `t` ON `theirs`",
-        );
-        denied(
-            "UPDATE shopdb_history_mine SET version = 9",
-            "it is the host's bookkeeping",
-        );
+        denied("DROP TABLE theirs", "DROP TABLE `theirs`: it belongs to plugin 'dep'");
+        denied("INSERT INTO sites DEFAULT VALUES", "INSERT INTO `sites`: it is a core table");
+        denied("ALTER TABLE theirs ADD COLUMN x INT", "ALTER TABLE `theirs`");
+        denied("CREATE INDEX theirs_id ON theirs (id)", "CREATE INDEX `theirs_id` ON `theirs`");
+        denied("CREATE TRIGGER t AFTER INSERT ON theirs BEGIN SELECT 1; END", "CREATE TRIGGER `t` ON `theirs`");
+        denied("UPDATE shopdb_history_mine SET version = 9", "it is the host's bookkeeping");
         denied("SELECT * FROM strangers", "reading `strangers`");
-        denied(
-            "CREATE VIEW mine_view AS SELECT * FROM strangers",
-            "reading `strangers`",
-        );
+        denied("CREATE VIEW mine_view AS SELECT * FROM strangers", "reading `strangers`");
         denied("CREATE VIEW not_mine AS SELECT 1", "CREATE VIEW `not_mine`");
         denied(
             "CREATE TRIGGER mine_items_spy AFTER INSERT ON mine_items BEGIN SELECT count(*) FROM strangers; END",
@@ -535,8 +451,7 @@ mod tests {
             assert!(conn.execute_batch("DROP TABLE strangers").is_err());
             assert!(guard.take_denial().is_some());
         }
-        conn.execute_batch("DROP TABLE strangers; PRAGMA foreign_keys = OFF")
-            .unwrap();
+        conn.execute_batch("DROP TABLE strangers; PRAGMA foreign_keys = OFF").unwrap();
         assert_eq!(guard.take_denial(), None);
     }
 }

@@ -18,13 +18,7 @@ pub enum HistoryError {
          V{version}__{name} (checksum {checksum}): the migration was changed after it was applied; restore the original \
          migration and add a new one instead"
     )]
-    Divergent {
-        version: i32,
-        recorded_name: String,
-        recorded_checksum: u64,
-        name: String,
-        checksum: u64,
-    },
+    Divergent { version: i32, recorded_name: String, recorded_checksum: u64, name: String, checksum: u64 },
     /// A recorded migration the chain no longer has.
     #[error(
         "the database records V{version}__{name}, which the plugin does not have: is this an older build of the plugin? \
@@ -49,18 +43,10 @@ pub struct ChainState {
 }
 
 /// Compares recorded history with the chain.
-pub fn compare(
-    recorded: &[AppliedMigration],
-    chain: &[ChainMigration],
-) -> Result<ChainState, HistoryError> {
+pub fn compare(recorded: &[AppliedMigration], chain: &[ChainMigration]) -> Result<ChainState, HistoryError> {
     for applied in recorded {
         match chain.iter().find(|m| m.version == applied.version) {
-            None => {
-                return Err(HistoryError::Unknown {
-                    version: applied.version,
-                    name: applied.name.clone(),
-                })
-            }
+            None => return Err(HistoryError::Unknown { version: applied.version, name: applied.name.clone() }),
             Some(m) if m.name != applied.name || m.checksum() != applied.checksum => {
                 return Err(HistoryError::Divergent {
                     version: applied.version,
@@ -81,17 +67,10 @@ pub fn compare(
         }
         match at {
             Some(at) if migration.version < at => {
-                return Err(HistoryError::Skipped {
-                    version: migration.version,
-                    name: migration.name.clone(),
-                    at,
-                })
+                return Err(HistoryError::Skipped { version: migration.version, name: migration.name.clone(), at })
             }
             _ => pending.push(migration.clone()),
         }
     }
-    Ok(ChainState {
-        applied: at,
-        pending,
-    })
+    Ok(ChainState { applied: at, pending })
 }

@@ -40,19 +40,12 @@ pub struct Inventory {
 impl Inventory {
     /// Loads every plugin file in `dir` and sorts out which can be used.
     pub fn scan(dir: &Path) -> Result<Inventory, DiscoverError> {
-        let mut inventory = Inventory {
-            dir: dir.to_owned(),
-            ..Inventory::default()
-        };
+        let mut inventory = Inventory { dir: dir.to_owned(), ..Inventory::default() };
         let mut loaded = Vec::new();
         for file in discover::plugin_files(dir)? {
             match load::load(&file) {
                 Ok(plugin) => loaded.push(plugin),
-                Err(error) => inventory.refused.push(Refusal {
-                    file,
-                    plugin: None,
-                    reason: error.reason.to_string(),
-                }),
+                Err(error) => inventory.refused.push(Refusal { file, plugin: None, reason: error.reason.to_string() }),
             }
         }
         inventory.plugins = loaded;
@@ -72,10 +65,7 @@ impl Inventory {
         let mut claims: BTreeMap<String, Vec<(String, PathBuf)>> = BTreeMap::new();
         for plugin in &self.plugins {
             for table in &plugin.manifest.tables {
-                claims
-                    .entry(table.clone())
-                    .or_default()
-                    .push((plugin.manifest.name.clone(), plugin.file.clone()));
+                claims.entry(table.clone()).or_default().push((plugin.manifest.name.clone(), plugin.file.clone()));
             }
         }
         let present = self.names();
@@ -84,7 +74,9 @@ impl Inventory {
             let name = &plugin.manifest.name;
             plugin.manifest.tables.iter().find_map(|table| {
                 if crate::core::tables().contains(table) || crate::core::is_bookkeeping(table) {
-                    return Some(format!("plugin '{name}' claims table `{table}`, which is a core table: rename the table"));
+                    return Some(format!(
+                        "plugin '{name}' claims table `{table}`, which is a core table: rename the table"
+                    ));
                 }
                 match recorded.get(table) {
                     Some(owner) if owner != name => {
@@ -129,11 +121,7 @@ impl Inventory {
 
     /// Moves plugins for which `reason` returns a message to the refusals.
     pub fn refuse_where(&mut self, mut reason: impl FnMut(&Plugin, &[Plugin]) -> Option<String>) {
-        let verdicts: Vec<Option<String>> = self
-            .plugins
-            .iter()
-            .map(|p| reason(p, &self.plugins))
-            .collect();
+        let verdicts: Vec<Option<String>> = self.plugins.iter().map(|p| reason(p, &self.plugins)).collect();
         let mut kept = Vec::with_capacity(self.plugins.len());
         for (plugin, verdict) in std::mem::take(&mut self.plugins).into_iter().zip(verdicts) {
             match verdict {
@@ -151,19 +139,12 @@ impl Inventory {
     fn refuse_duplicates(&mut self) {
         let mut files: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
         for plugin in &self.plugins {
-            files
-                .entry(plugin.manifest.name.clone())
-                .or_default()
-                .push(plugin.file.clone());
+            files.entry(plugin.manifest.name.clone()).or_default().push(plugin.file.clone());
         }
         self.refuse_where(|plugin, _| {
             let same = &files[&plugin.manifest.name];
             (same.len() > 1).then(|| {
-                let list = same
-                    .iter()
-                    .map(|f| format!("`{}`", f.display()))
-                    .collect::<Vec<_>>()
-                    .join(" and ");
+                let list = same.iter().map(|f| format!("`{}`", f.display())).collect::<Vec<_>>().join(" and ");
                 format!(
                     "plugin '{}' is declared by more than one file ({list}): remove all but one",
                     plugin.manifest.name
@@ -177,11 +158,7 @@ impl Inventory {
     /// [`Inventory::blocked_by`]). Repeats until nothing changes, so a
     /// refusal propagates to dependents.
     fn refuse_missing_dependencies(&mut self) {
-        let refused_names: BTreeSet<String> = self
-            .refused
-            .iter()
-            .filter_map(|r| r.plugin.clone())
-            .collect();
+        let refused_names: BTreeSet<String> = self.refused.iter().filter_map(|r| r.plugin.clone()).collect();
         let dir = self.dir.clone();
         self.refuse_where(|plugin, plugins| {
             let missing: Vec<&String> = plugin
@@ -204,20 +181,13 @@ impl Inventory {
     /// Sorts plugins so that dependencies come first (ties by name) and
     /// refuses those caught in a dependency cycle, naming the cycle.
     fn order_by_dependencies(&mut self) {
-        let mut remaining: BTreeMap<String, Plugin> = std::mem::take(&mut self.plugins)
-            .into_iter()
-            .map(|p| (p.manifest.name.clone(), p))
-            .collect();
+        let mut remaining: BTreeMap<String, Plugin> =
+            std::mem::take(&mut self.plugins).into_iter().map(|p| (p.manifest.name.clone(), p)).collect();
         let mut ordered = Vec::with_capacity(remaining.len());
         loop {
             let ready: Vec<String> = remaining
                 .values()
-                .filter(|p| {
-                    p.manifest
-                        .depends_on
-                        .iter()
-                        .all(|d| !remaining.contains_key(d))
-                })
+                .filter(|p| p.manifest.depends_on.iter().all(|d| !remaining.contains_key(d)))
                 .map(|p| p.manifest.name.clone())
                 .collect();
             if ready.is_empty() {
@@ -232,11 +202,7 @@ impl Inventory {
         for plugin in remaining.values() {
             let name = &plugin.manifest.name;
             let cycle = cycle_through(name, &remaining);
-            let role = if cycle.ends_with(&format!("→ {name}")) {
-                "is part of"
-            } else {
-                "depends on"
-            };
+            let role = if cycle.ends_with(&format!("→ {name}")) { "is part of" } else { "depends on" };
             self.refused.push(Refusal {
                 file: plugin.file.clone(),
                 plugin: Some(name.clone()),
@@ -249,20 +215,12 @@ impl Inventory {
     /// The refused (or blocked) plugin that stops `plugin` from applying, if
     /// any of its dependencies is one.
     pub fn blocked_by(&self, plugin: &Plugin, unusable: &BTreeSet<String>) -> Option<String> {
-        plugin
-            .manifest
-            .depends_on
-            .iter()
-            .find(|d| unusable.contains(*d))
-            .cloned()
+        plugin.manifest.depends_on.iter().find(|d| unusable.contains(*d)).cloned()
     }
 
     /// Names of plugins in the directory that cannot be used.
     pub fn refused_names(&self) -> BTreeSet<String> {
-        self.refused
-            .iter()
-            .filter_map(|r| r.plugin.clone())
-            .collect()
+        self.refused.iter().filter_map(|r| r.plugin.clone()).collect()
     }
 }
 
@@ -270,12 +228,9 @@ impl Inventory {
 fn cycle_through(start: &str, plugins: &BTreeMap<String, Plugin>) -> String {
     let mut path = vec![start.to_owned()];
     let mut current = start.to_owned();
-    while let Some(next) = plugins.get(&current).and_then(|p| {
-        p.manifest
-            .depends_on
-            .iter()
-            .find(|d| plugins.contains_key(*d))
-    }) {
+    while let Some(next) =
+        plugins.get(&current).and_then(|p| p.manifest.depends_on.iter().find(|d| plugins.contains_key(*d)))
+    {
         if let Some(at) = path.iter().position(|p| p == next) {
             let mut cycle = path[at..].to_vec();
             cycle.push(next.clone());

@@ -55,29 +55,20 @@ pub struct FileError {
 /// Loads the plugin in `file` and validates its description.
 pub fn load(file: &Path) -> Result<Plugin, FileError> {
     load_manifest(file)
-        .map(|manifest| Plugin {
-            file: file.to_owned(),
-            manifest,
-        })
-        .map_err(|reason| FileError {
-            file: file.to_owned(),
-            reason,
-        })
+        .map(|manifest| Plugin { file: file.to_owned(), manifest })
+        .map_err(|reason| FileError { file: file.to_owned(), reason })
 }
 
 fn load_manifest(file: &Path) -> Result<Manifest, LoadError> {
     // The dynamic loader trusts the file; a truncated library would crash the
     // process inside dlopen. Look first.
     if cfg!(target_os = "linux") {
-        let data = std::fs::read(file)
-            .map_err(|e| LoadError::NotAPlugin(format!("cannot be read: {e}")))?;
+        let data = std::fs::read(file).map_err(|e| LoadError::NotAPlugin(format!("cannot be read: {e}")))?;
         crate::vet::vet_elf(&data).map_err(|e| LoadError::NotAPlugin(e.to_string()))?;
     }
     let header = lib_header_from_path(file).map_err(|e| explain(e, None))?;
     let built_with = header.version_strings().to_string();
-    let module = header
-        .init_root_module::<PluginModuleRef>()
-        .map_err(|e| explain(e, Some(&built_with)))?;
+    let module = header.init_root_module::<PluginModuleRef>().map_err(|e| explain(e, Some(&built_with)))?;
     let describe = module.describe();
     match describe() {
         RResult::ROk(description) => Ok(Manifest::try_from(&description)?),
@@ -140,12 +131,7 @@ fn summarize_layout_report(report: &str) -> String {
         }
         if let Some(error) = line.strip_prefix("Error:") {
             let value_after = |label: &str| {
-                lines[i..]
-                    .iter()
-                    .position(|l| *l == label)
-                    .and_then(|p| lines.get(i + p + 1))
-                    .copied()
-                    .unwrap_or("?")
+                lines[i..].iter().position(|l| *l == label).and_then(|p| lines.get(i + p + 1)).copied().unwrap_or("?")
             };
             let finding = format!(
                 "{current_type}: {error} (expected {}, found {})",

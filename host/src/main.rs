@@ -12,63 +12,31 @@ fn main() -> ExitCode {
     let mut out = io::stdout().lock();
     let out = &mut out;
     let printed = match &cli.command {
-        Command::List { plugins, output } => {
-            commands::list(plugins).map(|r| emit(out, output, &r, report::list, true))
-        }
-        Command::Check {
-            plugin,
-            plugins,
-            database,
-            output,
-        } => commands::check(plugins, database, plugin.as_deref())
+        Command::List { plugins, output } => commands::list(plugins).map(|r| emit(out, output, &r, report::list, true)),
+        Command::Check { plugin, plugins, database, output } => commands::check(plugins, database, plugin.as_deref())
             .map(|r| emit(out, output, &r, report::check, r.passed())),
-        Command::Status {
-            plugins,
-            database,
-            output,
-        } => {
+        Command::Status { plugins, database, output } => {
             commands::status(plugins, database).map(|r| emit(out, output, &r, report::status, true))
         }
-        Command::Migrate {
-            plugin,
-            target,
-            dry_run,
-            plugins,
-            database,
-            output,
-        } => commands::migrate(plugins, database, plugin, *target, dry_run.dry_run)
-            .map(|r| emit(out, output, &r, report::run, r.succeeded())),
-        Command::UpgradeAll {
-            dry_run,
-            plugins,
-            database,
-            output,
-        } => commands::upgrade_all(plugins, database, dry_run.dry_run)
-            .map(|r| emit(out, output, &r, report::run, r.succeeded())),
-        Command::Bootstrap {
-            dry_run,
-            plugins,
-            database,
-            output,
-        } => commands::bootstrap(plugins, database, dry_run.dry_run)
-            .map(|r| emit(out, output, &r, report::run, r.succeeded())),
-        Command::Stamp {
-            plugin,
-            version,
-            dry_run,
-            plugins,
-            database,
-            output,
-        } => commands::stamp(plugins, database, plugin, *version, dry_run.dry_run)
-            .map(|r| emit(out, output, &r, report::run, r.succeeded())),
-        Command::Uninstall {
-            plugin,
-            yes,
-            plugins,
-            database,
-            output,
-        } => commands::uninstall(plugins, database, plugin, *yes)
-            .map(|r| emit(out, output, &r, report::uninstall, true)),
+        Command::Migrate { plugin, target, dry_run, plugins, database, output } => {
+            commands::migrate(plugins, database, plugin, *target, dry_run.dry_run)
+                .map(|r| emit(out, output, &r, report::run, r.succeeded()))
+        }
+        Command::UpgradeAll { dry_run, plugins, database, output } => {
+            commands::upgrade_all(plugins, database, dry_run.dry_run)
+                .map(|r| emit(out, output, &r, report::run, r.succeeded()))
+        }
+        Command::Bootstrap { dry_run, plugins, database, output } => {
+            commands::bootstrap(plugins, database, dry_run.dry_run)
+                .map(|r| emit(out, output, &r, report::run, r.succeeded()))
+        }
+        Command::Stamp { plugin, version, dry_run, plugins, database, output } => {
+            commands::stamp(plugins, database, plugin, *version, dry_run.dry_run)
+                .map(|r| emit(out, output, &r, report::run, r.succeeded()))
+        }
+        Command::Uninstall { plugin, yes, plugins, database, output } => {
+            commands::uninstall(plugins, database, plugin, *yes).map(|r| emit(out, output, &r, report::uninstall, true))
+        }
     };
     match printed {
         Ok(code) => ExitCode::from(code),
@@ -87,11 +55,7 @@ fn emit<R: serde::Serialize>(
     human: fn(&mut dyn Write, &R) -> io::Result<()>,
     ok: bool,
 ) -> u8 {
-    let written = if output.json {
-        report::json(out, value)
-    } else {
-        human(out, value)
-    };
+    let written = if output.json { report::json(out, value) } else { human(out, value) };
     let code = if ok { EXIT_OK } else { EXIT_FAILED };
     match written.and_then(|()| out.flush()) {
         Ok(()) => code,

@@ -118,11 +118,7 @@ pub enum ManifestError {
          but this host understands formats up to {DESCRIPTION_FORMAT} (plugin-api {host_api}); \
          upgrade shopdb-host to one built with plugin-api {api_version} or later"
     )]
-    NeedsNewerHost {
-        api_version: String,
-        needs: u32,
-        host_api: &'static str,
-    },
+    NeedsNewerHost { api_version: String, needs: u32, host_api: &'static str },
     /// The description is larger than the host accepts.
     #[error("its description is {bytes} bytes, more than the {MAX_DESCRIPTION_BYTES} bytes the host accepts")]
     TooLarge { bytes: usize },
@@ -151,25 +147,14 @@ pub enum ManifestError {
     #[error("plugin '{0}' has no migrations: add migrations/V1__baseline.sql")]
     NoMigrations(String),
     /// A version refinery and the history table cannot hold, or zero/negative.
-    #[error(
-        "plugin '{plugin}' has migration version {version}: versions must be from 1 to {}",
-        i32::MAX
-    )]
+    #[error("plugin '{plugin}' has migration version {version}: versions must be from 1 to {}", i32::MAX)]
     InvalidVersion { plugin: String, version: i64 },
     /// Versions not strictly increasing.
     #[error("plugin '{plugin}' has migration V{version} after V{previous}: versions must be unique and increasing")]
-    VersionOrder {
-        plugin: String,
-        previous: i32,
-        version: i32,
-    },
+    VersionOrder { plugin: String, previous: i32, version: i32 },
     /// A migration name refinery would not accept.
     #[error("plugin '{plugin}' has migration V{version} named `{name}`: names are letters, digits and _")]
-    InvalidMigrationName {
-        plugin: String,
-        version: i32,
-        name: String,
-    },
+    InvalidMigrationName { plugin: String, version: i32, name: String },
     /// Extensions that are not a JSON object.
     #[error("plugin '{plugin}' has extensions that are not a JSON object: {reason}")]
     InvalidExtensions { plugin: String, reason: String },
@@ -192,31 +177,15 @@ pub fn is_valid_plugin_name(name: &str) -> bool {
 pub fn is_valid_table_name(name: &str) -> bool {
     let mut chars = name.chars();
     (1..=63).contains(&name.len())
-        && chars
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn description_bytes(d: &PluginDescription) -> usize {
-    let strings = [
-        &d.api_version,
-        &d.name,
-        &d.version,
-        &d.summary,
-        &d.ddl,
-        &d.extensions,
-    ];
+    let strings = [&d.api_version, &d.name, &d.version, &d.summary, &d.ddl, &d.extensions];
     strings.iter().map(|s| s.len()).sum::<usize>()
-        + d.tables
-            .iter()
-            .chain(d.depends_on.iter())
-            .map(|s| s.len())
-            .sum::<usize>()
-        + d.migrations
-            .iter()
-            .map(|m| m.name.len() + m.sql.len())
-            .sum::<usize>()
+        + d.tables.iter().chain(d.depends_on.iter()).map(|s| s.len()).sum::<usize>()
+        + d.migrations.iter().map(|m| m.name.len() + m.sql.len()).sum::<usize>()
 }
 
 impl TryFrom<&PluginDescription> for Manifest {
@@ -274,62 +243,29 @@ impl TryFrom<&PluginDescription> for Manifest {
         for record in d.migrations.iter() {
             let version = match i32::try_from(record.version) {
                 Ok(v) if v >= 1 => v,
-                _ => {
-                    return Err(ManifestError::InvalidVersion {
-                        plugin,
-                        version: record.version,
-                    })
-                }
+                _ => return Err(ManifestError::InvalidVersion { plugin, version: record.version }),
             };
             if let Some(previous) = chain.last().map(|m| m.version) {
                 if version <= previous {
-                    return Err(ManifestError::VersionOrder {
-                        plugin,
-                        previous,
-                        version,
-                    });
+                    return Err(ManifestError::VersionOrder { plugin, previous, version });
                 }
             }
             let name = record.name.to_string();
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(ManifestError::InvalidMigrationName {
-                    plugin,
-                    version,
-                    name,
-                });
+                return Err(ManifestError::InvalidMigrationName { plugin, version, name });
             }
             let sql = record.sql.to_string();
-            let refinery =
-                Migration::unapplied(&format!("V{version}__{name}"), &sql).map_err(|_| {
-                    ManifestError::InvalidMigrationName {
-                        plugin: plugin.clone(),
-                        version,
-                        name: name.clone(),
-                    }
-                })?;
-            chain.push(ChainMigration {
-                version,
-                name,
-                sql,
-                refinery,
-            });
+            let refinery = Migration::unapplied(&format!("V{version}__{name}"), &sql).map_err(|_| {
+                ManifestError::InvalidMigrationName { plugin: plugin.clone(), version, name: name.clone() }
+            })?;
+            chain.push(ChainMigration { version, name, sql, refinery });
         }
         let extensions = d.extensions.trim();
         if !extensions.is_empty() {
             match serde_json::from_str::<serde_json::Value>(extensions) {
                 Ok(serde_json::Value::Object(_)) => {}
-                Ok(_) => {
-                    return Err(ManifestError::InvalidExtensions {
-                        plugin,
-                        reason: "not an object".into(),
-                    })
-                }
-                Err(e) => {
-                    return Err(ManifestError::InvalidExtensions {
-                        plugin,
-                        reason: e.to_string(),
-                    })
-                }
+                Ok(_) => return Err(ManifestError::InvalidExtensions { plugin, reason: "not an object".into() }),
+                Err(e) => return Err(ManifestError::InvalidExtensions { plugin, reason: e.to_string() }),
             }
         }
         Ok(Manifest {
@@ -359,11 +295,7 @@ mod tests {
             &["printers"],
             &["network"],
             "CREATE TABLE printers (id INTEGER PRIMARY KEY);",
-            [MigrationRecord::new(
-                1,
-                "baseline",
-                "CREATE TABLE printers (id INTEGER PRIMARY KEY);",
-            )],
+            [MigrationRecord::new(1, "baseline", "CREATE TABLE printers (id INTEGER PRIMARY KEY);")],
         )
     }
 
@@ -383,14 +315,7 @@ mod tests {
 
     #[test]
     fn names_that_would_not_be_safe_identifiers_are_refused() {
-        for bad in [
-            "",
-            "Printers",
-            "1printers",
-            "print-ers",
-            "printers; drop table x",
-            &"p".repeat(64),
-        ] {
+        for bad in ["", "Printers", "1printers", "print-ers", "printers; drop table x", &"p".repeat(64)] {
             let e = refused(|d| d.name = bad.into());
             assert_eq!(e, ManifestError::InvalidName(bad.into()));
         }
@@ -399,18 +324,9 @@ mod tests {
 
     #[test]
     fn table_lists_are_checked() {
-        assert!(matches!(
-            refused(|d| d.tables = Default::default()),
-            ManifestError::NoTables(_)
-        ));
-        assert!(matches!(
-            refused(|d| d.tables = vec!["a b".into()].into()),
-            ManifestError::InvalidTable { .. }
-        ));
-        assert!(matches!(
-            refused(|d| d.tables = vec!["shopdb_x".into()].into()),
-            ManifestError::ReservedTable { .. }
-        ));
+        assert!(matches!(refused(|d| d.tables = Default::default()), ManifestError::NoTables(_)));
+        assert!(matches!(refused(|d| d.tables = vec!["a b".into()].into()), ManifestError::InvalidTable { .. }));
+        assert!(matches!(refused(|d| d.tables = vec!["shopdb_x".into()].into()), ManifestError::ReservedTable { .. }));
         assert!(matches!(
             refused(|d| d.tables = vec!["t".into(), "t".into()].into()),
             ManifestError::RepeatedTable { .. }
@@ -420,45 +336,14 @@ mod tests {
     #[test]
     fn chains_must_be_positive_unique_and_increasing() {
         let with = |versions: &[i64]| {
-            refused(|d| {
-                d.migrations = versions
-                    .iter()
-                    .map(|v| MigrationRecord::new(*v, "m", ""))
-                    .collect()
-            })
+            refused(|d| d.migrations = versions.iter().map(|v| MigrationRecord::new(*v, "m", "")).collect())
         };
-        assert!(matches!(
-            with(&[0]),
-            ManifestError::InvalidVersion { version: 0, .. }
-        ));
-        assert!(matches!(
-            with(&[-3]),
-            ManifestError::InvalidVersion { version: -3, .. }
-        ));
-        assert!(matches!(
-            with(&[1 << 40]),
-            ManifestError::InvalidVersion { .. }
-        ));
-        assert!(matches!(
-            with(&[1, 1]),
-            ManifestError::VersionOrder {
-                previous: 1,
-                version: 1,
-                ..
-            }
-        ));
-        assert!(matches!(
-            with(&[2, 1]),
-            ManifestError::VersionOrder {
-                previous: 2,
-                version: 1,
-                ..
-            }
-        ));
-        assert!(matches!(
-            refused(|d| d.migrations = Default::default()),
-            ManifestError::NoMigrations(_)
-        ));
+        assert!(matches!(with(&[0]), ManifestError::InvalidVersion { version: 0, .. }));
+        assert!(matches!(with(&[-3]), ManifestError::InvalidVersion { version: -3, .. }));
+        assert!(matches!(with(&[1 << 40]), ManifestError::InvalidVersion { .. }));
+        assert!(matches!(with(&[1, 1]), ManifestError::VersionOrder { previous: 1, version: 1, .. }));
+        assert!(matches!(with(&[2, 1]), ManifestError::VersionOrder { previous: 2, version: 1, .. }));
+        assert!(matches!(refused(|d| d.migrations = Default::default()), ManifestError::NoMigrations(_)));
     }
 
     #[test]
@@ -474,10 +359,7 @@ mod tests {
 
     #[test]
     fn extensions_must_be_an_object_when_present() {
-        assert!(matches!(
-            refused(|d| d.extensions = "[1]".into()),
-            ManifestError::InvalidExtensions { .. }
-        ));
+        assert!(matches!(refused(|d| d.extensions = "[1]".into()), ManifestError::InvalidExtensions { .. }));
         let mut d = description();
         d.extensions = r#"{"added_later": true}"#.into();
         assert!(Manifest::try_from(&d).is_ok());

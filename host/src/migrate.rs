@@ -14,9 +14,7 @@
 
 use crate::adopt::{self, Adoption};
 use crate::check::{self, dependency_closure, policy_for};
-use crate::db::{
-    ApplyError, ChainRun, ChainTx, Database, DbError, Mark, PluginRecord, Session, Step,
-};
+use crate::db::{ApplyError, ChainRun, ChainTx, Database, DbError, Mark, PluginRecord, Session, Step};
 use crate::error::one_line;
 use crate::history;
 use crate::inventory::Inventory;
@@ -105,10 +103,7 @@ pub enum Status {
 impl Status {
     /// Whether this chain ended where it was asked to.
     pub fn is_ok(&self) -> bool {
-        matches!(
-            self,
-            Status::Applied { .. } | Status::Recorded { .. } | Status::UpToDate { .. }
-        )
+        matches!(self, Status::Applied { .. } | Status::Recorded { .. } | Status::UpToDate { .. })
     }
 }
 
@@ -125,18 +120,10 @@ impl RunReport {
 pub enum RunError {
     /// No plugin of that name in the directory.
     #[error("no plugin named '{name}' in `{}`; plugins found: {}", dir.display(), list_or_none(found))]
-    UnknownPlugin {
-        name: String,
-        dir: PathBuf,
-        found: Vec<String>,
-    },
+    UnknownPlugin { name: String, dir: PathBuf, found: Vec<String> },
     /// The target version is not in the chain.
     #[error("plugin '{plugin}' has no migration V{target}; its chain has {}", versions.iter().map(|v| format!("V{v}")).collect::<Vec<_>>().join(", "))]
-    UnknownTarget {
-        plugin: String,
-        target: i32,
-        versions: Vec<i32>,
-    },
+    UnknownTarget { plugin: String, target: i32, versions: Vec<i32> },
     /// `stamp` below what the database already records.
     #[error("plugin '{plugin}' is already recorded at V{at}; stamp only records history forward (to V{at} or later)")]
     StampBackwards { plugin: String, at: i32 },
@@ -157,11 +144,7 @@ fn list_or_none(names: &[String]) -> String {
 }
 
 /// Applies the core chain and every usable plugin (`upgrade-all`).
-pub fn upgrade_all(
-    db: &mut Database,
-    inventory: &Inventory,
-    dry_run: bool,
-) -> Result<RunReport, RunError> {
+pub fn upgrade_all(db: &mut Database, inventory: &Inventory, dry_run: bool) -> Result<RunReport, RunError> {
     let selection = inventory.plugins.iter().map(|p| (p, None)).collect();
     run(db, inventory, selection, true, dry_run)
 }
@@ -180,10 +163,7 @@ pub fn migrate_plugin(
         check_target(plugin, target)?;
     }
     let mut selection: Vec<(&Plugin, Option<i32>)> =
-        dependency_closure(&plugin.manifest, &inventory.plugins)
-            .into_iter()
-            .map(|p| (p, None))
-            .collect();
+        dependency_closure(&plugin.manifest, &inventory.plugins).into_iter().map(|p| (p, None)).collect();
     selection.push((plugin, target));
     run(db, inventory, selection, false, dry_run)
 }
@@ -192,15 +172,8 @@ fn find<'i>(inventory: &'i Inventory, name: &str) -> Result<&'i Plugin, RunError
     if let Some(plugin) = inventory.find(name) {
         return Ok(plugin);
     }
-    if let Some(refusal) = inventory
-        .refused
-        .iter()
-        .find(|r| r.plugin.as_deref() == Some(name))
-    {
-        return Err(RunError::Refused {
-            file: refusal.file.clone(),
-            reason: refusal.reason.clone(),
-        });
+    if let Some(refusal) = inventory.refused.iter().find(|r| r.plugin.as_deref() == Some(name)) {
+        return Err(RunError::Refused { file: refusal.file.clone(), reason: refusal.reason.clone() });
     }
     Err(RunError::UnknownPlugin {
         name: name.to_owned(),
@@ -222,31 +195,16 @@ fn check_target(plugin: &Plugin, target: i32) -> Result<(), RunError> {
 }
 
 fn outcome(name: &str, file: Option<&Path>, from: Option<i32>, status: Status) -> ChainOutcome {
-    ChainOutcome {
-        name: name.to_owned(),
-        file: file.map(Path::to_owned),
-        from,
-        status,
-        sql: Vec::new(),
-    }
+    ChainOutcome { name: name.to_owned(), file: file.map(Path::to_owned), from, status, sql: Vec::new() }
 }
 
 fn refusals(inventory: &Inventory) -> impl Iterator<Item = ChainOutcome> + '_ {
     inventory.refused.iter().map(|refusal| {
-        let name = refusal.plugin.clone().unwrap_or_else(|| {
-            refusal
-                .file
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-        });
-        outcome(
-            &name,
-            Some(&refusal.file),
-            None,
-            Status::Refused {
-                reason: refusal.reason.clone(),
-            },
-        )
+        let name = refusal
+            .plugin
+            .clone()
+            .unwrap_or_else(|| refusal.file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()));
+        outcome(&name, Some(&refusal.file), None, Status::Refused { reason: refusal.reason.clone() })
     })
 }
 
@@ -269,10 +227,7 @@ fn plugin_run<'p>(plugin: &'p Plugin, inventory: &Inventory, target: Option<i32>
         migrations: &manifest.chain,
         target,
         policy: Some(Arc::new(policy_for(manifest, inventory))),
-        plugin: Some(PluginRecord {
-            version: &manifest.version,
-            depends_on: &manifest.depends_on,
-        }),
+        plugin: Some(PluginRecord { version: &manifest.version, depends_on: &manifest.depends_on }),
     }
 }
 
@@ -283,11 +238,7 @@ fn run(
     report_refused: bool,
     dry_run: bool,
 ) -> Result<RunReport, RunError> {
-    let mut report = RunReport {
-        database: db.path().to_owned(),
-        dry_run,
-        chains: Vec::new(),
-    };
+    let mut report = RunReport { database: db.path().to_owned(), dry_run, chains: Vec::new() };
     let mut session = db.session(dry_run)?;
     let core = advance(&mut session, core::OWNER, None, &core_run(), None);
     let core_ok = core.status.is_ok();
@@ -298,22 +249,12 @@ fn run(
     let mut unusable: BTreeSet<String> = inventory.refused_names();
     for (plugin, target) in selection {
         let name = &plugin.manifest.name;
-        let blocker = if core_ok {
-            inventory.blocked_by(plugin, &unusable)
-        } else {
-            Some(core::OWNER.to_owned())
-        };
+        let blocker = if core_ok { inventory.blocked_by(plugin, &unusable) } else { Some(core::OWNER.to_owned()) };
         let result = match blocker {
             Some(by) => outcome(name, Some(&plugin.file), None, Status::Blocked { by }),
             None => {
                 let run = plugin_run(plugin, inventory, target);
-                advance(
-                    &mut session,
-                    name,
-                    Some(&plugin.file),
-                    &run,
-                    Some((plugin, inventory)),
-                )
+                advance(&mut session, name, Some(&plugin.file), &run, Some((plugin, inventory)))
             }
         };
         if !result.status.is_ok() {
@@ -337,16 +278,7 @@ fn advance(
     let db = session.database();
     let recorded = match db.applied(&run.history) {
         Ok(recorded) => recorded,
-        Err(e) => {
-            return outcome(
-                name,
-                file,
-                None,
-                Status::Failed {
-                    reason: one_line(&e),
-                },
-            )
-        }
+        Err(e) => return outcome(name, file, None, Status::Failed { reason: one_line(&e) }),
     };
     let from = recorded.iter().map(|a| a.version).max();
     let mut adopted = None;
@@ -362,30 +294,12 @@ fn advance(
                 );
                 return outcome(name, file, from, Status::Refused { reason });
             }
-            Err(e) => {
-                return outcome(
-                    name,
-                    file,
-                    from,
-                    Status::Failed {
-                        reason: one_line(&e),
-                    },
-                )
-            }
+            Err(e) => return outcome(name, file, from, Status::Failed { reason: one_line(&e) }),
         }
     }
     let state = match history::compare(&recorded, run.migrations) {
         Ok(state) => state,
-        Err(e) => {
-            return outcome(
-                name,
-                file,
-                from,
-                Status::Refused {
-                    reason: format!("plugin '{name}': {e}"),
-                },
-            )
-        }
+        Err(e) => return outcome(name, file, from, Status::Refused { reason: format!("plugin '{name}': {e}") }),
     };
     let pending = state
         .pending
@@ -394,49 +308,25 @@ fn advance(
         .filter(|m| run.target.is_none_or(|t| m.version <= t))
         .count();
     if pending == 0 && adopted.is_none() {
-        return outcome(
-            name,
-            file,
-            from,
-            Status::UpToDate {
-                version: state.applied,
-            },
-        );
+        return outcome(name, file, from, Status::UpToDate { version: state.applied });
     }
     if let Some((plugin, inventory)) = plugin {
         if let Err(e) = check::schema_checks(plugin, inventory) {
-            return outcome(
-                name,
-                file,
-                from,
-                Status::Refused {
-                    reason: e.to_string(),
-                },
-            );
+            return outcome(name, file, from, Status::Refused { reason: e.to_string() });
         }
     }
-    let applied = session
-        .chain()
-        .map_err(ApplyError::from)
-        .and_then(|mut tx| {
-            if let Some(version) = adopted {
-                let upto = ChainRun {
-                    target: Some(version),
-                    ..run.clone()
-                };
-                tx.run_chain(&upto, Step::Record)?;
-                tx.mark(name, version, Mark::Adopted)?;
-            }
-            let applied = tx.run_chain(run, Step::Run)?;
-            Ok((applied, tx.commit()?))
-        });
+    let applied = session.chain().map_err(ApplyError::from).and_then(|mut tx| {
+        if let Some(version) = adopted {
+            let upto = ChainRun { target: Some(version), ..run.clone() };
+            tx.run_chain(&upto, Step::Record)?;
+            tx.mark(name, version, Mark::Adopted)?;
+        }
+        let applied = tx.run_chain(run, Step::Run)?;
+        Ok((applied, tx.commit()?))
+    });
     match applied {
         Ok((applied, sql)) => {
-            let sql = if session.is_dry_run() {
-                sql
-            } else {
-                Vec::new()
-            };
+            let sql = if session.is_dry_run() { sql } else { Vec::new() };
             let status = match applied.last() {
                 Some(last) => Status::Applied {
                     migrations: applied.iter().map(ChainMigration::label).collect(),
@@ -444,55 +334,29 @@ fn advance(
                     adopted,
                 },
                 None => match adopted {
-                    Some(version) => Status::Recorded {
-                        migrations: labels_up_to(run, version),
-                        version,
-                        how: Mark::Adopted,
-                    },
+                    Some(version) => {
+                        Status::Recorded { migrations: labels_up_to(run, version), version, how: Mark::Adopted }
+                    }
                     // Another host applied it between our look and our lock.
-                    None => Status::UpToDate {
-                        version: state.applied,
-                    },
+                    None => Status::UpToDate { version: state.applied },
                 },
             };
-            ChainOutcome {
-                sql,
-                ..outcome(name, file, from, status)
-            }
+            ChainOutcome { sql, ..outcome(name, file, from, status) }
         }
-        Err(e) => outcome(
-            name,
-            file,
-            from,
-            Status::Failed {
-                reason: one_line(&e),
-            },
-        ),
+        Err(e) => outcome(name, file, from, Status::Failed { reason: one_line(&e) }),
     }
 }
 
 fn labels_up_to(run: &ChainRun<'_>, version: i32) -> Vec<String> {
-    run.migrations
-        .iter()
-        .filter(|m| m.version <= version)
-        .map(ChainMigration::label)
-        .collect()
+    run.migrations.iter().filter(|m| m.version <= version).map(ChainMigration::label).collect()
 }
 
 /// The bootstrap path: the core chain, then every usable plugin created
 /// straight from its DDL and its whole chain recorded as applied, all in one
 /// transaction. Plugins already installed (history or tables present) are
 /// refused: bootstrap is for a new database; `upgrade-all` takes it from there.
-pub fn bootstrap(
-    db: &mut Database,
-    inventory: &Inventory,
-    dry_run: bool,
-) -> Result<RunReport, RunError> {
-    let mut report = RunReport {
-        database: db.path().to_owned(),
-        dry_run,
-        chains: Vec::new(),
-    };
+pub fn bootstrap(db: &mut Database, inventory: &Inventory, dry_run: bool) -> Result<RunReport, RunError> {
+    let mut report = RunReport { database: db.path().to_owned(), dry_run, chains: Vec::new() };
     let mut session = db.session(dry_run)?;
     let mut plan: Vec<ChainOutcome> = Vec::new();
     let mut unusable = inventory.refused_names();
@@ -504,11 +368,7 @@ pub fn bootstrap(
         } else if let Some(reason) = already_installed(session.database(), plugin)? {
             Some(Status::Refused { reason })
         } else {
-            check::schema_checks(plugin, inventory)
-                .err()
-                .map(|e| Status::Refused {
-                    reason: e.to_string(),
-                })
+            check::schema_checks(plugin, inventory).err().map(|e| Status::Refused { reason: e.to_string() })
         };
         match verdict {
             Some(status) => {
@@ -519,70 +379,38 @@ pub fn bootstrap(
         }
     }
 
-    let result = session
-        .chain()
-        .map_err(ApplyError::from)
-        .and_then(|mut tx| {
-            let mut outcomes = Vec::new();
-            let core = core_run();
-            let core_from = tx_applied_version(&tx, &core)?;
+    let result = session.chain().map_err(ApplyError::from).and_then(|mut tx| {
+        let mut outcomes = Vec::new();
+        let core = core_run();
+        let core_from = tx_applied_version(&tx, &core)?;
+        let start = tx.statements().len();
+        let applied = tx.run_chain(&core, Step::Run)?;
+        let status = match applied.last() {
+            Some(last) => Status::Applied { migrations: labels(&applied), version: last.version, adopted: None },
+            None => Status::UpToDate { version: core_from },
+        };
+        outcomes.push((outcome(core::OWNER, None, core_from, status), start..tx.statements().len()));
+        for plugin in &chosen {
             let start = tx.statements().len();
-            let applied = tx.run_chain(&core, Step::Run)?;
-            let status = match applied.last() {
-                Some(last) => Status::Applied {
-                    migrations: labels(&applied),
-                    version: last.version,
-                    adopted: None,
-                },
-                None => Status::UpToDate { version: core_from },
-            };
-            outcomes.push((
-                outcome(core::OWNER, None, core_from, status),
-                start..tx.statements().len(),
-            ));
-            for plugin in &chosen {
-                let start = tx.statements().len();
-                outcomes.push((
-                    bootstrap_plugin(&mut tx, plugin, inventory)?,
-                    start..tx.statements().len(),
-                ));
-            }
-            let sql = tx.commit()?;
-            Ok(outcomes
-                .into_iter()
-                .map(|(o, range)| ChainOutcome {
-                    sql: if dry_run {
-                        sql[range].to_vec()
-                    } else {
-                        Vec::new()
-                    },
-                    ..o
-                })
-                .collect::<Vec<_>>())
-        });
+            outcomes.push((bootstrap_plugin(&mut tx, plugin, inventory)?, start..tx.statements().len()));
+        }
+        let sql = tx.commit()?;
+        Ok(outcomes
+            .into_iter()
+            .map(|(o, range)| ChainOutcome { sql: if dry_run { sql[range].to_vec() } else { Vec::new() }, ..o })
+            .collect::<Vec<_>>())
+    });
     match result {
         Ok(outcomes) => report.chains.extend(outcomes),
         Err(e) => {
-            let reason = format!(
-                "bootstrap rolled back, nothing was created: {}",
-                one_line(&e)
-            );
-            report.chains.push(outcome(
-                core::OWNER,
-                None,
-                None,
-                Status::Failed {
-                    reason: reason.clone(),
-                },
-            ));
+            let reason = format!("bootstrap rolled back, nothing was created: {}", one_line(&e));
+            report.chains.push(outcome(core::OWNER, None, None, Status::Failed { reason: reason.clone() }));
             for plugin in &chosen {
                 report.chains.push(outcome(
                     &plugin.manifest.name,
                     Some(&plugin.file),
                     None,
-                    Status::Failed {
-                        reason: reason.clone(),
-                    },
+                    Status::Failed { reason: reason.clone() },
                 ));
             }
         }
@@ -597,35 +425,18 @@ fn labels(migrations: &[ChainMigration]) -> Vec<String> {
 }
 
 fn tx_applied_version(tx: &ChainTx<'_>, run: &ChainRun<'_>) -> Result<Option<i32>, ApplyError> {
-    Ok(tx
-        .database()
-        .applied(&run.history)?
-        .iter()
-        .map(|a| a.version)
-        .max())
+    Ok(tx.database().applied(&run.history)?.iter().map(|a| a.version).max())
 }
 
-fn bootstrap_plugin(
-    tx: &mut ChainTx<'_>,
-    plugin: &Plugin,
-    inventory: &Inventory,
-) -> Result<ChainOutcome, ApplyError> {
+fn bootstrap_plugin(tx: &mut ChainTx<'_>, plugin: &Plugin, inventory: &Inventory) -> Result<ChainOutcome, ApplyError> {
     let manifest = &plugin.manifest;
     let run = plugin_run(plugin, inventory, None);
     if let Some(policy) = &run.policy {
-        tx.execute_as(
-            policy,
-            &manifest.ddl,
-            &format!("schema.sql of '{}'", manifest.name),
-        )?;
+        tx.execute_as(policy, &manifest.ddl, &format!("schema.sql of '{}'", manifest.name))?;
     }
     let recorded = tx.run_chain(&run, Step::Record)?;
     tx.mark(&manifest.name, manifest.head(), Mark::Bootstrapped)?;
-    let status = Status::Recorded {
-        migrations: labels(&recorded),
-        version: manifest.head(),
-        how: Mark::Bootstrapped,
-    };
+    let status = Status::Recorded { migrations: labels(&recorded), version: manifest.head(), how: Mark::Bootstrapped };
     Ok(outcome(&manifest.name, Some(&plugin.file), None, status))
 }
 
@@ -633,12 +444,7 @@ fn bootstrap_plugin(
 fn already_installed(db: &Database, plugin: &Plugin) -> Result<Option<String>, DbError> {
     let manifest = &plugin.manifest;
     let name = &manifest.name;
-    if let Some(at) = db
-        .applied(&manifest.history_table())?
-        .iter()
-        .map(|a| a.version)
-        .max()
-    {
+    if let Some(at) = db.applied(&manifest.history_table())?.iter().map(|a| a.version).max() {
         return Ok(Some(format!(
             "plugin '{name}' is already installed (history at V{at}): bootstrap creates only plugins that are not; run upgrade-all"
         )));
@@ -668,43 +474,24 @@ pub fn stamp(
     let recorded = db.applied(&plugin.manifest.history_table())?;
     let from = recorded.iter().map(|a| a.version).max();
     if let Some(at) = from.filter(|at| *at > version) {
-        return Err(RunError::StampBackwards {
-            plugin: name.to_owned(),
-            at,
-        });
+        return Err(RunError::StampBackwards { plugin: name.to_owned(), at });
     }
-    let mut report = RunReport {
-        database: db.path().to_owned(),
-        dry_run,
-        chains: Vec::new(),
-    };
+    let mut report = RunReport { database: db.path().to_owned(), dry_run, chains: Vec::new() };
     let mut session = db.session(dry_run)?;
     let run = plugin_run(plugin, inventory, Some(version));
-    let result = session
-        .chain()
-        .map_err(ApplyError::from)
-        .and_then(|mut tx| {
-            let recorded = tx.run_chain(&run, Step::Record)?;
-            tx.mark(name, version, Mark::Stamped)?;
-            Ok((recorded, tx.commit()?))
-        });
+    let result = session.chain().map_err(ApplyError::from).and_then(|mut tx| {
+        let recorded = tx.run_chain(&run, Step::Record)?;
+        tx.mark(name, version, Mark::Stamped)?;
+        Ok((recorded, tx.commit()?))
+    });
     let status = match &result {
-        Ok((recorded, _)) => Status::Recorded {
-            migrations: labels(recorded),
-            version,
-            how: Mark::Stamped,
-        },
-        Err(e) => Status::Failed {
-            reason: one_line(e),
-        },
+        Ok((recorded, _)) => Status::Recorded { migrations: labels(recorded), version, how: Mark::Stamped },
+        Err(e) => Status::Failed { reason: one_line(e) },
     };
     let sql = match result {
         Ok((_, sql)) if dry_run => sql,
         _ => Vec::new(),
     };
-    report.chains.push(ChainOutcome {
-        sql,
-        ..outcome(name, Some(&plugin.file), from, status)
-    });
+    report.chains.push(ChainOutcome { sql, ..outcome(name, Some(&plugin.file), from, status) });
     Ok(report)
 }

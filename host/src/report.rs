@@ -19,13 +19,7 @@ pub fn json(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
 fn table(out: &mut dyn Write, rows: &[Vec<String>]) -> io::Result<()> {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
         .collect();
     for row in rows {
         let mut line = String::new();
@@ -61,34 +55,21 @@ fn plural(n: usize, one: &str) -> String {
 /// One line for a chain's result.
 fn describe(chain: &ChainOutcome) -> String {
     match &chain.status {
-        Status::Applied {
-            migrations,
-            version,
-            adopted,
-        } => {
-            let adopted = adopted.map_or_else(String::new, |v| {
-                format!("adopted existing tables at V{v}, then ")
-            });
+        Status::Applied { migrations, version, adopted } => {
+            let adopted = adopted.map_or_else(String::new, |v| format!("adopted existing tables at V{v}, then "));
             format!(
                 "{adopted}applied {} → now at V{version} ({})",
                 plural(migrations.len(), "migration"),
                 migrations.join(", ")
             )
         }
-        Status::Recorded {
-            migrations,
-            version,
-            how,
-        } => {
+        Status::Recorded { migrations, version, how } => {
             let how = match how {
                 Mark::Bootstrapped => "created from schema.sql",
                 Mark::Adopted => "adopted existing tables",
                 Mark::Stamped => "stamped",
             };
-            format!(
-                "{how}: recorded {} as applied → now at V{version}",
-                plural(migrations.len(), "migration")
-            )
+            format!("{how}: recorded {} as applied → now at V{version}", plural(migrations.len(), "migration"))
         }
         Status::UpToDate { version: v } => format!("up to date ({})", version(*v)),
         Status::Failed { reason } => format!("failed, rolled back: {reason}"),
@@ -102,18 +83,9 @@ fn describe(chain: &ChainOutcome) -> String {
 /// What `upgrade-all`, `migrate`, `bootstrap` and `stamp` print; a dry run
 /// lists under each chain the SQL it ran before everything was rolled back.
 pub fn run(out: &mut dyn Write, report: &RunReport) -> io::Result<()> {
-    let dry = if report.dry_run {
-        " (dry run: nothing was changed)"
-    } else {
-        ""
-    };
+    let dry = if report.dry_run { " (dry run: nothing was changed)" } else { "" };
     writeln!(out, "database {}{dry}", report.database.display())?;
-    let width = report
-        .chains
-        .iter()
-        .map(|c| c.name.chars().count())
-        .max()
-        .unwrap_or(0);
+    let width = report.chains.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
     for chain in &report.chains {
         writeln!(out, "{:<width$}  {}", chain.name, describe(chain))?;
         for statement in &chain.sql {
@@ -127,41 +99,20 @@ pub fn run(out: &mut dyn Write, report: &RunReport) -> io::Result<()> {
 
 /// What `uninstall` prints.
 pub fn uninstall(out: &mut dyn Write, report: &UninstallReport) -> io::Result<()> {
-    let verb = if report.dropped {
-        "dropped"
-    } else {
-        "would drop"
-    };
-    writeln!(
-        out,
-        "plugin '{}' in {}: {verb}",
-        report.plugin,
-        report.database.display()
-    )?;
+    let verb = if report.dropped { "dropped" } else { "would drop" };
+    writeln!(out, "plugin '{}' in {}: {verb}", report.plugin, report.database.display())?;
     let mut rows = Vec::new();
     for object in &report.objects {
-        let rows_text = object.rows.map_or_else(String::new, |n| {
-            plural(usize::try_from(n).unwrap_or(0), "row")
-        });
-        rows.push(vec![
-            format!("  {} {}", object.kind, object.name),
-            rows_text,
-        ]);
+        let rows_text = object.rows.map_or_else(String::new, |n| plural(usize::try_from(n).unwrap_or(0), "row"));
+        rows.push(vec![format!("  {} {}", object.kind, object.name), rows_text]);
     }
     if let Some(history) = &report.history_table {
         rows.push(vec![format!("  history {history}"), String::new()]);
     }
     table(out, &rows)?;
     match (&report.backup, report.dropped) {
-        (Some(backup), true) => writeln!(
-            out,
-            "backup of the database before dropping: {}",
-            backup.display()
-        ),
-        _ => writeln!(
-            out,
-            "nothing was dropped; run again with --yes to drop these (a backup is written first)"
-        ),
+        (Some(backup), true) => writeln!(out, "backup of the database before dropping: {}", backup.display()),
+        _ => writeln!(out, "nothing was dropped; run again with --yes to drop these (a backup is written first)"),
     }
 }
 
@@ -193,45 +144,23 @@ pub fn check(out: &mut dyn Write, report: &CheckReport) -> io::Result<()> {
 
 /// What `status` prints.
 pub fn status(out: &mut dyn Write, report: &StatusReport) -> io::Result<()> {
-    let exists = if report.exists {
-        ""
-    } else {
-        " (does not exist yet)"
-    };
+    let exists = if report.exists { "" } else { " (does not exist yet)" };
     writeln!(out, "database {}{exists}", report.database.display())?;
-    let mut rows = vec![vec![
-        "NAME".into(),
-        "ON DISK".into(),
-        "APPLIED".into(),
-        "PENDING".into(),
-    ]];
+    let mut rows = vec![vec!["NAME".into(), "ON DISK".into(), "APPLIED".into(), "PENDING".into()]];
     for chain in &report.chains {
         let pending = match &chain.problem {
             Some(problem) => format!("problem: {problem}"),
             None if chain.pending.is_empty() => "-".into(),
             None => chain.pending.join(", "),
         };
-        rows.push(vec![
-            chain.name.clone(),
-            format!("V{}", chain.on_disk),
-            version(chain.applied),
-            pending,
-        ]);
+        rows.push(vec![chain.name.clone(), format!("V{}", chain.on_disk), version(chain.applied), pending]);
     }
     table(out, &rows)?;
     refusals(out, &report.refused)?;
     if !report.missing.is_empty() {
-        writeln!(
-            out,
-            "installed in the database but missing from the plugins directory:"
-        )?;
+        writeln!(out, "installed in the database but missing from the plugins directory:")?;
         for plugin in &report.missing {
-            writeln!(
-                out,
-                "  {} (tables: {})",
-                plugin.name,
-                plugin.tables.join(", ")
-            )?;
+            writeln!(out, "  {} (tables: {})", plugin.name, plugin.tables.join(", "))?;
         }
     }
     Ok(())
@@ -253,15 +182,8 @@ pub fn list(out: &mut dyn Write, report: &ListReport) -> io::Result<()> {
     ]];
     for plugin in &report.plugins {
         let m = &plugin.manifest;
-        let file = plugin
-            .file
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        let deps = if m.depends_on.is_empty() {
-            "-".into()
-        } else {
-            m.depends_on.join(", ")
-        };
+        let file = plugin.file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let deps = if m.depends_on.is_empty() { "-".into() } else { m.depends_on.join(", ") };
         rows.push(vec![
             m.name.clone(),
             m.version.clone(),

@@ -101,30 +101,20 @@ impl Schema {
     /// Reads every table, view, index and trigger whose table is accepted by
     /// `owns` (given the lowercase table name). SQLite's own tables are skipped.
     pub fn read(conn: &Connection, owns: impl Fn(&str) -> bool) -> Result<Schema, ReadError> {
-        let objects = master_rows(conn).map_err(|source| ReadError {
-            table: "sqlite_master".into(),
-            source,
-        })?;
+        let objects = master_rows(conn).map_err(|source| ReadError { table: "sqlite_master".into(), source })?;
         let mut schema = Schema::default();
         for object in objects.iter().filter(|o| owns(&o.table)) {
-            let wrap = |source| ReadError {
-                table: object.table.clone(),
-                source,
-            };
+            let wrap = |source| ReadError { table: object.table.clone(), source };
             match object.kind.as_str() {
                 "table" => {
                     let table = read_table(conn, &object.name, &object.sql).map_err(wrap)?;
                     schema.tables.insert(object.name.clone(), table);
                 }
                 "view" => {
-                    schema
-                        .views
-                        .insert(object.name.clone(), normalize(&object.sql));
+                    schema.views.insert(object.name.clone(), normalize(&object.sql));
                 }
                 "trigger" => {
-                    schema
-                        .triggers
-                        .insert(object.name.clone(), normalize(&object.sql));
+                    schema.triggers.insert(object.name.clone(), normalize(&object.sql));
                 }
                 _ => {}
             }
@@ -135,54 +125,22 @@ impl Schema {
     /// Every table, view, index and trigger name in this schema, to compare
     /// with a manifest.
     pub fn table_names(&self) -> BTreeSet<String> {
-        self.tables
-            .keys()
-            .chain(self.views.keys())
-            .cloned()
-            .collect()
+        self.tables.keys().chain(self.views.keys()).cloned().collect()
     }
 
     /// The differences between `self` (called `left`) and `other` (`right`),
     /// one readable line each; empty when the schemas agree.
     pub fn diff(&self, left: &str, other: &Schema, right: &str) -> Vec<String> {
         let mut lines = Vec::new();
-        diff_maps(
-            &mut lines,
-            "table",
-            &self.tables,
-            left,
-            &other.tables,
-            right,
-            |lines, name, a, b| {
-                diff_tables(lines, name, a, left, b, right);
-            },
-        );
-        diff_maps(
-            &mut lines,
-            "view",
-            &self.views,
-            left,
-            &other.views,
-            right,
-            |lines, name, a, b| {
-                lines.push(format!(
-                    "view `{name}`: {left} has `{a}`, {right} has `{b}`"
-                ));
-            },
-        );
-        diff_maps(
-            &mut lines,
-            "trigger",
-            &self.triggers,
-            left,
-            &other.triggers,
-            right,
-            |lines, name, a, b| {
-                lines.push(format!(
-                    "trigger `{name}`: {left} has `{a}`, {right} has `{b}`"
-                ));
-            },
-        );
+        diff_maps(&mut lines, "table", &self.tables, left, &other.tables, right, |lines, name, a, b| {
+            diff_tables(lines, name, a, left, b, right);
+        });
+        diff_maps(&mut lines, "view", &self.views, left, &other.views, right, |lines, name, a, b| {
+            lines.push(format!("view `{name}`: {left} has `{a}`, {right} has `{b}`"));
+        });
+        diff_maps(&mut lines, "trigger", &self.triggers, left, &other.triggers, right, |lines, name, a, b| {
+            lines.push(format!("trigger `{name}`: {left} has `{a}`, {right} has `{b}`"));
+        });
         lines
     }
 }
@@ -201,50 +159,29 @@ fn master_rows(conn: &Connection) -> rusqlite::Result<Vec<MasterRow>> {
          WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
     )?;
     let rows = stmt.query_map([], |row| {
-        Ok(MasterRow {
-            kind: row.get(0)?,
-            name: row.get(1)?,
-            table: row.get(2)?,
-            sql: row.get(3)?,
-        })
+        Ok(MasterRow { kind: row.get(0)?, name: row.get(1)?, table: row.get(2)?, sql: row.get(3)? })
     })?;
     rows.collect()
 }
 
 fn read_table(conn: &Connection, name: &str, sql: &str) -> rusqlite::Result<Table> {
     let text = parse_create_table(sql);
-    let mut table = Table {
-        checks: text.checks,
-        options: text.options,
-        ..Table::default()
-    };
+    let mut table = Table { checks: text.checks, options: text.options, ..Table::default() };
 
-    let mut stmt = conn.prepare(
-        "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)",
-    )?;
+    let mut stmt =
+        conn.prepare("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)")?;
     let columns = stmt.query_map([name], |row| {
         let column_name: String = row.get(0)?;
         let decl_type: String = row.get(1)?;
         let default: Option<String> = row.get(3)?;
-        Ok((
-            column_name.to_lowercase(),
-            decl_type,
-            row.get::<_, bool>(2)?,
-            default,
-            row.get(4)?,
-            row.get(5)?,
-        ))
+        Ok((column_name.to_lowercase(), decl_type, row.get::<_, bool>(2)?, default, row.get(4)?, row.get(5)?))
     })?;
     for column in columns {
         let (column_name, decl_type, not_null, default, primary_key, generated) = column?;
         let collation = text.collations.get(&column_name).cloned();
         table.columns.push(Column {
             name: column_name,
-            decl_type: decl_type
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .to_uppercase(),
+            decl_type: decl_type.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase(),
             not_null,
             default: default.map(|d| normalize(&d)),
             primary_key,
@@ -259,14 +196,7 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> rusqlite::Result<Tabl
     )?;
     let mut keys: BTreeMap<i64, ForeignKey> = BTreeMap::new();
     let rows = stmt.query_map([name], |row| {
-        Ok((
-            row.get::<_, i64>(0)?,
-            row.get::<_, String>(1)?,
-            row.get(2)?,
-            row.get(3)?,
-            row.get(4)?,
-            row.get(5)?,
-        ))
+        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
     })?;
     for row in rows {
         let (id, target, from, to, on_update, on_delete) = row?;
@@ -287,31 +217,18 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> rusqlite::Result<Tabl
          LEFT JOIN sqlite_master AS m ON m.type = 'index' AND m.name = il.name",
     )?;
     let indexes: Vec<(String, bool, String, String)> = stmt
-        .query_map([name], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-        })?
+        .query_map([name], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
         .collect::<Result<_, _>>()?;
     for (index_name, unique, origin, index_sql) in indexes {
         let (key, definition) = if origin == "c" {
             (index_name.to_lowercase(), normalize(&index_sql))
         } else {
             let columns = index_columns(conn, &index_name)?;
-            let kind = if origin == "pk" {
-                "primary key"
-            } else {
-                "unique"
-            };
+            let kind = if origin == "pk" { "primary key" } else { "unique" };
             let definition = format!("{kind}({columns})");
             (definition.clone(), definition)
         };
-        table.indexes.insert(
-            key,
-            Index {
-                unique,
-                origin,
-                definition,
-            },
-        );
+        table.indexes.insert(key, Index { unique, origin, definition });
     }
     Ok(table)
 }
@@ -356,15 +273,12 @@ fn parse_create_table(sql: &str) -> TableText {
     let close = matching_paren(&tokens, open);
     let body = &tokens[open + 1..close.min(tokens.len())];
     for item in split_top_level_commas(body) {
-        let is_table_constraint = item.first().is_some_and(|t| {
-            ["constraint", "primary", "unique", "check", "foreign"]
-                .iter()
-                .any(|k| t.is_word(k))
-        });
+        let is_table_constraint = item
+            .first()
+            .is_some_and(|t| ["constraint", "primary", "unique", "check", "foreign"].iter().any(|k| t.is_word(k)));
         collect_checks(item, &mut text.checks);
         if !is_table_constraint {
-            if let (Some(Token::Word(column)), Some(collation)) = (item.first(), collation_of(item))
-            {
+            if let (Some(Token::Word(column)), Some(collation)) = (item.first(), collation_of(item)) {
                 text.collations.insert(column.clone(), collation);
             }
         }
@@ -435,21 +349,11 @@ fn diff_maps<'a, V: PartialEq>(
     }
 }
 
-fn diff_tables(
-    lines: &mut Vec<String>,
-    table: &str,
-    a: &Table,
-    left: &str,
-    b: &Table,
-    right: &str,
-) {
+fn diff_tables(lines: &mut Vec<String>, table: &str, a: &Table, left: &str, b: &Table, right: &str) {
     let names = |t: &Table| t.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
     for column in &a.columns {
         match b.columns.iter().find(|c| c.name == column.name) {
-            None => lines.push(format!(
-                "table `{table}`: column `{}` only in {left}",
-                column.name
-            )),
+            None => lines.push(format!("table `{table}`: column `{}` only in {left}", column.name)),
             Some(other) if other != column => {
                 let mut line = format!("table `{table}`: column `{}` differs:", column.name);
                 let mut field = |label: &str, x: String, y: String| {
@@ -458,45 +362,18 @@ fn diff_tables(
                     }
                 };
                 field("type", show(&column.decl_type), show(&other.decl_type));
-                field(
-                    "not null",
-                    column.not_null.to_string(),
-                    other.not_null.to_string(),
-                );
-                field(
-                    "default",
-                    show_opt(&column.default),
-                    show_opt(&other.default),
-                );
-                field(
-                    "primary key position",
-                    column.primary_key.to_string(),
-                    other.primary_key.to_string(),
-                );
-                field(
-                    "generated",
-                    column.generated.to_string(),
-                    other.generated.to_string(),
-                );
-                field(
-                    "collation",
-                    show_opt(&column.collation),
-                    show_opt(&other.collation),
-                );
+                field("not null", column.not_null.to_string(), other.not_null.to_string());
+                field("default", show_opt(&column.default), show_opt(&other.default));
+                field("primary key position", column.primary_key.to_string(), other.primary_key.to_string());
+                field("generated", column.generated.to_string(), other.generated.to_string());
+                field("collation", show_opt(&column.collation), show_opt(&other.collation));
                 lines.push(line.trim_end_matches(';').to_owned());
             }
             Some(_) => {}
         }
     }
-    for column in b
-        .columns
-        .iter()
-        .filter(|c| !a.columns.iter().any(|x| x.name == c.name))
-    {
-        lines.push(format!(
-            "table `{table}`: column `{}` only in {right}",
-            column.name
-        ));
+    for column in b.columns.iter().filter(|c| !a.columns.iter().any(|x| x.name == c.name)) {
+        lines.push(format!("table `{table}`: column `{}` only in {right}", column.name));
     }
     let (order_a, order_b) = (names(a), names(b));
     let mut common_a = order_a.clone();
@@ -510,45 +387,18 @@ fn diff_tables(
             common_b.join(", ")
         ));
     }
-    diff_sets(
-        lines,
-        table,
-        "foreign key",
-        &a.foreign_keys,
-        left,
-        &b.foreign_keys,
-        right,
-        |k| {
-            format!(
-                "({}) references {}({}) on update {} on delete {}",
-                k.columns.join(", "),
-                k.table,
-                k.references.join(", "),
-                k.on_update.to_lowercase(),
-                k.on_delete.to_lowercase()
-            )
-        },
-    );
-    diff_sets(
-        lines,
-        table,
-        "check",
-        &a.checks,
-        left,
-        &b.checks,
-        right,
-        |c| c.clone(),
-    );
-    diff_sets(
-        lines,
-        table,
-        "option",
-        &a.options,
-        left,
-        &b.options,
-        right,
-        |o| o.clone(),
-    );
+    diff_sets(lines, table, "foreign key", &a.foreign_keys, left, &b.foreign_keys, right, |k| {
+        format!(
+            "({}) references {}({}) on update {} on delete {}",
+            k.columns.join(", "),
+            k.table,
+            k.references.join(", "),
+            k.on_update.to_lowercase(),
+            k.on_delete.to_lowercase()
+        )
+    });
+    diff_sets(lines, table, "check", &a.checks, left, &b.checks, right, |c| c.clone());
+    diff_sets(lines, table, "option", &a.options, left, &b.options, right, |o| o.clone());
     for (key, index) in &a.indexes {
         match b.indexes.get(key) {
             None => lines.push(format!("table `{table}`: index `{key}` only in {left}")),
@@ -576,16 +426,10 @@ fn diff_sets<T: Ord>(
     show: impl Fn(&T) -> String,
 ) {
     for item in a.difference(b) {
-        lines.push(format!(
-            "table `{table}`: {what} `{}` only in {left}",
-            show(item)
-        ));
+        lines.push(format!("table `{table}`: {what} `{}` only in {left}", show(item)));
     }
     for item in b.difference(a) {
-        lines.push(format!(
-            "table `{table}`: {what} `{}` only in {right}",
-            show(item)
-        ));
+        lines.push(format!("table `{table}`: {what} `{}` only in {right}", show(item)));
     }
 }
 
@@ -654,10 +498,7 @@ mod tests {
         let a = schema_of("CREATE TABLE t (a INT, b INT)");
         let b = schema_of("CREATE TABLE t (b INT, a INT)");
         let diff = a.diff("chain", &b, "ddl");
-        assert_eq!(
-            diff,
-            vec!["table `t`: column order is (a, b) in chain but (b, a) in ddl"]
-        );
+        assert_eq!(diff, vec!["table `t`: column order is (a, b) in chain but (b, a) in ddl"]);
     }
 
     #[test]
@@ -667,15 +508,18 @@ mod tests {
              CREATE INDEX t_v ON new_t (v);
              ALTER TABLE new_t RENAME TO t;",
         );
-        let ddl = schema_of("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT CHECK (v <> '')); CREATE INDEX t_v ON t (v);");
+        let ddl =
+            schema_of("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT CHECK (v <> '')); CREATE INDEX t_v ON t (v);");
         assert_eq!(rebuilt.diff("chain", &ddl, "ddl"), Vec::<String>::new());
     }
 
     #[test]
     fn only_owned_tables_are_read() {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE mine (id INT); CREATE TABLE theirs (id INT); CREATE INDEX theirs_id ON theirs (id);")
-            .unwrap();
+        conn.execute_batch(
+            "CREATE TABLE mine (id INT); CREATE TABLE theirs (id INT); CREATE INDEX theirs_id ON theirs (id);",
+        )
+        .unwrap();
         let schema = Schema::read(&conn, |t| t == "mine").unwrap();
         assert_eq!(schema.table_names(), BTreeSet::from(["mine".to_owned()]));
     }

@@ -70,13 +70,8 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
             tokens.push(Token::Word(text.to_lowercase()));
             i = next;
         } else if c == '[' {
-            let end = chars[i..]
-                .iter()
-                .position(|&x| x == ']')
-                .map_or(chars.len(), |p| i + p);
-            tokens.push(Token::Word(
-                chars[i + 1..end].iter().collect::<String>().to_lowercase(),
-            ));
+            let end = chars[i..].iter().position(|&x| x == ']').map_or(chars.len(), |p| i + p);
+            tokens.push(Token::Word(chars[i + 1..end].iter().collect::<String>().to_lowercase()));
             i = end + 1;
         } else if (c == 'x' || c == 'X') && chars.get(i + 1) == Some(&'\'') {
             let (text, next) = quoted(&chars, i + 1, '\'');
@@ -84,24 +79,16 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
             i = next;
         } else if c.is_alphabetic() || c == '_' {
             let start = i;
-            while i < chars.len()
-                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
-            {
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
                 i += 1;
             }
-            tokens.push(Token::Word(
-                chars[start..i].iter().collect::<String>().to_lowercase(),
-            ));
-        } else if c.is_ascii_digit()
-            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
-        {
+            tokens.push(Token::Word(chars[start..i].iter().collect::<String>().to_lowercase()));
+        } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
             let start = i;
             while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
                 i += 1;
             }
-            tokens.push(Token::Literal(
-                chars[start..i].iter().collect::<String>().to_lowercase(),
-            ));
+            tokens.push(Token::Literal(chars[start..i].iter().collect::<String>().to_lowercase()));
         } else {
             let two: String = chars[i..chars.len().min(i + 2)].iter().collect();
             let op = match two.as_str() {

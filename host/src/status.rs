@@ -38,11 +38,7 @@ pub fn list(inventory: &Inventory) -> ListReport {
         plugins: inventory
             .plugins
             .iter()
-            .map(|p| ListedPlugin {
-                file: p.file.clone(),
-                manifest: p.manifest.clone(),
-                head: p.manifest.head(),
-            })
+            .map(|p| ListedPlugin { file: p.file.clone(), manifest: p.manifest.clone(), head: p.manifest.head() })
             .collect(),
         refused: inventory.refused.clone(),
     }
@@ -94,27 +90,11 @@ pub struct ChainStatus {
 
 /// Reads where every chain stands; `db` is `None` when there is no database
 /// file yet (everything is pending).
-pub fn status(
-    db: Option<&Database>,
-    database: PathBuf,
-    inventory: &Inventory,
-) -> Result<StatusReport, DbError> {
-    let mut chains = vec![chain_status(
-        db,
-        core::OWNER,
-        None,
-        core::HISTORY_TABLE,
-        core::chain(),
-    )?];
+pub fn status(db: Option<&Database>, database: PathBuf, inventory: &Inventory) -> Result<StatusReport, DbError> {
+    let mut chains = vec![chain_status(db, core::OWNER, None, core::HISTORY_TABLE, core::chain())?];
     for plugin in &inventory.plugins {
         let m = &plugin.manifest;
-        chains.push(chain_status(
-            db,
-            &m.name,
-            Some(plugin.file.clone()),
-            &m.history_table(),
-            &m.chain,
-        )?);
+        chains.push(chain_status(db, &m.name, Some(plugin.file.clone()), &m.history_table(), &m.chain)?);
     }
     let present = inventory.names();
     let mut missing: Vec<MissingPlugin> = Vec::new();
@@ -124,19 +104,10 @@ pub fn status(
         }
         match missing.iter_mut().find(|m| &m.name == owner) {
             Some(plugin) => plugin.tables.push(table.clone()),
-            None => missing.push(MissingPlugin {
-                name: owner.clone(),
-                tables: vec![table.clone()],
-            }),
+            None => missing.push(MissingPlugin { name: owner.clone(), tables: vec![table.clone()] }),
         }
     }
-    Ok(StatusReport {
-        database,
-        exists: db.is_some(),
-        chains,
-        refused: inventory.refused.clone(),
-        missing,
-    })
+    Ok(StatusReport { database, exists: db.is_some(), chains, refused: inventory.refused.clone(), missing })
 }
 
 fn chain_status(
@@ -152,23 +123,8 @@ fn chain_status(
     };
     let on_disk = chain.last().map_or(0, |m| m.version);
     let (applied, pending, problem) = match history::compare(&recorded, chain) {
-        Ok(state) => (
-            state.applied,
-            state.pending.iter().map(ChainMigration::label).collect(),
-            None,
-        ),
-        Err(e) => (
-            recorded.iter().map(|a| a.version).max(),
-            Vec::new(),
-            Some(e.to_string()),
-        ),
+        Ok(state) => (state.applied, state.pending.iter().map(ChainMigration::label).collect(), None),
+        Err(e) => (recorded.iter().map(|a| a.version).max(), Vec::new(), Some(e.to_string())),
     };
-    Ok(ChainStatus {
-        name: name.to_owned(),
-        file,
-        on_disk,
-        applied,
-        pending,
-        problem,
-    })
+    Ok(ChainStatus { name: name.to_owned(), file, on_disk, applied, pending, problem })
 }

@@ -48,17 +48,10 @@ pub struct DroppedObject {
 pub enum UninstallError {
     /// Nothing of the plugin is in the database.
     #[error("plugin '{plugin}' is not installed in `{}`; installed: {}", database.display(), if installed.is_empty() { "none".to_owned() } else { installed.join(", ") })]
-    NotInstalled {
-        plugin: String,
-        database: PathBuf,
-        installed: Vec<String>,
-    },
+    NotInstalled { plugin: String, database: PathBuf, installed: Vec<String> },
     /// Other installed plugins reference its tables.
     #[error("plugin '{plugin}' cannot be uninstalled: {} depend{} on it; uninstall {} first", quoted(dependents), if dependents.len() == 1 { "s" } else { "" }, if dependents.len() == 1 { "it" } else { "them" })]
-    HasDependents {
-        plugin: String,
-        dependents: Vec<String>,
-    },
+    HasDependents { plugin: String, dependents: Vec<String> },
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -68,11 +61,7 @@ pub enum UninstallError {
 }
 
 fn quoted(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("'{n}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
 }
 
 /// Shows (or, with `yes`, does) the removal of `plugin` from `db`.
@@ -85,12 +74,8 @@ pub fn uninstall(
     let installed = db.installed_plugins()?;
     let history = history_table(plugin);
     let has_history = crate::manifest::is_valid_plugin_name(plugin) && db.has_table(&history)?;
-    let mut tables: Vec<String> = db
-        .recorded_owners()?
-        .into_iter()
-        .filter(|(_, owner)| owner == plugin)
-        .map(|(table, _)| table)
-        .collect();
+    let mut tables: Vec<String> =
+        db.recorded_owners()?.into_iter().filter(|(_, owner)| owner == plugin).map(|(table, _)| table).collect();
     if tables.is_empty() && has_history {
         // Installed before owners were recorded: trust its manifest.
         if let Some(found) = inventory.find(plugin) {
@@ -112,47 +97,33 @@ pub fn uninstall(
     for other in &inventory.plugins {
         let name = &other.manifest.name;
         let is_installed = db.has_table(&history_table(name))?;
-        if is_installed
-            && other.manifest.depends_on.iter().any(|d| d == plugin)
-            && !dependents.contains(name)
-        {
+        if is_installed && other.manifest.depends_on.iter().any(|d| d == plugin) && !dependents.contains(name) {
             dependents.push(name.clone());
         }
     }
     if !dependents.is_empty() {
         dependents.sort();
-        return Err(UninstallError::HasDependents {
-            plugin: plugin.to_owned(),
-            dependents,
-        });
+        return Err(UninstallError::HasDependents { plugin: plugin.to_owned(), dependents });
     }
 
     let mut objects = Vec::new();
     for table in &tables {
         let kind: Option<String> = db
             .connection()
-            .query_row("SELECT type FROM sqlite_master WHERE lower(name) = ?1 AND type IN ('table', 'view')", [table], |r| r.get(0))
+            .query_row(
+                "SELECT type FROM sqlite_master WHERE lower(name) = ?1 AND type IN ('table', 'view')",
+                [table],
+                |r| r.get(0),
+            )
             .ok();
         let Some(kind) = kind else { continue };
         let rows = if kind == "table" {
-            let count =
-                db.connection()
-                    .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
-                        r.get(0)
-                    });
-            Some(count.map_err(|e| DbError::Sqlite {
-                path: db.path().to_owned(),
-                what: "counting rows",
-                source: e,
-            })?)
+            let count = db.connection().query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| r.get(0));
+            Some(count.map_err(|e| DbError::Sqlite { path: db.path().to_owned(), what: "counting rows", source: e })?)
         } else {
             None
         };
-        objects.push(DroppedObject {
-            name: table.clone(),
-            kind,
-            rows,
-        });
+        objects.push(DroppedObject { name: table.clone(), kind, rows });
     }
     let mut report = UninstallReport {
         database: db.path().to_owned(),
@@ -169,10 +140,8 @@ pub fn uninstall(
     let backup = backup_path(db.path());
     db.backup_to(&backup)?;
     report.backup = Some(backup);
-    drop_everything(db, &report).map_err(|e| UninstallError::Failed {
-        plugin: plugin.to_owned(),
-        reason: one_line(&e),
-    })?;
+    drop_everything(db, &report)
+        .map_err(|e| UninstallError::Failed { plugin: plugin.to_owned(), reason: one_line(&e) })?;
     report.dropped = true;
     Ok(report)
 }
@@ -181,40 +150,19 @@ fn drop_everything(db: &mut Database, report: &UninstallReport) -> Result<(), Ap
     let mut session = db.session(false)?;
     let mut tx = session.chain()?;
     for object in report.objects.iter().filter(|o| o.kind == "view") {
-        tx.execute_host(
-            "dropping a view",
-            &format!("DROP VIEW \"{}\"", object.name),
-            [],
-        )?;
+        tx.execute_host("dropping a view", &format!("DROP VIEW \"{}\"", object.name), [])?;
     }
     for object in report.objects.iter().filter(|o| o.kind == "table") {
-        tx.execute_host(
-            "dropping a table",
-            &format!("DROP TABLE \"{}\"", object.name),
-            [],
-        )?;
+        tx.execute_host("dropping a table", &format!("DROP TABLE \"{}\"", object.name), [])?;
     }
     if let Some(history) = &report.history_table {
-        tx.execute_host(
-            "dropping the history",
-            &format!("DROP TABLE \"{history}\""),
-            [],
-        )?;
+        tx.execute_host("dropping the history", &format!("DROP TABLE \"{history}\""), [])?;
     }
     let plugin = report.plugin.as_str();
     for (table, sql) in [
-        (
-            core::OWNERS_TABLE,
-            "DELETE FROM shopdb_table_owners WHERE plugin = ?1",
-        ),
-        (
-            core::PLUGINS_TABLE,
-            "DELETE FROM shopdb_plugins WHERE name = ?1",
-        ),
-        (
-            core::MARKS_TABLE,
-            "DELETE FROM shopdb_history_marks WHERE plugin = ?1",
-        ),
+        (core::OWNERS_TABLE, "DELETE FROM shopdb_table_owners WHERE plugin = ?1"),
+        (core::PLUGINS_TABLE, "DELETE FROM shopdb_plugins WHERE name = ?1"),
+        (core::MARKS_TABLE, "DELETE FROM shopdb_history_marks WHERE plugin = ?1"),
     ] {
         if tx.database().has_table(table)? {
             tx.execute_host("forgetting the plugin", sql, [plugin])?;
@@ -226,13 +174,8 @@ fn drop_everything(db: &mut Database, report: &UninstallReport) -> Result<(), Ap
 /// `<file>.<UTC timestamp>.bak` next to the database, never an existing file.
 fn backup_path(database: &Path) -> PathBuf {
     let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    let stamp = time::OffsetDateTime::now_utc()
-        .format(&format)
-        .unwrap_or_else(|_| "backup".into());
-    let name = database.file_name().map_or_else(
-        || "shopdb.sqlite".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    let stamp = time::OffsetDateTime::now_utc().format(&format).unwrap_or_else(|_| "backup".into());
+    let name = database.file_name().map_or_else(|| "shopdb.sqlite".into(), |n| n.to_string_lossy().into_owned());
     let mut candidate = database.with_file_name(format!("{name}.{stamp}.bak"));
     let mut n = 1;
     while candidate.exists() {

@@ -57,27 +57,22 @@ pub fn vet_elf(data: &[u8]) -> Result<(), VetError> {
     if data.len() < 4 || &data[..4] != b"\x7fELF" {
         return Err(VetError::NotElf);
     }
-    let header =
-        FileHeader64::<Endianness>::parse(data).map_err(|_| VetError::WrongClass { host })?;
+    let header = FileHeader64::<Endianness>::parse(data).map_err(|_| VetError::WrongClass { host })?;
     let endian = header.endian().map_err(|_| VetError::WrongClass { host })?;
     if endian != Endianness::default() {
         return Err(VetError::WrongClass { host });
     }
     let machine = header.e_machine(endian);
     if host_machine().is_some_and(|m| m != machine) {
-        return Err(VetError::WrongMachine {
-            machine: format!("{machine:?}"),
-            host,
-        });
+        return Err(VetError::WrongMachine { machine: format!("{machine:?}"), host });
     }
     let kind = header.e_type(endian);
     if kind != elf::ET_DYN {
         return Err(VetError::NotShared(format!("{kind:?}")));
     }
     let truncated = |what: &str| VetError::Truncated(what.to_owned());
-    let segments = header
-        .program_headers(endian, data)
-        .map_err(|_| truncated("the program headers lie outside the file"))?;
+    let segments =
+        header.program_headers(endian, data).map_err(|_| truncated("the program headers lie outside the file"))?;
     if segments.is_empty() {
         return Err(truncated("it has no program headers"));
     }
@@ -94,9 +89,7 @@ pub fn vet_elf(data: &[u8]) -> Result<(), VetError> {
             )));
         }
     }
-    header
-        .section_headers(endian, data)
-        .map_err(|_| truncated("the section headers lie outside the file"))?;
+    header.section_headers(endian, data).map_err(|_| truncated("the section headers lie outside the file"))?;
     Ok(())
 }
 
@@ -113,12 +106,7 @@ mod tests {
     fn garbage_and_empty_files_are_refused() {
         assert_eq!(vet_elf(b""), Err(VetError::Empty));
         assert_eq!(vet_elf(b"#!/bin/sh\necho hi\n"), Err(VetError::NotElf));
-        assert_eq!(
-            vet_elf(b"\x7fELF"),
-            Err(VetError::WrongClass {
-                host: std::env::consts::ARCH
-            })
-        );
+        assert_eq!(vet_elf(b"\x7fELF"), Err(VetError::WrongClass { host: std::env::consts::ARCH }));
     }
 
     #[test]

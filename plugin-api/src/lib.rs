@@ -167,20 +167,14 @@ impl PluginDescription {
 impl MigrationRecord {
     /// Records one migration of the chain.
     pub fn new(version: i64, name: &str, sql: &str) -> Self {
-        MigrationRecord {
-            version,
-            name: name.into(),
-            sql: sql.into(),
-        }
+        MigrationRecord { version, name: name.into(), sql: sql.into() }
     }
 }
 
 /// Runs a plugin's description builder so that a panic never crosses the
 /// boundary (an unwinding `extern "C"` function aborts the host): the panic
 /// message comes back as an error instead.
-pub fn describe_guarded(
-    build: impl FnOnce() -> PluginDescription,
-) -> RResult<PluginDescription, RString> {
+pub fn describe_guarded(build: impl FnOnce() -> PluginDescription) -> RResult<PluginDescription, RString> {
     match catch_unwind(AssertUnwindSafe(build)) {
         Ok(description) => RResult::ROk(description),
         Err(payload) => {

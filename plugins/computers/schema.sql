@@ -16,7 +16,7 @@ CREATE TABLE computers (
                    CHECK (length(hostname) BETWEEN 1 AND 63 AND hostname NOT GLOB '*[^A-Za-z0-9-]*'),
     asset_tag      TEXT    UNIQUE,
     serial_number  TEXT,
-    model_id       INTEGER REFERENCES computer_models (id) ON DELETE SET NULL,
+    model_id       INTEGER REFERENCES computer_models (id) ON DELETE RESTRICT,
     status_id      INTEGER NOT NULL REFERENCES asset_statuses (id) ON DELETE RESTRICT,
     location_id    INTEGER REFERENCES locations (id) ON DELETE SET NULL,
     os_name        TEXT,
@@ -26,7 +26,8 @@ CREATE TABLE computers (
     is_deleted     INTEGER NOT NULL DEFAULT 0 CHECK (is_deleted IN (0, 1)),
     created_at     TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     updated_at     TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
-    last_boot_at   TEXT
+    last_boot_at   TEXT,
+    CHECK (updated_at >= created_at)
 );
 CREATE UNIQUE INDEX computers_serial ON computers (model_id, serial_number)
     WHERE serial_number IS NOT NULL AND is_deleted = 0;

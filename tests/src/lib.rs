@@ -6,11 +6,7 @@
 //! test` runs first; a missing artifact fails with that instruction. When a
 //! command does not end as a test expects, the failure shows the command, the
 //! directory listing, stdout and stderr.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    missing_debug_implementations
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_debug_implementations)]
 
 use rusqlite::Connection;
 use std::fmt::Write as _;
@@ -19,23 +15,13 @@ use std::process::Command;
 use tempfile::TempDir;
 
 /// The bundled plugins, by name.
-pub const BUNDLED: [&str; 6] = [
-    "computers",
-    "equipment",
-    "network",
-    "notifications",
-    "printers",
-    "usb",
-];
+pub const BUNDLED: [&str; 6] = ["computers", "equipment", "network", "notifications", "printers", "usb"];
 
 /// The directory cargo put this test's binaries in (`target/debug`).
 pub fn build_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test knows its own path");
     // target/debug/deps/<test>-<hash>
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("tests run from target/<profile>/deps")
-        .to_owned()
+    exe.parent().and_then(Path::parent).expect("tests run from target/<profile>/deps").to_owned()
 }
 
 fn artifact(name: &str) -> PathBuf {
@@ -72,10 +58,7 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// The repository's root directory.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the repository")
-        .to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repository").to_owned()
 }
 
 /// A fresh directory with a plugins directory and a database path.
@@ -92,10 +75,7 @@ impl Default for Sandbox {
 impl Sandbox {
     /// An empty sandbox: `plugins/` exists, the database does not.
     pub fn new() -> Sandbox {
-        let dir = tempfile::Builder::new()
-            .prefix("shopdb-test-")
-            .tempdir()
-            .expect("a temporary directory");
+        let dir = tempfile::Builder::new().prefix("shopdb-test-").tempdir().expect("a temporary directory");
         std::fs::create_dir(dir.path().join("plugins")).expect("plugins directory");
         Sandbox { dir }
     }
@@ -136,8 +116,7 @@ impl Sandbox {
         std::fs::copy(fixture("scripted"), &file).expect("copy the scripted fixture");
         let mut spec_path = file.clone().into_os_string();
         spec_path.push(".json");
-        std::fs::write(spec_path, serde_json::to_vec_pretty(&spec).unwrap())
-            .expect("write the fixture's spec");
+        std::fs::write(spec_path, serde_json::to_vec_pretty(&spec).unwrap()).expect("write the fixture's spec");
         file
     }
 
@@ -204,32 +183,19 @@ impl Sandbox {
 /// Every schema object and every row of every table of `conn`, as text.
 pub fn snapshot(conn: &Connection) -> String {
     let mut text = String::new();
-    let mut stmt = conn
-        .prepare("SELECT type, name, ifnull(sql, '') FROM sqlite_master ORDER BY type, name")
-        .unwrap();
-    let objects: Vec<(String, String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let mut stmt = conn.prepare("SELECT type, name, ifnull(sql, '') FROM sqlite_master ORDER BY type, name").unwrap();
+    let objects: Vec<(String, String, String)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
     for (kind, name, sql) in &objects {
         writeln!(text, "{kind} {name}: {sql}").unwrap();
     }
-    for (_, table, _) in objects
-        .iter()
-        .filter(|(kind, name, _)| kind == "table" && !name.starts_with("sqlite_"))
-    {
-        let mut stmt = conn
-            .prepare(&format!("SELECT * FROM \"{table}\" ORDER BY rowid"))
-            .unwrap();
+    for (_, table, _) in objects.iter().filter(|(kind, name, _)| kind == "table" && !name.starts_with("sqlite_")) {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\" ORDER BY rowid")).unwrap();
         let columns = stmt.column_count();
         let rows = stmt
             .query_map([], |row| {
                 (0..columns)
-                    .map(|i| {
-                        row.get::<_, rusqlite::types::Value>(i)
-                            .map(|v| format!("{v:?}"))
-                    })
+                    .map(|i| row.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}")))
                     .collect::<Result<Vec<_>, _>>()
             })
             .unwrap();
@@ -250,12 +216,7 @@ fn listing(dir: &Path) -> String {
         for entry in entries.flatten() {
             let path = entry.path();
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            writeln!(
-                out,
-                "  {} ({size} bytes)",
-                path.strip_prefix(dir).unwrap_or(&path).display()
-            )
-            .unwrap();
+            writeln!(out, "  {} ({size} bytes)", path.strip_prefix(dir).unwrap_or(&path).display()).unwrap();
             if path.is_dir() {
                 stack.push(path);
             }
@@ -283,11 +244,7 @@ impl Run {
     #[track_caller]
     pub fn exits(self, code: i32) -> Run {
         if self.code != Some(code) {
-            panic!(
-                "expected exit code {code}, got {:?}\n{}",
-                self.code,
-                self.report()
-            );
+            panic!("expected exit code {code}, got {:?}\n{}", self.code, self.report());
         }
         self
     }
@@ -319,8 +276,7 @@ impl Run {
     /// Parses stdout as JSON.
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.report()))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", self.report()))
     }
 
     /// The command, the sandbox listing, stdout and stderr, for failures.

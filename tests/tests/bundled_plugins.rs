@@ -12,10 +12,7 @@ use std::collections::BTreeSet;
 fn load_all() -> Vec<Plugin> {
     BUNDLED
         .iter()
-        .map(|name| {
-            load::load(&bundled(name))
-                .unwrap_or_else(|e| panic!("bundled plugin {name} does not load: {e}"))
-        })
+        .map(|name| load::load(&bundled(name)).unwrap_or_else(|e| panic!("bundled plugin {name} does not load: {e}")))
         .collect()
 }
 
@@ -23,10 +20,7 @@ fn table_names(conn: &Connection) -> BTreeSet<String> {
     let mut stmt = conn
         .prepare("SELECT lower(name) FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'")
         .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
 }
 
 /// An in-memory database holding the core schema and the DDL of every plugin
@@ -46,24 +40,11 @@ fn base_for(plugin: &Plugin, all: &[Plugin]) -> Connection {
 fn every_bundled_plugin_loads_through_the_abi_and_describes_itself() {
     for (plugin, name) in load_all().iter().zip(BUNDLED) {
         let m = &plugin.manifest;
-        assert_eq!(
-            m.name,
-            name,
-            "{} says it is '{}'",
-            plugin.file.display(),
-            m.name
-        );
+        assert_eq!(m.name, name, "{} says it is '{}'", plugin.file.display(), m.name);
         assert!(!m.tables.is_empty(), "{name} owns no tables");
         assert!(!m.summary.is_empty(), "{name} has no summary");
-        assert!(
-            m.ddl.to_uppercase().contains("CREATE TABLE"),
-            "{name} ships no DDL"
-        );
-        assert_eq!(
-            m.chain.first().map(|c| c.label()),
-            Some("V1__baseline".to_owned()),
-            "{name} chain"
-        );
+        assert!(m.ddl.to_uppercase().contains("CREATE TABLE"), "{name} ships no DDL");
+        assert_eq!(m.chain.first().map(|c| c.label()), Some("V1__baseline".to_owned()), "{name} chain");
         assert_eq!(m.api_version, plugin_api::API_VERSION);
     }
 }
@@ -80,12 +61,7 @@ fn loading_several_files_gives_each_its_own_plugin() {
 fn every_bundled_plugin_has_its_scaffolding_on_disk() {
     for name in BUNDLED {
         let dir = repo_root().join("plugins").join(name);
-        for file in [
-            "Cargo.toml",
-            "src/lib.rs",
-            "schema.sql",
-            "migrations/V1__baseline.sql",
-        ] {
+        for file in ["Cargo.toml", "src/lib.rs", "schema.sql", "migrations/V1__baseline.sql"] {
             assert!(dir.join(file).is_file(), "plugins/{name}/{file} is missing");
         }
     }
@@ -97,15 +73,10 @@ fn each_ddl_creates_exactly_the_tables_its_manifest_owns() {
     for plugin in &all {
         let conn = base_for(plugin, &all);
         let before = table_names(&conn);
-        conn.execute_batch(&plugin.manifest.ddl)
-            .unwrap_or_else(|e| panic!("{} DDL: {e}", plugin.manifest.name));
+        conn.execute_batch(&plugin.manifest.ddl).unwrap_or_else(|e| panic!("{} DDL: {e}", plugin.manifest.name));
         let created: BTreeSet<String> = table_names(&conn).difference(&before).cloned().collect();
         let owned: BTreeSet<String> = plugin.manifest.tables.iter().cloned().collect();
-        assert_eq!(
-            created, owned,
-            "plugin {}: tables created by schema.sql vs the manifest",
-            plugin.manifest.name
-        );
+        assert_eq!(created, owned, "plugin {}: tables created by schema.sql vs the manifest", plugin.manifest.name);
     }
 }
 
@@ -126,26 +97,15 @@ fn each_chain_produces_the_same_schema_as_its_ddl() {
         let (ddl, chain) = (read(&from_ddl), read(&from_chain));
         assert_eq!(ddl.tables.len(), m.tables.len(), "plugin {}", m.name);
         let diff = chain.diff("the chain", &ddl, "schema.sql");
-        assert!(
-            diff.is_empty(),
-            "plugin {}: chain and DDL differ:\n{}",
-            m.name,
-            diff.join("\n")
-        );
+        assert!(diff.is_empty(), "plugin {}: chain and DDL differ:\n{}", m.name, diff.join("\n"));
     }
 }
 
 #[test]
 fn at_least_two_bundled_plugins_evolve_past_their_baseline() {
-    let evolved: Vec<String> = load_all()
-        .into_iter()
-        .filter(|p| p.manifest.chain.len() > 1)
-        .map(|p| p.manifest.name)
-        .collect();
-    assert!(
-        evolved.len() >= 2,
-        "only {evolved:?} have more than a baseline"
-    );
+    let evolved: Vec<String> =
+        load_all().into_iter().filter(|p| p.manifest.chain.len() > 1).map(|p| p.manifest.name).collect();
+    assert!(evolved.len() >= 2, "only {evolved:?} have more than a baseline");
 }
 
 #[test]
@@ -155,23 +115,15 @@ fn bundled_plugins_use_real_foreign_keys_to_core_and_dependencies() {
         let conn = base_for(plugin, &all);
         conn.execute_batch(&plugin.manifest.ddl).unwrap();
         let schema = Schema::read(&conn, |t| plugin.manifest.owns(t)).unwrap();
-        let targets: BTreeSet<&str> = schema
-            .tables
-            .values()
-            .flat_map(|t| t.foreign_keys.iter().map(|k| k.table.as_str()))
-            .collect();
+        let targets: BTreeSet<&str> =
+            schema.tables.values().flat_map(|t| t.foreign_keys.iter().map(|k| k.table.as_str())).collect();
         assert!(
             targets.iter().any(|t| core::tables().contains(*t)),
             "plugin {} references no core table: {targets:?}",
             plugin.manifest.name
         );
         for dependency in &plugin.manifest.depends_on {
-            let theirs = &all
-                .iter()
-                .find(|p| &p.manifest.name == dependency)
-                .unwrap()
-                .manifest
-                .tables;
+            let theirs = &all.iter().find(|p| &p.manifest.name == dependency).unwrap().manifest.tables;
             assert!(
                 targets.iter().any(|t| theirs.iter().any(|x| x == t)),
                 "plugin {} depends on {dependency} but references none of its tables",

@@ -49,25 +49,12 @@ fn refused_and_untouched(sandbox: &Sandbox, plugin: &str, expected: &[&str]) -> 
     assert_eq!(outcome["status"], "refused", "{}", run.report());
     let reason = outcome["reason"].as_str().unwrap().to_owned();
     for text in expected {
-        assert!(
-            reason.contains(text),
-            "reason {reason:?} should contain {text:?}"
-        );
+        assert!(reason.contains(text), "reason {reason:?} should contain {text:?}");
     }
-    assert_eq!(
-        sandbox.snapshot(),
-        before,
-        "a refused plugin changed the database"
-    );
+    assert_eq!(sandbox.snapshot(), before, "a refused plugin changed the database");
     // `check` says the same without a database write, and exits non-zero.
     let check = sandbox.host(&["check", "--json"]).exits(1).json();
-    let verdict = check["plugins"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["name"] == plugin)
-        .unwrap()
-        .clone();
+    let verdict = check["plugins"].as_array().unwrap().iter().find(|v| v["name"] == plugin).unwrap().clone();
     assert_eq!(verdict["status"], "refused", "{check:#}");
     reason
 }
@@ -91,45 +78,25 @@ fn files_that_are_not_plugins_are_refused_by_name_and_the_host_survives() {
 
     let run = sandbox.host(&["upgrade-all", "--json"]).exits(1);
     let report = run.json();
-    assert_eq!(
-        chain(&report, "computers")["status"],
-        "applied",
-        "good plugins still apply"
-    );
+    assert_eq!(chain(&report, "computers")["status"], "applied", "good plugins still apply");
     let expect = [
         ("empty", "not a shopdb plugin (the file is empty)"),
         ("text", "not a shopdb plugin (not an ELF shared library)"),
-        (
-            "truncated",
-            "not a shopdb plugin (the file is truncated or corrupt",
-        ),
-        (
-            "foreign",
-            "not a shopdb plugin (a shared library for another machine (EM_ARM)",
-        ),
-        (
-            "fixture_not_a_plugin",
-            "does not export a shopdb_plugin root module",
-        ),
+        ("truncated", "not a shopdb plugin (the file is truncated or corrupt"),
+        ("foreign", "not a shopdb plugin (a shared library for another machine (EM_ARM)"),
+        ("fixture_not_a_plugin", "does not export a shopdb_plugin root module"),
     ];
     for (stem, text) in expect {
         let outcome = chain(&report, &lib(stem));
         assert_eq!(outcome["status"], "refused");
-        assert!(
-            outcome["reason"].as_str().unwrap().contains(text),
-            "{stem}: {outcome}"
-        );
-        assert!(
-            outcome["file"].as_str().unwrap().ends_with(&lib(stem)),
-            "{outcome}"
-        );
+        assert!(outcome["reason"].as_str().unwrap().contains(text), "{stem}: {outcome}");
+        assert!(outcome["file"].as_str().unwrap().ends_with(&lib(stem)), "{outcome}");
     }
     let check = sandbox.host(&["check"]).exits(1);
     assert!(
-        check.stdout.contains(&format!(
-            "{}: not a shopdb plugin",
-            sandbox.plugins_dir().join(lib("truncated")).display()
-        )),
+        check
+            .stdout
+            .contains(&format!("{}: not a shopdb plugin", sandbox.plugins_dir().join(lib("truncated")).display())),
         "{}",
         check.report()
     );
@@ -142,18 +109,9 @@ fn a_panic_inside_a_plugin_does_not_cross_the_boundary() {
     spec["panic"] = json!("the schema generator exploded");
     sandbox.install_scripted("gizmos", spec);
     let run = sandbox.host(&["upgrade-all", "--json"]).exits(1);
-    let refused = run.json()["chains"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["status"] == "refused")
-        .cloned()
-        .unwrap();
+    let refused = run.json()["chains"].as_array().unwrap().iter().find(|c| c["status"] == "refused").cloned().unwrap();
     let reason = refused["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("panicked while describing itself: the schema generator exploded"),
-        "{reason}"
-    );
+    assert!(reason.contains("panicked while describing itself: the schema generator exploded"), "{reason}");
 }
 
 // 3. Invalid manifests.
@@ -161,32 +119,16 @@ fn a_panic_inside_a_plugin_does_not_cross_the_boundary() {
 #[test]
 fn invalid_manifests_are_refused_with_what_is_wrong() {
     let cases: Vec<(&str, Value, &str)> = vec![
-        (
-            "bad_name",
-            json!({"name": "Bad-Name"}),
-            "invalid plugin name `Bad-Name`",
-        ),
+        ("bad_name", json!({"name": "Bad-Name"}), "invalid plugin name `Bad-Name`"),
         ("no_tables", json!({"tables": []}), "owns no tables"),
-        (
-            "bad_table",
-            json!({"tables": ["gizmos; DROP TABLE sites"]}),
-            "invalid table name `gizmos; DROP TABLE sites`",
-        ),
+        ("bad_table", json!({"tables": ["gizmos; DROP TABLE sites"]}), "invalid table name `gizmos; DROP TABLE sites`"),
         (
             "repeated",
             json!({"migrations": [[1, "baseline", "SELECT 1"], [1, "again", "SELECT 1"]]}),
             "V1 after V1: versions must be unique and increasing",
         ),
-        (
-            "zero",
-            json!({"migrations": [[0, "baseline", "SELECT 1"]]}),
-            "migration version 0: versions must be from 1",
-        ),
-        (
-            "disorder",
-            json!({"migrations": [[2, "later", "SELECT 1"], [1, "baseline", "SELECT 1"]]}),
-            "V1 after V2",
-        ),
+        ("zero", json!({"migrations": [[0, "baseline", "SELECT 1"]]}), "migration version 0: versions must be from 1"),
+        ("disorder", json!({"migrations": [[2, "later", "SELECT 1"], [1, "baseline", "SELECT 1"]]}), "V1 after V2"),
         (
             "future",
             json!({"requires_format": 99, "api_version": "1.9.0"}),
@@ -206,10 +148,7 @@ fn invalid_manifests_are_refused_with_what_is_wrong() {
     for (stem, _, text) in &cases {
         let outcome = chain(&report, &lib(stem));
         assert_eq!(outcome["status"], "refused", "{stem}: {outcome}");
-        assert!(
-            outcome["reason"].as_str().unwrap().contains(text),
-            "{stem}: {outcome}"
-        );
+        assert!(outcome["reason"].as_str().unwrap().contains(text), "{stem}: {outcome}");
     }
     assert_eq!(sandbox.snapshot(), before);
 }
@@ -220,11 +159,7 @@ fn invalid_manifests_are_refused_with_what_is_wrong() {
 fn two_files_declaring_one_plugin_are_both_refused_and_both_named() {
     let sandbox = Sandbox::new();
     sandbox.install(&["computers"]);
-    std::fs::copy(
-        bundled("computers"),
-        sandbox.plugins_dir().join(lib("computers_copy")),
-    )
-    .unwrap();
+    std::fs::copy(bundled("computers"), sandbox.plugins_dir().join(lib("computers_copy"))).unwrap();
     let run = sandbox.host(&["upgrade-all", "--json"]).exits(1);
     let chains = run.json()["chains"].as_array().unwrap().clone();
     let refused: Vec<&Value> = chains.iter().filter(|c| c["name"] == "computers").collect();
@@ -232,19 +167,9 @@ fn two_files_declaring_one_plugin_are_both_refused_and_both_named() {
     for outcome in refused {
         assert_eq!(outcome["status"], "refused");
         let reason = outcome["reason"].as_str().unwrap();
-        assert!(
-            reason.contains(&lib("computers_copy"))
-                && reason.contains("libshopdb_plugin_computers"),
-            "{reason}"
-        );
+        assert!(reason.contains(&lib("computers_copy")) && reason.contains("libshopdb_plugin_computers"), "{reason}");
     }
-    assert!(
-        sandbox
-            .open_db()
-            .prepare("SELECT 1 FROM computers")
-            .is_err(),
-        "nothing of computers was applied"
-    );
+    assert!(sandbox.open_db().prepare("SELECT 1 FROM computers").is_err(), "nothing of computers was applied");
 }
 
 // 5. Ownership.
@@ -256,22 +181,14 @@ fn a_plugin_claiming_another_plugins_table_or_a_core_table_is_refused() {
     thief["name"] = json!("thief");
     thief["tables"] = json!(["gizmos", "computers"]);
     sandbox.install_scripted("thief", thief);
-    refused_and_untouched(
-        &sandbox,
-        "thief",
-        &["claims table `computers`", "belongs to plugin 'computers'"],
-    );
+    refused_and_untouched(&sandbox, "thief", &["claims table `computers`", "belongs to plugin 'computers'"]);
 
     let sandbox = with_computers_applied();
     let mut squatter = gizmos_with("SELECT 1", &[]);
     squatter["name"] = json!("squatter");
     squatter["tables"] = json!(["gizmos", "sites"]);
     sandbox.install_scripted("squatter", squatter);
-    refused_and_untouched(
-        &sandbox,
-        "squatter",
-        &["claims table `sites`", "core table"],
-    );
+    refused_and_untouched(&sandbox, "squatter", &["claims table `sites`", "core table"]);
 }
 
 #[test]
@@ -284,15 +201,8 @@ fn two_new_plugins_claiming_one_table_are_both_refused_naming_both() {
     sandbox.install_scripted("one", one);
     sandbox.install_scripted("two", two);
     for plugin in ["one", "two"] {
-        let reason = refused_and_untouched(
-            &sandbox,
-            plugin,
-            &["table `gizmos` is claimed by more than one plugin"],
-        );
-        assert!(
-            reason.contains("'one'") && reason.contains("'two'"),
-            "{reason}"
-        );
+        let reason = refused_and_untouched(&sandbox, plugin, &["table `gizmos` is claimed by more than one plugin"]);
+        assert!(reason.contains("'one'") && reason.contains("'two'"), "{reason}");
     }
 }
 
@@ -315,10 +225,7 @@ fn ownership_outlives_the_plugin_file() {
 
     sandbox.uninstall_file(&lib("legacy"));
     let status = sandbox.host(&["status", "--json"]).succeeds().json();
-    assert_eq!(
-        status["missing"],
-        json!([{"name": "legacy", "tables": ["gizmos"]}])
-    );
+    assert_eq!(status["missing"], json!([{"name": "legacy", "tables": ["gizmos"]}]));
     sandbox
         .host(&["status"])
         .succeeds()
@@ -331,10 +238,7 @@ fn ownership_outlives_the_plugin_file() {
     refused_and_untouched(
         &sandbox,
         "usurper",
-        &[
-            "claims table `gizmos`, which belongs to plugin 'legacy'",
-            "no longer in the plugins directory",
-        ],
+        &["claims table `gizmos`, which belongs to plugin 'legacy'", "no longer in the plugins directory"],
     );
 }
 
@@ -345,15 +249,14 @@ fn a_ddl_that_creates_other_tables_than_the_manifest_lists_is_refused() {
     let sandbox = with_computers_applied();
     let mut spec = gizmos_with("SELECT 1", &[]);
     spec["tables"] = json!(["gizmos", "gadgets"]);
-    spec["ddl"] = json!("CREATE TABLE gizmos (id INTEGER PRIMARY KEY, label TEXT); CREATE TABLE widgets (id INTEGER PRIMARY KEY);");
+    spec["ddl"] = json!(
+        "CREATE TABLE gizmos (id INTEGER PRIMARY KEY, label TEXT); CREATE TABLE widgets (id INTEGER PRIMARY KEY);"
+    );
     sandbox.install_scripted("gizmos", spec);
     refused_and_untouched(
         &sandbox,
         "gizmos",
-        &[
-            "creates `widgets` that the manifest does not list",
-            "the manifest lists `gadgets` that it does not create",
-        ],
+        &["creates `widgets` that the manifest does not list", "the manifest lists `gadgets` that it does not create"],
     );
 }
 
@@ -390,7 +293,10 @@ fn migrations_that_trespass_are_refused_naming_what_they_tried() {
     let attacks = [
         ("DROP TABLE computer_disks", "DROP TABLE `computer_disks`: it belongs to plugin 'computers'"),
         ("INSERT INTO sites (code, name) VALUES ('X', 'X')", "INSERT INTO `sites`: it is a core table"),
-        ("ALTER TABLE computers ADD COLUMN owned_by_gizmos INT", "ALTER TABLE `computers`: it belongs to plugin 'computers'"),
+        (
+            "ALTER TABLE computers ADD COLUMN owned_by_gizmos INT",
+            "ALTER TABLE `computers`: it belongs to plugin 'computers'",
+        ),
         ("ATTACH DATABASE 'elsewhere.sqlite' AS elsewhere", "ATTACH `elsewhere.sqlite`"),
         ("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = OFF"),
         (
@@ -401,22 +307,18 @@ fn migrations_that_trespass_are_refused_naming_what_they_tried() {
             "CREATE TRIGGER gizmos_peek AFTER INSERT ON gizmos BEGIN SELECT count(*) FROM computers; END",
             "reading `computers` (in `gizmos_peek`)",
         ),
-        ("UPDATE shopdb_history_computers SET checksum = '0'", "UPDATE `shopdb_history_computers`: it is the host's bookkeeping"),
+        (
+            "UPDATE shopdb_history_computers SET checksum = '0'",
+            "UPDATE `shopdb_history_computers`: it is the host's bookkeeping",
+        ),
         ("UPDATE shopdb_table_owners SET plugin = 'gizmos'", "it is the host's bookkeeping"),
         ("COMMIT; DROP TABLE computers", "BEGIN/COMMIT/ROLLBACK/SAVEPOINT"),
     ];
     for (attack, expected) in attacks {
         let sandbox = with_computers_applied();
         sandbox.install_scripted("gizmos", gizmos_with(attack, &[]));
-        refused_and_untouched(
-            &sandbox,
-            "gizmos",
-            &["migration V2__attack was refused", expected],
-        );
-        assert!(sandbox
-            .open_db()
-            .query_row("SELECT count(*) FROM computers", [], |_| Ok(()))
-            .is_ok());
+        refused_and_untouched(&sandbox, "gizmos", &["migration V2__attack was refused", expected]);
+        assert!(sandbox.open_db().query_row("SELECT count(*) FROM computers", [], |_| Ok(())).is_ok());
     }
 }
 
@@ -426,15 +328,9 @@ fn a_view_that_reads_a_table_of_a_plugin_it_does_not_depend_on_is_refused() {
     let sandbox = with_computers_applied();
     let mut spec = gizmos_with(view, &[]);
     spec["tables"] = json!(["gizmos", "gizmo_hosts"]);
-    spec["ddl"] = json!(format!(
-        "CREATE TABLE gizmos (id INTEGER PRIMARY KEY, label TEXT); {view};"
-    ));
+    spec["ddl"] = json!(format!("CREATE TABLE gizmos (id INTEGER PRIMARY KEY, label TEXT); {view};"));
     sandbox.install_scripted("gizmos", spec.clone());
-    refused_and_untouched(
-        &sandbox,
-        "gizmos",
-        &["reading `computers` (in `gizmo_hosts`)"],
-    );
+    refused_and_untouched(&sandbox, "gizmos", &["reading `computers` (in `gizmo_hosts`)"]);
 
     // Declaring the dependency makes the same view legitimate.
     let sandbox = with_computers_applied();
@@ -447,37 +343,37 @@ fn a_view_that_reads_a_table_of_a_plugin_it_does_not_depend_on_is_refused() {
 fn a_data_migration_may_read_a_declared_dependency_but_not_a_stranger() {
     let copy_hosts = "INSERT INTO gizmos (label) SELECT hostname FROM computers";
     let sandbox = with_computers_applied();
-    sandbox.open_db().execute_batch(
-        "INSERT INTO computers (hostname, status_id) VALUES ('line-pc-01', 1), ('line-pc-02', 1);",
-    )
-    .unwrap();
+    sandbox
+        .open_db()
+        .execute_batch("INSERT INTO computers (hostname, status_id) VALUES ('line-pc-01', 1), ('line-pc-02', 1);")
+        .unwrap();
     sandbox.install_scripted("gizmos", gizmos_with(copy_hosts, &["computers"]));
     let report = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
     assert_eq!(chain(&report, "gizmos")["version"], 2);
-    let copied: i64 = sandbox
-        .open_db()
-        .query_row("SELECT count(*) FROM gizmos", [], |r| r.get(0))
-        .unwrap();
+    let copied: i64 = sandbox.open_db().query_row("SELECT count(*) FROM gizmos", [], |r| r.get(0)).unwrap();
     assert_eq!(copied, 2);
 
     let sandbox = with_computers_applied();
     sandbox.install_scripted("gizmos", gizmos_with(copy_hosts, &[]));
-    refused_and_untouched(&sandbox, "gizmos", &["reading `computers`: it belongs to plugin 'computers', and 'gizmos' does not depend on it"]);
+    refused_and_untouched(
+        &sandbox,
+        "gizmos",
+        &["reading `computers`: it belongs to plugin 'computers', and 'gizmos' does not depend on it"],
+    );
 }
 
 #[test]
 fn a_ddl_that_trespasses_is_refused_too() {
     let sandbox = with_computers_applied();
     let mut spec = gizmos_with("SELECT 1", &[]);
-    spec["ddl"] = json!("CREATE TABLE gizmos (id INTEGER PRIMARY KEY, label TEXT); CREATE INDEX gizmos_sneaky ON computers (hostname);");
+    spec["ddl"] = json!(
+        "CREATE TABLE gizmos (id INTEGER PRIMARY KEY, label TEXT); CREATE INDEX gizmos_sneaky ON computers (hostname);"
+    );
     sandbox.install_scripted("gizmos", spec);
     refused_and_untouched(
         &sandbox,
         "gizmos",
-        &[
-            "schema.sql was refused",
-            "CREATE INDEX `gizmos_sneaky` ON `computers`",
-        ],
+        &["schema.sql was refused", "CREATE INDEX `gizmos_sneaky` ON `computers`"],
     );
 }
 
@@ -487,11 +383,7 @@ fn a_ddl_that_trespasses_is_refused_too() {
 fn a_missing_dependency_is_refused_by_name() {
     let sandbox = with_computers_applied();
     sandbox.install_scripted("gizmos", gizmos_with("SELECT 1", &["warehouse"]));
-    refused_and_untouched(
-        &sandbox,
-        "gizmos",
-        &["depends on 'warehouse', which is not installed"],
-    );
+    refused_and_untouched(&sandbox, "gizmos", &["depends on 'warehouse', which is not installed"]);
 }
 
 #[test]
@@ -501,21 +393,11 @@ fn a_dependency_cycle_is_refused_naming_the_cycle() {
         let mut spec = gizmos_with("SELECT 1", &[other]);
         spec["name"] = json!(name);
         spec["tables"] = json!([format!("{name}_items")]);
-        spec["ddl"] = json!(format!(
-            "CREATE TABLE {name}_items (id INTEGER PRIMARY KEY);"
-        ));
-        spec["migrations"] = json!([[
-            1,
-            "baseline",
-            format!("CREATE TABLE {name}_items (id INTEGER PRIMARY KEY);")
-        ]]);
+        spec["ddl"] = json!(format!("CREATE TABLE {name}_items (id INTEGER PRIMARY KEY);"));
+        spec["migrations"] = json!([[1, "baseline", format!("CREATE TABLE {name}_items (id INTEGER PRIMARY KEY);")]]);
         sandbox.install_scripted(name, spec);
     }
-    refused_and_untouched(
-        &sandbox,
-        "alpha",
-        &["dependency cycle: alpha → beta → alpha"],
-    );
+    refused_and_untouched(&sandbox, "alpha", &["dependency cycle: alpha → beta → alpha"]);
     refused_and_untouched(&sandbox, "beta", &["dependency cycle: beta → alpha → beta"]);
 }
 
@@ -526,14 +408,9 @@ fn a_plugin_whose_dependency_is_refused_is_blocked_not_applied() {
     let mut dependent = gizmos_with("SELECT 1", &["gizmos"]);
     dependent["name"] = json!("gadgets");
     dependent["tables"] = json!(["gadgets"]);
-    dependent["ddl"] = json!(
-        "CREATE TABLE gadgets (id INTEGER PRIMARY KEY, gizmo_id INT REFERENCES gizmos (id));"
-    );
-    dependent["migrations"] = json!([[
-        1,
-        "baseline",
-        "CREATE TABLE gadgets (id INTEGER PRIMARY KEY, gizmo_id INT REFERENCES gizmos (id));"
-    ]]);
+    dependent["ddl"] = json!("CREATE TABLE gadgets (id INTEGER PRIMARY KEY, gizmo_id INT REFERENCES gizmos (id));");
+    dependent["migrations"] =
+        json!([[1, "baseline", "CREATE TABLE gadgets (id INTEGER PRIMARY KEY, gizmo_id INT REFERENCES gizmos (id));"]]);
     sandbox.install_scripted("gadgets", dependent);
     let before = sandbox.snapshot();
     let report = sandbox.host(&["upgrade-all", "--json"]).exits(1).json();
@@ -541,10 +418,7 @@ fn a_plugin_whose_dependency_is_refused_is_blocked_not_applied() {
     assert_eq!(chain(&report, "gadgets")["status"], "blocked");
     assert_eq!(chain(&report, "gadgets")["by"], "gizmos");
     assert_eq!(sandbox.snapshot(), before);
-    let check = sandbox
-        .host(&["check", "--plugin", "gadgets", "--json"])
-        .exits(1)
-        .json();
+    let check = sandbox.host(&["check", "--plugin", "gadgets", "--json"]).exits(1).json();
     assert_eq!(check["plugins"][0]["status"], "blocked");
 }
 
@@ -561,47 +435,26 @@ fn an_edited_or_older_plugin_is_refused_against_the_recorded_history() {
     let v1 = "CREATE TABLE ledger_entries (id INTEGER PRIMARY KEY, amount INT);";
     let v2 = "ALTER TABLE ledger_entries ADD COLUMN memo TEXT;";
     let sandbox = with_computers_applied();
-    sandbox.install_scripted(
-        "ledger",
-        ledger(json!([[1, "baseline", v1], [2, "memo", v2]])),
-    );
+    sandbox.install_scripted("ledger", ledger(json!([[1, "baseline", v1], [2, "memo", v2]])));
     sandbox.host(&["upgrade-all"]).succeeds();
 
     // V1 edited after it was applied (and a V3 added): nothing applies.
     let edited = "CREATE TABLE ledger_entries (id INTEGER PRIMARY KEY, amount INT, currency TEXT);";
-    let mut spec = ledger(json!([
-        [1, "baseline", edited],
-        [2, "memo", v2],
-        [3, "noop", "SELECT 1"]
-    ]));
+    let mut spec = ledger(json!([[1, "baseline", edited], [2, "memo", v2], [3, "noop", "SELECT 1"]]));
     spec["ddl"] = json!("CREATE TABLE ledger_entries (id INTEGER PRIMARY KEY, amount INT, currency TEXT, memo TEXT);");
     sandbox.install_scripted("ledger", spec);
     refused_and_untouched(
         &sandbox,
         "ledger",
-        &[
-            "records V1__baseline (checksum",
-            "the plugin's V1 is V1__baseline",
-            "changed after it was applied",
-        ],
+        &["records V1__baseline (checksum", "the plugin's V1 is V1__baseline", "changed after it was applied"],
     );
 
     // An older build that lacks V2.
     let mut older = ledger(json!([[1, "baseline", v1]]));
     older["ddl"] = json!(v1);
     sandbox.install_scripted("ledger", older);
-    refused_and_untouched(
-        &sandbox,
-        "ledger",
-        &[
-            "records V2__memo, which the plugin does not have",
-            "older build",
-        ],
-    );
-    sandbox
-        .host(&["status"])
-        .succeeds()
-        .stdout_has("problem: the database records V2__memo");
+    refused_and_untouched(&sandbox, "ledger", &["records V2__memo, which the plugin does not have", "older build"]);
+    sandbox.host(&["status"]).succeeds().stdout_has("problem: the database records V2__memo");
 }
 
 // 2. ABI.
@@ -618,10 +471,7 @@ fn a_plugin_built_against_an_incompatible_plugin_api_is_refused_with_both_versio
     let reason = outcome["reason"].as_str().unwrap();
     for text in [
         "built against an incompatible plugin-api",
-        &format!(
-            "the plugin was built with plugin-api 1.0.0, this host has {}",
-            plugin_api::API_VERSION
-        ),
+        &format!("the plugin was built with plugin-api 1.0.0, this host has {}", plugin_api::API_VERSION),
         "PluginDescription: too many fields (expected 11, found 12)",
         "rebuild the plugin against plugin-api",
     ] {

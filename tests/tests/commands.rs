@@ -14,26 +14,15 @@ fn tables_of(plugin: &str) -> Vec<String> {
 fn table_exists(sandbox: &Sandbox, table: &str) -> bool {
     let n: i64 = sandbox
         .open_db()
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [table],
-            |r| r.get(0),
-        )
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [table], |r| r.get(0))
         .unwrap();
     n == 1
 }
 
 fn history_versions(sandbox: &Sandbox, plugin: &str) -> Vec<i64> {
     let conn = sandbox.open_db();
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT version FROM shopdb_history_{plugin} ORDER BY version"
-        ))
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    let mut stmt = conn.prepare(&format!("SELECT version FROM shopdb_history_{plugin} ORDER BY version")).unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
 }
 
 #[test]
@@ -47,26 +36,13 @@ fn upgrade_all_applies_core_and_every_bundled_plugin_to_a_fresh_file() {
         let outcome = chain(&report, plugin);
         assert_eq!(outcome["status"], "applied", "{plugin}: {outcome}");
         assert_eq!(outcome["version"], head_of(plugin), "{plugin}: {outcome}");
-        assert_eq!(
-            outcome["migrations"].as_array().unwrap().len() as i64,
-            head_of(plugin)
-        );
+        assert_eq!(outcome["migrations"].as_array().unwrap().len() as i64, head_of(plugin));
         for table in tables_of(plugin) {
-            assert!(
-                table_exists(&sandbox, &table),
-                "{plugin} table {table} missing\n{}",
-                run.report()
-            );
+            assert!(table_exists(&sandbox, &table), "{plugin} table {table} missing\n{}", run.report());
         }
-        assert_eq!(
-            history_versions(&sandbox, plugin),
-            (1..=head_of(plugin)).collect::<Vec<_>>()
-        );
+        assert_eq!(history_versions(&sandbox, plugin), (1..=head_of(plugin)).collect::<Vec<_>>());
     }
-    let on: i64 = sandbox
-        .open_db()
-        .query_row("PRAGMA foreign_key_check", [], |_| Ok(1))
-        .unwrap_or(0);
+    let on: i64 = sandbox.open_db().query_row("PRAGMA foreign_key_check", [], |_| Ok(1)).unwrap_or(0);
     assert_eq!(on, 0, "no foreign key violations after a fresh run");
 }
 
@@ -78,17 +54,9 @@ fn upgrade_all_twice_applies_nothing_the_second_time() {
     let before = sandbox.snapshot();
     let report = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
     for name in std::iter::once("core").chain(BUNDLED) {
-        assert_eq!(
-            chain(&report, name)["status"],
-            "up_to_date",
-            "{name}: {report:#}"
-        );
+        assert_eq!(chain(&report, name)["status"], "up_to_date", "{name}: {report:#}");
     }
-    assert_eq!(
-        sandbox.snapshot(),
-        before,
-        "a second upgrade-all changed the database"
-    );
+    assert_eq!(sandbox.snapshot(), before, "a second upgrade-all changed the database");
 }
 
 #[test]
@@ -102,18 +70,11 @@ fn upgrade_all_prints_one_status_line_per_chain() {
             .lines()
             .find(|l| l.starts_with(name))
             .unwrap_or_else(|| panic!("no line for {name}\n{}", run.report()));
-        assert!(
-            line.contains("applied") && line.contains("→ now at V"),
-            "{line}"
-        );
+        assert!(line.contains("applied") && line.contains("→ now at V"), "{line}");
     }
     let again = sandbox.host(&["upgrade-all"]).succeeds();
     assert_eq!(
-        again
-            .stdout
-            .lines()
-            .filter(|l| l.contains("up to date"))
-            .count(),
+        again.stdout.lines().filter(|l| l.contains("up to date")).count(),
         1 + BUNDLED.len(),
         "{}",
         again.report()
@@ -124,33 +85,15 @@ fn upgrade_all_prints_one_status_line_per_chain() {
 fn migrate_one_plugin_applies_it_and_its_dependencies_and_nothing_else() {
     let sandbox = Sandbox::new();
     sandbox.install(&BUNDLED);
-    let report = sandbox
-        .host(&["migrate", "--plugin", "printers", "--json"])
-        .succeeds()
-        .json();
-    let names: Vec<&str> = report["chains"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        ["core", "computers", "equipment", "network", "printers"],
-        "{report:#}"
-    );
+    let report = sandbox.host(&["migrate", "--plugin", "printers", "--json"]).succeeds().json();
+    let names: Vec<&str> = report["chains"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["core", "computers", "equipment", "network", "printers"], "{report:#}");
     assert_eq!(chain(&report, "printers")["version"], head_of("printers"));
     for untouched in ["usb", "notifications"] {
         for table in tables_of(untouched) {
-            assert!(
-                !table_exists(&sandbox, &table),
-                "{untouched} table {table} was created"
-            );
+            assert!(!table_exists(&sandbox, &table), "{untouched} table {table} was created");
         }
-        assert!(!table_exists(
-            &sandbox,
-            &format!("shopdb_history_{untouched}")
-        ));
+        assert!(!table_exists(&sandbox, &format!("shopdb_history_{untouched}")));
     }
 }
 
@@ -158,73 +101,41 @@ fn migrate_one_plugin_applies_it_and_its_dependencies_and_nothing_else() {
 fn migrate_with_a_target_stops_there_and_a_later_run_continues() {
     let sandbox = Sandbox::new();
     sandbox.install(&BUNDLED);
-    assert!(
-        head_of("printers") >= 2,
-        "printers needs a chain longer than its baseline"
-    );
-    let report = sandbox
-        .host(&["migrate", "--plugin", "printers", "--target", "1", "--json"])
-        .succeeds()
-        .json();
+    assert!(head_of("printers") >= 2, "printers needs a chain longer than its baseline");
+    let report = sandbox.host(&["migrate", "--plugin", "printers", "--target", "1", "--json"]).succeeds().json();
     assert_eq!(chain(&report, "printers")["version"], 1);
     assert_eq!(history_versions(&sandbox, "printers"), [1]);
     sandbox.host(&["status"]).succeeds().stdout_has("V2__");
-    let report = sandbox
-        .host(&["migrate", "--plugin", "printers", "--json"])
-        .succeeds()
-        .json();
+    let report = sandbox.host(&["migrate", "--plugin", "printers", "--json"]).succeeds().json();
     assert_eq!(chain(&report, "printers")["from"], 1);
     assert_eq!(chain(&report, "printers")["version"], head_of("printers"));
-    assert_eq!(
-        history_versions(&sandbox, "printers"),
-        (1..=head_of("printers")).collect::<Vec<_>>()
-    );
+    assert_eq!(history_versions(&sandbox, "printers"), (1..=head_of("printers")).collect::<Vec<_>>());
 }
 
 #[test]
 fn an_unknown_plugin_exits_2_and_lists_the_plugins_found() {
     let sandbox = Sandbox::new();
     sandbox.install(&["computers", "usb"]);
-    let run = sandbox
-        .host(&["migrate", "--plugin", "printer"])
-        .exits(2)
-        .stderr_has("no plugin named 'printer'");
+    let run = sandbox.host(&["migrate", "--plugin", "printer"]).exits(2).stderr_has("no plugin named 'printer'");
     assert!(run.stderr.contains("computers, usb"), "{}", run.report());
-    assert!(
-        run.stdout.is_empty(),
-        "errors go to stderr\n{}",
-        run.report()
-    );
-    assert!(
-        !sandbox.database().exists()
-            || sandbox.snapshot().lines().all(|l| !l.contains("computers"))
-    );
+    assert!(run.stdout.is_empty(), "errors go to stderr\n{}", run.report());
+    assert!(!sandbox.database().exists() || sandbox.snapshot().lines().all(|l| !l.contains("computers")));
 }
 
 #[test]
 fn a_target_the_chain_does_not_have_exits_2() {
     let sandbox = Sandbox::new();
     sandbox.install(&["computers"]);
-    sandbox
-        .host(&["migrate", "--plugin", "computers", "--target", "99"])
-        .exits(2)
-        .stderr_has("has no migration V99");
+    sandbox.host(&["migrate", "--plugin", "computers", "--target", "99"]).exits(2).stderr_has("has no migration V99");
 }
 
 #[test]
 fn a_migration_failing_mid_chain_leaves_that_plugin_exactly_as_it_was() {
     let sandbox = Sandbox::new();
-    sandbox
-        .install(&["computers"])
-        .install_fixture("midchain-failure");
-    sandbox
-        .host(&["migrate", "--plugin", "flaky", "--target", "1"])
-        .succeeds();
+    sandbox.install(&["computers"]).install_fixture("midchain-failure");
+    sandbox.host(&["migrate", "--plugin", "flaky", "--target", "1"]).succeeds();
     // Real data the later V3 (a unique index) cannot accept.
-    sandbox
-        .open_db()
-        .execute_batch("INSERT INTO flaky_parts (code) VALUES ('A'), ('A')")
-        .unwrap();
+    sandbox.open_db().execute_batch("INSERT INTO flaky_parts (code) VALUES ('A'), ('A')").unwrap();
     let before = sandbox.snapshot();
 
     let run = sandbox.host(&["upgrade-all", "--json"]).exits(1);
@@ -232,10 +143,7 @@ fn a_migration_failing_mid_chain_leaves_that_plugin_exactly_as_it_was() {
     let flaky = chain(&report, "flaky");
     assert_eq!(flaky["status"], "failed", "{flaky}");
     let reason = flaky["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("V3__unique_code") && reason.contains("UNIQUE constraint failed"),
-        "{reason}"
-    );
+    assert!(reason.contains("V3__unique_code") && reason.contains("UNIQUE constraint failed"), "{reason}");
     // computers is independent: it still applied.
     assert_eq!(chain(&report, "computers")["status"], "applied");
 
@@ -250,13 +158,8 @@ fn a_migration_failing_mid_chain_leaves_that_plugin_exactly_as_it_was() {
         .collect();
     assert_eq!(columns, ["id", "code"]);
     assert_eq!(history_versions(&sandbox, "flaky"), [1]);
-    let flaky_part = |snapshot: &str| {
-        snapshot
-            .lines()
-            .filter(|l| l.contains("flaky"))
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-    };
+    let flaky_part =
+        |snapshot: &str| snapshot.lines().filter(|l| l.contains("flaky")).map(str::to_owned).collect::<Vec<_>>();
     assert_eq!(flaky_part(&sandbox.snapshot()), flaky_part(&before));
 }
 
@@ -266,29 +169,18 @@ fn status_shows_versions_on_disk_applied_and_pending() {
     sandbox.install(&["computers"]);
     let fresh = sandbox.host(&["status", "--json"]).succeeds().json();
     assert_eq!(fresh["exists"], false);
-    assert!(
-        !sandbox.database().exists(),
-        "status must not create the database"
-    );
+    assert!(!sandbox.database().exists(), "status must not create the database");
     let computers = chain(&fresh, "computers");
     assert_eq!(computers["applied"], serde_json::Value::Null);
     assert_eq!(computers["on_disk"], head_of("computers"));
-    assert_eq!(
-        computers["pending"].as_array().unwrap().len() as i64,
-        head_of("computers")
-    );
+    assert_eq!(computers["pending"].as_array().unwrap().len() as i64, head_of("computers"));
 
-    sandbox
-        .host(&["migrate", "--plugin", "computers", "--target", "1"])
-        .succeeds();
+    sandbox.host(&["migrate", "--plugin", "computers", "--target", "1"]).succeeds();
     let status = sandbox.host(&["status", "--json"]).succeeds().json();
     let computers = chain(&status, "computers");
     assert_eq!(computers["applied"], 1);
     assert_eq!(computers["pending"][0], "V2__interfaces_and_boot");
-    sandbox
-        .host(&["status"])
-        .succeeds()
-        .stdout_has("V2__interfaces_and_boot");
+    sandbox.host(&["status"]).succeeds().stdout_has("V2__interfaces_and_boot");
 }
 
 #[test]
@@ -299,49 +191,26 @@ fn list_names_each_plugin_with_its_file_tables_and_dependencies() {
     let plugins = listed["plugins"].as_array().unwrap();
     assert_eq!(plugins.len(), BUNDLED.len());
     let printers = plugins.iter().find(|p| p["name"] == "printers").unwrap();
-    assert_eq!(
-        printers["depends_on"],
-        serde_json::json!(["computers", "network"])
-    );
-    assert!(printers["file"].as_str().unwrap().ends_with(&format!(
-        "shopdb_plugin_printers{}",
-        std::env::consts::DLL_SUFFIX
-    )));
-    assert_eq!(
-        printers["tables"].as_array().unwrap().len(),
-        tables_of("printers").len()
-    );
-    sandbox
-        .host(&["list"])
-        .succeeds()
-        .stdout_has("printers")
-        .stdout_has("computers, network");
+    assert_eq!(printers["depends_on"], serde_json::json!(["computers", "network"]));
+    assert!(printers["file"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("shopdb_plugin_printers{}", std::env::consts::DLL_SUFFIX)));
+    assert_eq!(printers["tables"].as_array().unwrap().len(), tables_of("printers").len());
+    sandbox.host(&["list"]).succeeds().stdout_has("printers").stdout_has("computers, network");
 }
 
 #[test]
 fn a_file_that_is_not_a_plugin_is_refused_and_the_others_still_apply() {
     let sandbox = Sandbox::new();
     sandbox.install(&["computers"]);
-    sandbox.write_plugin_file(
-        &format!("libnotes{}", std::env::consts::DLL_SUFFIX),
-        b"these are not machine instructions",
-    );
+    sandbox
+        .write_plugin_file(&format!("libnotes{}", std::env::consts::DLL_SUFFIX), b"these are not machine instructions");
     let run = sandbox.host(&["upgrade-all", "--json"]).exits(1);
     let report = run.json();
     assert_eq!(chain(&report, "computers")["status"], "applied");
-    let refused = report["chains"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["status"] == "refused")
-        .unwrap();
-    assert!(
-        refused["reason"]
-            .as_str()
-            .unwrap()
-            .contains("not a shopdb plugin"),
-        "{refused}"
-    );
+    let refused = report["chains"].as_array().unwrap().iter().find(|c| c["status"] == "refused").unwrap();
+    assert!(refused["reason"].as_str().unwrap().contains("not a shopdb plugin"), "{refused}");
 }
 
 #[test]
