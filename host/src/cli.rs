@@ -15,7 +15,7 @@ use std::time::Duration;
 /// Exit status: 0 when everything asked for was done, 1 when a chain failed,
 /// was refused or was blocked while applying, 2 for bad usage or input.
 #[derive(Debug, Parser)]
-#[command(name = "shopdb-host", version, propagate_version = true, max_term_width = 100)]
+#[command(name = "shopdb-host", version, max_term_width = 100)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -213,4 +213,15 @@ pub struct OutputArgs {
     /// Print the result as JSON on stdout, for scripts.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

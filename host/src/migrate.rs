@@ -208,7 +208,8 @@ fn refusals(inventory: &Inventory) -> impl Iterator<Item = ChainOutcome> + '_ {
     })
 }
 
-fn core_run() -> ChainRun<'static> {
+/// The run that brings the core chain to its head.
+pub fn core_run() -> ChainRun<'static> {
     ChainRun {
         owner: core::OWNER,
         history: core::HISTORY_TABLE.into(),
@@ -219,7 +220,8 @@ fn core_run() -> ChainRun<'static> {
     }
 }
 
-fn plugin_run<'p>(plugin: &'p Plugin, inventory: &Inventory, target: Option<i32>) -> ChainRun<'p> {
+/// The run that brings `plugin`'s chain to `target` (or its head) under its policy.
+pub fn plugin_run<'p>(plugin: &'p Plugin, inventory: &Inventory, target: Option<i32>) -> ChainRun<'p> {
     let manifest = &plugin.manifest;
     ChainRun {
         owner: &manifest.name,

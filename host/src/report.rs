@@ -153,7 +153,11 @@ pub fn status(out: &mut dyn Write, report: &StatusReport) -> io::Result<()> {
             None if chain.pending.is_empty() => "-".into(),
             None => chain.pending.join(", "),
         };
-        rows.push(vec![chain.name.clone(), format!("V{}", chain.on_disk), version(chain.applied), pending]);
+        let mut applied = version(chain.applied);
+        for mark in &chain.marks {
+            applied.push_str(&format!(" ({} V{})", mark.how, mark.version));
+        }
+        rows.push(vec![chain.name.clone(), format!("V{}", chain.on_disk), applied, pending]);
     }
     table(out, &rows)?;
     refusals(out, &report.refused)?;

@@ -1,7 +1,7 @@
 //! Where each chain stands: what `status` and `list` report. Reads only.
 
 use crate::core;
-use crate::db::{Database, DbError};
+use crate::db::{Database, DbError, RecordedMark};
 use crate::history;
 use crate::inventory::{Inventory, Refusal};
 use crate::manifest::{ChainMigration, Manifest};
@@ -86,6 +86,10 @@ pub struct ChainStatus {
     /// Why the recorded history does not fit the chain, if it does not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// History recorded without running migrations: bootstrapped, adopted
+    /// or stamped, up to which version, when.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<RecordedMark>,
 }
 
 /// Reads where every chain stands; `db` is `None` when there is no database
@@ -117,14 +121,14 @@ fn chain_status(
     history_table: &str,
     chain: &[ChainMigration],
 ) -> Result<ChainStatus, DbError> {
-    let recorded = match db {
-        Some(db) => db.applied(history_table)?,
-        None => Vec::new(),
+    let (recorded, marks) = match db {
+        Some(db) => (db.applied(history_table)?, db.marks(name)?),
+        None => (Vec::new(), Vec::new()),
     };
     let on_disk = chain.last().map_or(0, |m| m.version);
     let (applied, pending, problem) = match history::compare(&recorded, chain) {
         Ok(state) => (state.applied, state.pending.iter().map(ChainMigration::label).collect(), None),
         Err(e) => (recorded.iter().map(|a| a.version).max(), Vec::new(), Some(e.to_string())),
     };
-    Ok(ChainStatus { name: name.to_owned(), file, on_disk, applied, pending, problem })
+    Ok(ChainStatus { name: name.to_owned(), file, on_disk, applied, pending, problem, marks })
 }

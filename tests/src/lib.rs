@@ -139,9 +139,9 @@ impl Sandbox {
         std::fs::remove_file(self.plugins_dir().join(name)).expect("remove a plugin file");
     }
 
-    /// Runs `shopdb-host ARGS` in the sandbox, pointed at its plugins
-    /// directory and database through the environment.
-    pub fn host(&self, args: &[&str]) -> Run {
+    /// `shopdb-host ARGS` in the sandbox, pointed at its plugins directory
+    /// and database through the environment, ready to run or adjust.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(host_binary());
         command
             .args(args)
@@ -149,7 +149,12 @@ impl Sandbox {
             .env("SHOPDB_PLUGINS_DIR", self.plugins_dir())
             .env("SHOPDB_DATABASE", self.database())
             .env("NO_COLOR", "1");
-        self.run(command)
+        command
+    }
+
+    /// Runs `shopdb-host ARGS` in the sandbox (see [`Sandbox::command`]).
+    pub fn host(&self, args: &[&str]) -> Run {
+        self.run(self.command(args))
     }
 
     /// Runs a prepared command and captures everything a failure report needs.

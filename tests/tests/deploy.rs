@@ -1,0 +1,523 @@
+//! Running a real deploy safely: the bootstrap path and adoption, dry runs,
+//! stamping, uninstalling with a backup, concurrent runs, crashes, failed
+//! migrations and a bad environment.
+
+use rusqlite::Connection;
+use serde_json::{json, Value};
+use shopdb_host::core;
+use shopdb_host::load;
+use shopdb_host::schema::Schema;
+use shopdb_tests::{bundled, chain, Sandbox, BUNDLED};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn head_of(plugin: &str) -> i64 {
+    i64::from(load::load(&bundled(plugin)).unwrap().manifest.head())
+}
+
+fn versions(conn: &Connection, plugin: &str) -> Vec<i64> {
+    let Ok(mut stmt) = conn.prepare(&format!("SELECT version FROM shopdb_history_{plugin} ORDER BY version")) else {
+        return Vec::new();
+    };
+    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+/// Every plugin table's structure (bookkeeping left out).
+fn plugin_schema(conn: &Connection) -> Schema {
+    Schema::read(conn, |t| !core::is_bookkeeping(t)).unwrap()
+}
+
+fn columns(conn: &Connection, table: &str) -> Vec<String> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)").unwrap();
+    stmt.query_map([table], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+fn bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+// The bootstrap path.
+
+#[test]
+fn bootstrap_builds_the_same_schema_as_the_chains_and_records_every_history() {
+    let from_ddl = Sandbox::new();
+    from_ddl.install(&BUNDLED);
+    let report = from_ddl.host(&["bootstrap", "--json"]).succeeds().json();
+    for plugin in BUNDLED {
+        let outcome = chain(&report, plugin);
+        assert_eq!(outcome["status"], "recorded", "{outcome}");
+        assert_eq!(outcome["how"], "bootstrapped");
+        assert_eq!(outcome["version"], head_of(plugin));
+    }
+    let from_chains = Sandbox::new();
+    from_chains.install(&BUNDLED);
+    from_chains.host(&["upgrade-all"]).succeeds();
+
+    let (a, b) = (from_ddl.open_db(), from_chains.open_db());
+    let diff = plugin_schema(&a).diff("bootstrap", &plugin_schema(&b), "the chains");
+    assert!(diff.is_empty(), "{}", diff.join("\n"));
+    for plugin in BUNDLED {
+        assert_eq!(versions(&a, plugin), versions(&b, plugin), "{plugin} history");
+    }
+    let status = from_ddl.host(&["status", "--json"]).succeeds().json();
+    assert_eq!(chain(&status, "printers")["marks"][0]["how"], "bootstrapped");
+    let again = from_ddl.host(&["upgrade-all", "--json"]).succeeds().json();
+    assert!(again["chains"].as_array().unwrap().iter().all(|c| c["status"] == "up_to_date"), "{again:#}");
+}
+
+fn gizmos(migrations: Value, ddl: &str) -> Value {
+    json!({"name": "gizmos", "tables": ["gizmos"], "ddl": ddl, "migrations": migrations})
+}
+
+#[test]
+fn after_a_bootstrap_upgrade_all_applies_only_newer_migrations() {
+    let sandbox = Sandbox::new();
+    let v1 = "CREATE TABLE gizmos (id INTEGER PRIMARY KEY, label TEXT NOT NULL);";
+    let v2 = "ALTER TABLE gizmos ADD COLUMN weight REAL;";
+    let v3 = "ALTER TABLE gizmos ADD COLUMN colour TEXT;";
+    let ddl2 = "CREATE TABLE gizmos (id INTEGER PRIMARY KEY, label TEXT NOT NULL, weight REAL);";
+    sandbox.install_scripted("gizmos", gizmos(json!([[1, "baseline", v1], [2, "weight", v2]]), ddl2));
+    sandbox.host(&["bootstrap"]).succeeds().stdout_has("created from schema.sql");
+    sandbox.open_db().execute("INSERT INTO gizmos (label, weight) VALUES ('a', 1.5)", []).unwrap();
+
+    let ddl3 = "CREATE TABLE gizmos (id INTEGER PRIMARY KEY, label TEXT NOT NULL, weight REAL, colour TEXT);";
+    sandbox
+        .install_scripted("gizmos", gizmos(json!([[1, "baseline", v1], [2, "weight", v2], [3, "colour", v3]]), ddl3));
+    let report = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
+    assert_eq!(chain(&report, "gizmos")["migrations"], json!(["V3__colour"]));
+    assert_eq!(columns(&sandbox.open_db(), "gizmos"), ["id", "label", "weight", "colour"]);
+}
+
+#[test]
+fn bootstrap_refuses_a_plugin_that_is_already_installed() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&["computers"]);
+    sandbox.host(&["upgrade-all"]).succeeds();
+    let before = sandbox.snapshot();
+    let report = sandbox.host(&["bootstrap", "--json"]).exits(1).json();
+    let reason = chain(&report, "computers")["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("already installed") && reason.contains("run upgrade-all"), "{reason}");
+    assert_eq!(sandbox.snapshot(), before);
+}
+
+// Adoption and stamp.
+
+/// A database with the core schema and `computers`' V1 tables created by
+/// hand, without history: an older deploy.
+fn hand_made_computers_v1() -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox.host(&["upgrade-all"]).succeeds();
+    let v1 = load::load(&bundled("computers")).unwrap().manifest.chain[0].sql.clone();
+    let conn = sandbox.open_db();
+    conn.execute_batch(&v1).unwrap();
+    conn.execute_batch("INSERT INTO computers (hostname, status_id) VALUES ('press-hmi-01', 1)").unwrap();
+    sandbox.install(&["computers"]);
+    sandbox
+}
+
+#[test]
+fn tables_created_without_history_are_adopted_at_the_version_they_match() {
+    let sandbox = hand_made_computers_v1();
+    let report = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
+    let computers = chain(&report, "computers");
+    assert_eq!(computers["status"], "applied", "{computers}");
+    assert_eq!(computers["adopted"], 1);
+    assert_eq!(computers["migrations"], json!(["V2__interfaces_and_boot", "V3__rebuild_computers"]));
+    let conn = sandbox.open_db();
+    assert_eq!(versions(&conn, "computers"), (1..=head_of("computers")).collect::<Vec<_>>());
+    let host: String = conn.query_row("SELECT hostname FROM computers", [], |r| r.get(0)).unwrap();
+    assert_eq!(host, "press-hmi-01");
+    let status = sandbox.host(&["status", "--json"]).succeeds().json();
+    assert_eq!(
+        chain(&status, "computers")["marks"],
+        json!([{"version": 1, "how": "adopted", "recorded_at": chain(&status, "computers")["marks"][0]["recorded_at"]}])
+    );
+    sandbox.host(&["status"]).succeeds().stdout_has("(adopted V1)");
+}
+
+#[test]
+fn tables_that_match_no_version_are_refused_with_a_diff_and_left_alone() {
+    let sandbox = Sandbox::new();
+    sandbox.host(&["upgrade-all"]).succeeds();
+    sandbox
+        .open_db()
+        .execute_batch("CREATE TABLE computers (id INTEGER PRIMARY KEY, hostname TEXT, rack TEXT)")
+        .unwrap();
+    sandbox.install(&["computers"]);
+    let before = sandbox.snapshot();
+    let report = sandbox.host(&["upgrade-all", "--json"]).exits(1).json();
+    let reason = chain(&report, "computers")["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("exist without history but match no version"), "{reason}");
+    assert!(reason.contains("column `rack` only in the database"), "{reason}");
+    assert!(reason.contains("shopdb-host stamp"), "{reason}");
+    assert_eq!(sandbox.snapshot(), before);
+}
+
+#[test]
+fn stamp_records_history_without_running_and_never_backwards() {
+    let sandbox = Sandbox::new();
+    sandbox.host(&["upgrade-all"]).succeeds();
+    let ddl = load::load(&bundled("computers")).unwrap().manifest.ddl;
+    sandbox.open_db().execute_batch(&ddl).unwrap();
+    sandbox.install(&["computers"]);
+    let head = head_of("computers").to_string();
+    let report = sandbox.host(&["stamp", "--plugin", "computers", "--version", &head, "--json"]).succeeds().json();
+    assert_eq!(chain(&report, "computers")["how"], "stamped");
+    assert_eq!(versions(&sandbox.open_db(), "computers"), (1..=head_of("computers")).collect::<Vec<_>>());
+    sandbox.host(&["status"]).succeeds().stdout_has(&format!("(stamped V{head})"));
+    sandbox.host(&["upgrade-all"]).succeeds().stdout_has("computers  up to date");
+
+    sandbox
+        .host(&["stamp", "--plugin", "computers", "--version", "1"])
+        .exits(2)
+        .stderr_has("only records history forward");
+    sandbox.host(&["stamp", "--plugin", "computers", "--version", "42"]).exits(2).stderr_has("has no migration V42");
+    sandbox.host(&["stamp", "--help"]).succeeds().stdout_has("The expert's escape");
+}
+
+// Dry runs.
+
+#[test]
+fn a_dry_run_changes_nothing_and_prints_the_sql_in_order() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&BUNDLED);
+    sandbox.host(&["migrate", "--plugin", "computers", "--target", "1"]).succeeds();
+    let before = bytes(&sandbox.database());
+
+    let run = sandbox.host(&["upgrade-all", "--dry-run"]).succeeds();
+    assert_eq!(bytes(&sandbox.database()), before, "a dry run changed the database file");
+    assert!(run.stdout.contains("dry run: nothing was changed"), "{}", run.report());
+    let v2 = run.stdout.find("CREATE TABLE computer_interfaces").expect("V2's SQL is printed");
+    let v3 = run.stdout.find("CREATE TABLE computers_rebuilt").expect("V3's SQL is printed");
+    let printers = run.stdout.find("CREATE TABLE printer_models").expect("printers' SQL is printed");
+    assert!(v2 < v3 && v3 < printers, "the SQL is printed in the order it runs");
+
+    let report = sandbox.host(&["upgrade-all", "--dry-run", "--json"]).succeeds().json();
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(chain(&report, "computers")["migrations"], json!(["V2__interfaces_and_boot", "V3__rebuild_computers"]));
+    assert!(!chain(&report, "usb")["sql"].as_array().unwrap().is_empty());
+    sandbox.host(&["migrate", "--plugin", "printers", "--dry-run"]).succeeds();
+    assert_eq!(bytes(&sandbox.database()), before);
+    assert_eq!(versions(&sandbox.open_db(), "computers"), [1]);
+}
+
+#[test]
+fn a_dry_run_on_a_missing_database_does_not_create_it() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&BUNDLED);
+    for command in ["upgrade-all", "bootstrap"] {
+        let run = sandbox.host(&[command, "--dry-run", "--json"]).succeeds();
+        assert!(!sandbox.database().exists(), "{command} --dry-run created the database");
+        assert_eq!(chain(&run.json(), "usb")["status"], if command == "bootstrap" { "recorded" } else { "applied" });
+    }
+}
+
+// Uninstall.
+
+#[test]
+fn uninstall_shows_first_then_backs_up_and_drops_in_one_go() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&BUNDLED);
+    sandbox.host(&["upgrade-all"]).succeeds();
+    sandbox
+        .open_db()
+        .execute_batch(
+            "INSERT INTO usb_vendors (vendor_id, product_id, name) VALUES ('0781', '5581', 'SanDisk Ultra');
+             INSERT INTO usb_devices (asset_tag, usb_vendor_id, kind, status_id) VALUES ('USB-0001', 1, 'flash_drive', 1), ('USB-0002', 1, 'flash_drive', 1);",
+        )
+        .unwrap();
+    let before = bytes(&sandbox.database());
+    let shown = sandbox.host(&["uninstall", "--plugin", "usb"]).succeeds();
+    assert!(
+        shown.stdout.contains("would drop") && shown.stdout.contains("usb_devices") && shown.stdout.contains("2 rows"),
+        "{}",
+        shown.report()
+    );
+    assert!(shown.stdout.contains("--yes"));
+    assert_eq!(bytes(&sandbox.database()), before, "uninstall without --yes changed the database");
+
+    let done = sandbox.host(&["uninstall", "--plugin", "usb", "--yes", "--json"]).succeeds().json();
+    let backup = Path::new(done["backup"].as_str().unwrap()).to_owned();
+    assert_eq!(backup.parent(), sandbox.database().parent(), "the backup sits next to the database");
+    let copy = Connection::open(&backup).unwrap();
+    let kept: i64 = copy.query_row("SELECT count(*) FROM usb_devices", [], |r| r.get(0)).unwrap();
+    assert_eq!(kept, 2, "the backup holds the data");
+
+    let conn = sandbox.open_db();
+    let left: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name LIKE 'usb%' OR name = 'shopdb_history_usb'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0, "tables, indexes and history are gone");
+    let owners: i64 =
+        conn.query_row("SELECT count(*) FROM shopdb_table_owners WHERE plugin = 'usb'", [], |r| r.get(0)).unwrap();
+    assert_eq!(owners, 0);
+    let status = sandbox.host(&["status", "--json"]).succeeds().json();
+    assert_eq!(chain(&status, "usb")["applied"], Value::Null, "usb's file is still there but nothing is installed");
+    assert_eq!(status["missing"], json!([]));
+}
+
+#[test]
+fn uninstall_refuses_while_an_installed_plugin_depends_on_it() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&BUNDLED);
+    sandbox.host(&["upgrade-all"]).succeeds();
+    let before = bytes(&sandbox.database());
+    let run = sandbox.host(&["uninstall", "--plugin", "computers", "--yes"]).exits(2);
+    for dependent in ["'equipment'", "'network'", "'printers'", "'usb'"] {
+        assert!(run.stderr.contains(dependent), "{}", run.report());
+    }
+    assert_eq!(bytes(&sandbox.database()), before);
+    assert_eq!(std::fs::read_dir(sandbox.path()).unwrap().count(), 2, "no backup was written");
+    sandbox.host(&["uninstall", "--plugin", "nothing"]).exits(2).stderr_has("is not installed");
+}
+
+#[test]
+fn uninstall_works_when_the_plugin_file_is_already_gone() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&["computers", "notifications"]);
+    sandbox.host(&["upgrade-all"]).succeeds();
+    sandbox.uninstall_file(&bundled("notifications").file_name().unwrap().to_string_lossy());
+    sandbox.host(&["uninstall", "--plugin", "notifications", "--yes"]).succeeds().stdout_has("dropped");
+    let status = sandbox.host(&["status", "--json"]).succeeds().json();
+    assert_eq!(status["missing"], json!([]));
+}
+
+// Concurrency.
+
+#[test]
+fn concurrent_runs_queue_and_apply_each_migration_exactly_once() {
+    for round in 0..8 {
+        let sandbox = Sandbox::new();
+        sandbox.install(&BUNDLED);
+        let spawn = || {
+            let mut command = sandbox.command(&["upgrade-all", "--json"]);
+            command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        };
+        let (a, b) = (spawn(), spawn());
+        let outputs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+        let reports: Vec<Value> = outputs
+            .iter()
+            .map(|o| {
+                assert!(o.status.success(), "round {round}: {}", String::from_utf8_lossy(&o.stderr));
+                serde_json::from_slice(&o.stdout).unwrap()
+            })
+            .collect();
+        for name in std::iter::once("core").chain(BUNDLED) {
+            let applied: usize =
+                reports.iter().map(|r| chain(r, name)["migrations"].as_array().map_or(0, Vec::len)).sum();
+            let expected = if name == "core" { core::chain().len() } else { head_of(name) as usize };
+            assert_eq!(applied, expected, "round {round}: {name} migrations applied across both runs");
+        }
+        let conn = sandbox.open_db();
+        for plugin in BUNDLED {
+            assert_eq!(versions(&conn, plugin), (1..=head_of(plugin)).collect::<Vec<_>>());
+        }
+    }
+}
+
+#[test]
+fn a_run_that_cannot_get_the_lock_in_time_says_the_database_is_busy() {
+    let sandbox = Sandbox::new();
+    sandbox.host(&["upgrade-all"]).succeeds();
+    sandbox.install(&["computers"]);
+    let holder = sandbox.open_db();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let run = sandbox.host(&["upgrade-all", "--busy-timeout", "0.2", "--json"]).exits(1);
+    let reason = chain(&run.json(), "computers")["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("is busy") && reason.contains("--busy-timeout"), "{reason}");
+    holder.execute_batch("ROLLBACK").unwrap();
+    sandbox.host(&["upgrade-all"]).succeeds().stdout_has("computers  applied");
+}
+
+// Crashes and failures.
+
+#[test]
+fn a_run_killed_mid_migration_leaves_the_plugin_at_its_previous_version() {
+    let sandbox = Sandbox::new();
+    let v1 = "CREATE TABLE slow_rows (n INTEGER NOT NULL);";
+    let spec = |migrations: Value, ddl: &str| json!({"name": "slowpoke", "tables": ["slow_rows"], "ddl": ddl, "migrations": migrations});
+    sandbox.install_scripted("slowpoke", spec(json!([[1, "baseline", v1]]), v1));
+    sandbox.host(&["upgrade-all"]).succeeds();
+    sandbox.open_db().execute_batch("INSERT INTO slow_rows VALUES (1), (2), (3)").unwrap();
+    let before = sandbox.snapshot();
+
+    // V2 takes seconds: a note column, then millions of rows.
+    let v2 = "ALTER TABLE slow_rows ADD COLUMN note TEXT;
+              WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000000)
+              INSERT INTO slow_rows (n, note) SELECT i, 'generated' FROM n;";
+    let ddl2 = "CREATE TABLE slow_rows (n INTEGER NOT NULL, note TEXT);";
+    sandbox.install_scripted("slowpoke", spec(json!([[1, "baseline", v1], [2, "fill", v2]]), ddl2));
+    let mut child = sandbox.command(&["upgrade-all"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    // The journal appears when the real run (not the scratch check) writes.
+    let journal = sandbox.path().join("shop.sqlite-journal");
+    let started = Instant::now();
+    while !journal.exists() {
+        assert!(started.elapsed() < Duration::from_secs(60), "the run never started writing");
+        assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be killed: make V2 slower");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be killed: make V2 slower");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    // The next connection rolls the hot journal back.
+    assert_eq!(sandbox.snapshot(), before, "a killed run left changes behind");
+    let ok: String = sandbox.open_db().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(ok, "ok");
+    let report = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
+    assert_eq!(chain(&report, "slowpoke")["migrations"], json!(["V2__fill"]));
+    let rows: i64 = sandbox.open_db().query_row("SELECT count(*) FROM slow_rows", [], |r| r.get(0)).unwrap();
+    assert_eq!(rows, 4_000_003);
+}
+
+#[test]
+fn a_migration_that_existing_rows_violate_fails_naming_plugin_version_and_sqlite_message() {
+    let sandbox = Sandbox::new();
+    let v1 = "CREATE TABLE gizmos (id INTEGER PRIMARY KEY, label TEXT);";
+    sandbox.install_scripted("gizmos", gizmos(json!([[1, "baseline", v1]]), v1));
+    sandbox.host(&["upgrade-all"]).succeeds();
+    sandbox.open_db().execute_batch("INSERT INTO gizmos (label) VALUES ('ok'), (NULL)").unwrap();
+    let before = sandbox.snapshot();
+    let v2 = "CREATE TABLE gizmos_new (id INTEGER PRIMARY KEY, label TEXT NOT NULL);
+              INSERT INTO gizmos_new SELECT id, label FROM gizmos;
+              DROP TABLE gizmos; ALTER TABLE gizmos_new RENAME TO gizmos;";
+    let ddl2 = "CREATE TABLE gizmos (id INTEGER PRIMARY KEY, label TEXT NOT NULL);";
+    sandbox.install_scripted("gizmos", gizmos(json!([[1, "baseline", v1], [2, "label_required", v2]]), ddl2));
+    let report = sandbox.host(&["upgrade-all", "--json"]).exits(1).json();
+    let reason = chain(&report, "gizmos")["reason"].as_str().unwrap().to_owned();
+    assert!(
+        reason.contains("migration V2__label_required failed: NOT NULL constraint failed: gizmos_new.label"),
+        "{reason}"
+    );
+    assert_eq!(sandbox.snapshot(), before);
+}
+
+#[test]
+fn a_run_that_would_leave_a_foreign_key_violation_rolls_back_naming_the_row() {
+    let sandbox = Sandbox::new();
+    let v1 = "CREATE TABLE racks (id INTEGER PRIMARY KEY);
+              CREATE TABLE rack_slots (id INTEGER PRIMARY KEY, rack_id INTEGER NOT NULL REFERENCES racks (id) ON DELETE CASCADE);";
+    let spec = |migrations: Value| json!({"name": "racks", "tables": ["racks", "rack_slots"], "ddl": v1, "migrations": migrations});
+    sandbox.install_scripted("racks", spec(json!([[1, "baseline", v1]])));
+    sandbox.host(&["upgrade-all"]).succeeds();
+    sandbox
+        .open_db()
+        .execute_batch("INSERT INTO racks VALUES (1), (2); INSERT INTO rack_slots VALUES (10, 1), (11, 2);")
+        .unwrap();
+    let before = sandbox.snapshot();
+    // Foreign keys are off while a chain runs, so the cascade does not fire.
+    sandbox.install_scripted(
+        "racks",
+        spec(json!([[1, "baseline", v1], [2, "retire_rack", "DELETE FROM racks WHERE id = 2;"]])),
+    );
+    let report = sandbox.host(&["upgrade-all", "--json"]).exits(1).json();
+    let reason = chain(&report, "racks")["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("row 11 of `rack_slots` references a missing row of `racks`"), "{reason}");
+    assert_eq!(sandbox.snapshot(), before);
+}
+
+// A bad environment.
+
+#[test]
+fn unusable_database_paths_fail_with_one_clear_line() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&["computers"]);
+    let missing_dir = sandbox.path().join("nowhere/shop.sqlite");
+    let not_sqlite = sandbox.path().join("notes.txt");
+    let words = "these are not pages of a database, just words that go on for a while";
+    std::fs::write(&not_sqlite, words).unwrap();
+    let cases = [
+        (missing_dir.to_str().unwrap().to_owned(), "directory", "does not exist"),
+        (sandbox.path().to_str().unwrap().to_owned(), "is a directory", "--database must name a file"),
+        (not_sqlite.to_str().unwrap().to_owned(), "not a SQLite database", ""),
+    ];
+    for (database, first, second) in cases {
+        let run = sandbox.host(&["upgrade-all", "--database", &database]).exits(2);
+        assert!(
+            run.stderr.starts_with("error: ") && run.stderr.contains(first) && run.stderr.contains(second),
+            "{}",
+            run.report()
+        );
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.report());
+    }
+    assert!(!missing_dir.exists());
+    assert_eq!(std::fs::read_to_string(&not_sqlite).unwrap(), words, "the non-database file is untouched");
+}
+
+/// Runs the host as an unprivileged user when the tests run as root (root
+/// ignores file permissions).
+fn as_unprivileged(sandbox: &Sandbox, command: &mut Command) {
+    if unsafe { libc::geteuid() } == 0 {
+        let dir = sandbox.path();
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        command.uid(65534).gid(65534);
+    }
+}
+
+#[test]
+fn a_read_only_database_fails_cleanly() {
+    let sandbox = Sandbox::new();
+    sandbox.host(&["upgrade-all"]).succeeds();
+    sandbox.install(&["computers"]);
+    for entry in std::fs::read_dir(sandbox.plugins_dir()).unwrap() {
+        std::fs::set_permissions(entry.unwrap().path(), std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    }
+    std::fs::set_permissions(sandbox.plugins_dir(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(sandbox.database(), std::os::unix::fs::PermissionsExt::from_mode(0o444)).unwrap();
+    let before = bytes(&sandbox.database());
+    let mut command = sandbox.command(&["upgrade-all"]);
+    as_unprivileged(&sandbox, &mut command);
+    let run = sandbox.run(command).exits(2);
+    assert!(run.stderr.contains("is read-only") && run.stderr.contains("permissions"), "{}", run.report());
+    assert_eq!(bytes(&sandbox.database()), before);
+}
+
+#[test]
+fn a_full_disk_fails_cleanly_and_leaves_every_plugin_whole() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&["computers"]);
+    sandbox.host(&["upgrade-all"]).succeeds();
+    sandbox.install(&BUNDLED);
+    let size = std::fs::metadata(sandbox.database()).unwrap().len();
+    // A file size limit just above the current size stands in for a full disk.
+    let limit = size + 24 * 1024;
+    let mut command = sandbox.command(&["upgrade-all", "--json"]);
+    unsafe {
+        command.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let rlimit = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &rlimit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let run = sandbox.run(command).exits(1);
+    let report = run.json();
+    let failed: Vec<&Value> = report["chains"].as_array().unwrap().iter().filter(|c| c["status"] == "failed").collect();
+    assert!(!failed.is_empty(), "{}", run.report());
+    assert!(failed[0]["reason"].as_str().unwrap().contains("is full"), "{}", run.report());
+    // Each plugin is either fully at its head (tables and history agree) or untouched.
+    let conn = sandbox.open_db();
+    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(ok, "ok");
+    for plugin in BUNDLED {
+        let manifest = load::load(&bundled(plugin)).unwrap().manifest;
+        let history = versions(&conn, plugin);
+        let present = manifest.tables.iter().filter(|t| !columns(&conn, t).is_empty()).count();
+        if history.is_empty() {
+            assert_eq!(present, 0, "{plugin} has tables but no history");
+        } else {
+            assert_eq!(history, (1..=i64::from(manifest.head())).collect::<Vec<_>>(), "{plugin}");
+            assert_eq!(present, manifest.tables.len(), "{plugin}");
+        }
+    }
+    sandbox.host(&["upgrade-all"]).succeeds();
+}
