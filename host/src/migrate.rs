@@ -318,16 +318,22 @@ fn advance(
         }
     }
     let applied = session.chain().map_err(ApplyError::from).and_then(|mut tx| {
-        if let Some(version) = adopted {
-            let upto = ChainRun { target: Some(version), ..run.clone() };
-            tx.run_chain(&upto, Step::Record)?;
-            tx.mark(name, version, Mark::Adopted)?;
-        }
+        // Decided before taking the lock; another host may have installed
+        // the plugin since, in which case its history is there now.
+        let adopted = match adopted {
+            Some(version) if tx.database().applied(&run.history)?.is_empty() => {
+                let upto = ChainRun { target: Some(version), ..run.clone() };
+                tx.run_chain(&upto, Step::Record)?;
+                tx.mark(name, version, Mark::Adopted)?;
+                Some(version)
+            }
+            _ => None,
+        };
         let applied = tx.run_chain(run, Step::Run)?;
-        Ok((applied, tx.commit()?))
+        Ok((applied, adopted, tx.commit()?))
     });
     match applied {
-        Ok((applied, sql)) => {
+        Ok((applied, adopted, sql)) => {
             let sql = if session.is_dry_run() { sql } else { Vec::new() };
             let status = match applied.last() {
                 Some(last) => Status::Applied {
