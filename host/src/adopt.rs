@@ -9,7 +9,7 @@
 //! rest is applied. When no version matches, nothing is touched and the
 //! difference to the closest version is reported.
 
-use crate::check::{dependency_closure, policy_for, Scratch};
+use crate::check::{dependency_closure, policy_for, Checker};
 use crate::inventory::Inventory;
 use crate::load::Plugin;
 use crate::schema::{ReadError, Schema};
@@ -36,21 +36,34 @@ pub enum AdoptError {
     /// The chain did not run in the scratch database.
     #[error("replaying the chain in a scratch database failed: {0}")]
     Replay(String),
+    /// The scratch database could not be set up.
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
 }
 
 /// Decides whether `plugin`'s tables in `conn` (which has no history for
 /// it) can be adopted, and at which version. The lowest matching version
 /// wins: a later migration that changed data but not the schema runs again
 /// rather than being skipped.
-pub fn decide(conn: &Connection, plugin: &Plugin, inventory: &Inventory) -> Result<Adoption, AdoptError> {
+pub fn decide(
+    conn: &Connection,
+    plugin: &Plugin,
+    inventory: &Inventory,
+    checker: &Checker<'_>,
+) -> Result<Adoption, AdoptError> {
     let manifest = &plugin.manifest;
+    // The common case, a first install, answered from SQLite's in-memory
+    // schema without reading sqlite_master.
+    if !manifest.tables.iter().any(|t| crate::schema::object_exists(conn, t).unwrap_or(true)) {
+        return Ok(Adoption::NotNeeded);
+    }
     let found = Schema::read(conn, |t| manifest.owns(t))?;
     if found.tables.is_empty() && found.views.is_empty() {
         return Ok(Adoption::NotNeeded);
     }
     let policy = Arc::new(policy_for(manifest, inventory));
     let dependencies = dependency_closure(manifest, &inventory.plugins);
-    let scratch = Scratch::new(plugin, &dependencies, inventory).map_err(AdoptError::Replay)?;
+    let scratch = checker.scratch(plugin, &dependencies).map_err(AdoptError::Replay)?;
     let mut closest: Option<(i32, Vec<String>)> = None;
     for migration in &manifest.chain {
         scratch.run_as(&policy, &migration.sql).map_err(|e| {

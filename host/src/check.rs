@@ -15,10 +15,11 @@ use crate::inventory::Inventory;
 use crate::load::Plugin;
 use crate::manifest::Manifest;
 use crate::schema::Schema;
+use crate::sqltext::{tokenize, Token};
 use crate::{core, db::sqlite_message};
 use rusqlite::Connection;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -40,6 +41,9 @@ pub enum CheckError {
     /// A migration touches what the plugin does not own.
     #[error("plugin '{plugin}': migration {migration} was refused: {denial}")]
     ChainDenied { plugin: String, migration: String, denial: Denial },
+    /// A foreign key to a table the plugin may not reference.
+    #[error("plugin '{plugin}': table `{table}` references `{target}`{}, which is neither its own, a core table nor a dependency's; add the owner to depends_on", owner.as_ref().map_or_else(String::new, |o| format!(" of plugin '{o}'")))]
+    ForeignReference { plugin: String, table: String, target: String, owner: Option<String> },
     /// Chain and DDL produce different schemas.
     #[error("plugin '{plugin}': the migration chain (up to V{head}) and schema.sql produce different schemas: {}", diff.join("; "))]
     ChainDrift { plugin: String, head: i32, diff: Vec<String> },
@@ -64,38 +68,216 @@ fn quoted(names: &[String]) -> String {
 /// and the tables of the plugins it declares as dependencies. Every other
 /// known table is named with its owner, for refusals.
 pub fn policy_for(manifest: &Manifest, inventory: &Inventory) -> Policy {
-    let mut policy = Policy {
+    let mut readable = core::tables().clone();
+    for dependency in manifest.depends_on.iter().filter_map(|d| inventory.find(d)) {
+        readable.extend(dependency.manifest.tables.iter().cloned());
+    }
+    Policy {
         plugin: manifest.name.clone(),
         owned: manifest.tables.iter().cloned().collect(),
-        readable: core::tables().clone(),
+        readable,
+        owners: inventory.owners(),
         may_use_unclaimed: true,
-        ..Policy::default()
-    };
-    for (table, owner) in &inventory.recorded_owners {
-        policy.owners.insert(table.clone(), owner.clone());
     }
-    for table in core::tables() {
-        policy.owners.insert(table.clone(), core::OWNER.into());
-    }
-    for other in inventory.plugins.iter().filter(|p| p.manifest.name != manifest.name) {
-        let is_dependency = manifest.depends_on.contains(&other.manifest.name);
-        for table in &other.manifest.tables {
-            policy.owners.insert(table.clone(), other.manifest.name.clone());
-            if is_dependency {
-                policy.readable.insert(table.clone());
-            }
-        }
-    }
-    policy
 }
 
-/// A throw-away in-memory database laid out like a real one around the
-/// plugin: the core schema, the history tables, its dependencies' DDL and
-/// the other plugins' DDL, so that SQL reaching for any of them meets the
-/// guard rather than "no such table".
+/// Builds the scratch databases the checks run in. Made once per command:
+/// the core schema is applied once and copied into each scratch database,
+/// and every plugin's DDL is applied once into a catalog from which a
+/// scratch database takes only the tables the plugin's SQL names.
+pub struct Checker<'i> {
+    inventory: &'i Inventory,
+    base: Connection,
+    /// Table → the statements that create it, its indexes and triggers.
+    catalog: BTreeMap<String, Vec<String>>,
+}
+
+impl std::fmt::Debug for Checker<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checker").field("tables", &self.catalog.len()).finish_non_exhaustive()
+    }
+}
+
+impl<'i> Checker<'i> {
+    /// Prepares the core schema and the catalog of `inventory`'s tables.
+    pub fn new(inventory: &'i Inventory) -> Result<Checker<'i>, String> {
+        let base = Connection::open_in_memory().map_err(|e| e.to_string())?;
+        for migration in core::chain() {
+            base.execute_batch(&migration.sql).map_err(|e| format!("core {}: {e}", migration.label()))?;
+        }
+        let catalog_db = Connection::open_in_memory().map_err(|e| e.to_string())?;
+        let mut catalog: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut seen: i64 = 0;
+        for plugin in &inventory.plugins {
+            // Best effort: a broken plugin is refused on its own account and
+            // must not make the others fail. Only what the plugin creates on
+            // its own listed tables goes into the catalog.
+            let _ = catalog_db.execute_batch(&plugin.manifest.ddl);
+            let mut stmt = catalog_db
+                .prepare("SELECT rowid, lower(tbl_name), sql FROM sqlite_master WHERE rowid > ?1 AND sql IS NOT NULL ORDER BY rowid")
+                .map_err(|e| e.to_string())?;
+            let rows = stmt
+                .query_map([seen], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+                .map_err(|e| e.to_string())?;
+            for row in rows {
+                let (rowid, table, sql) = row.map_err(|e| e.to_string())?;
+                seen = seen.max(rowid);
+                if plugin.manifest.owns(&table) {
+                    catalog.entry(table).or_default().push(sql);
+                }
+            }
+        }
+        Ok(Checker { inventory, base, catalog })
+    }
+
+    /// A scratch database laid out like a real one around `plugin`: the
+    /// core schema, its dependencies' DDL, and whatever other tables its SQL
+    /// names (history tables, other plugins' tables), so that SQL reaching
+    /// for them meets the guard rather than "no such table".
+    pub(crate) fn scratch(&self, plugin: &Plugin, dependencies: &[&Plugin]) -> Result<Scratch, String> {
+        let mut conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+        {
+            let backup = rusqlite::backup::Backup::new(&self.base, &mut conn).map_err(|e| e.to_string())?;
+            backup.step(-1).map_err(|e| e.to_string())?;
+        }
+        // As in a real run: foreign keys off, so that a rebuild's DROP TABLE
+        // does not turn into a DELETE reaching into other plugins' tables.
+        conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(|e| e.to_string())?;
+        let guard = Guard::install(&mut conn).map_err(|e| e.to_string())?;
+        for dependency in dependencies {
+            conn.execute_batch(&dependency.manifest.ddl)
+                .map_err(|e| format!("dependency '{}' schema.sql: {e}", dependency.manifest.name))?;
+        }
+        let manifest = &plugin.manifest;
+        let mut named: BTreeSet<String> = BTreeSet::new();
+        for sql in std::iter::once(&manifest.ddl).chain(manifest.chain.iter().map(|m| &m.sql)) {
+            for token in tokenize(sql) {
+                if let Token::Word(word) = token {
+                    named.insert(word);
+                }
+            }
+        }
+        for word in &named {
+            let is_ours = manifest.owns(word) || dependencies.iter().any(|d| d.manifest.owns(word));
+            if is_ours || conn.table_exists(None, word.as_str()).unwrap_or(false) {
+                continue;
+            }
+            if core::is_bookkeeping(word) {
+                conn.execute_batch(&format!(
+                    "CREATE TABLE {word} (version INT4 PRIMARY KEY, name VARCHAR(255), applied_on VARCHAR(255), checksum VARCHAR(255))"
+                ))
+                .map_err(|e| e.to_string())?;
+            } else if let Some(statements) = self.catalog.get(word) {
+                for statement in statements {
+                    // Best effort, as for the catalog itself.
+                    let _ = conn.execute_batch(statement);
+                }
+            }
+        }
+        let before = object_names(&conn)?;
+        Ok(Scratch { conn, guard, before })
+    }
+
+    /// Runs the scratch checks for one plugin of the inventory.
+    pub fn schema_checks(&self, plugin: &Plugin) -> Result<(), CheckError> {
+        let manifest = &plugin.manifest;
+        let name = || manifest.name.clone();
+        let policy = Arc::new(policy_for(manifest, self.inventory));
+        let dependencies = dependency_closure(manifest, &self.inventory.plugins);
+        let setup_failed = |message: String| CheckError::DdlFailed { plugin: name(), message };
+
+        let ddl_db = self.scratch(plugin, &dependencies).map_err(setup_failed)?;
+        ddl_db.run_as(&policy, &manifest.ddl).and_then(|()| ddl_db.probe(&policy)).map_err(|e| match e {
+            Ok(denial) => CheckError::DdlDenied { plugin: name(), denial },
+            Err(message) => CheckError::DdlFailed { plugin: name(), message },
+        })?;
+        let ddl_schema = ddl_db.created_schema().map_err(setup_failed)?;
+        let created = ddl_schema.table_names();
+        let listed: BTreeSet<String> = manifest.tables.iter().cloned().collect();
+        if created != listed {
+            return Err(CheckError::ManifestDrift {
+                plugin: name(),
+                unlisted: created.difference(&listed).cloned().collect(),
+                missing: listed.difference(&created).cloned().collect(),
+            });
+        }
+        self.check_references(manifest, &ddl_schema)?;
+
+        let chain_db = self.scratch(plugin, &dependencies).map_err(setup_failed)?;
+        for migration in &manifest.chain {
+            // Probing after each step names the migration that created a view
+            // or trigger whose body reaches too far.
+            chain_db.run_as(&policy, &migration.sql).and_then(|()| chain_db.probe(&policy)).map_err(|e| match e {
+                Ok(denial) => CheckError::ChainDenied { plugin: name(), migration: migration.label(), denial },
+                Err(message) => CheckError::ChainFailed { plugin: name(), migration: migration.label(), message },
+            })?;
+        }
+        let chain_schema = chain_db.created_schema().map_err(setup_failed)?;
+        let diff = chain_schema.diff("the chain", &ddl_schema, "schema.sql");
+        if !diff.is_empty() {
+            return Err(CheckError::ChainDrift { plugin: name(), head: manifest.head(), diff });
+        }
+        Ok(())
+    }
+
+    /// A foreign key may point at the plugin's own tables, core tables and
+    /// its dependencies' tables; a reference elsewhere would tie it to a
+    /// plugin it does not declare (and could not be checked or uninstalled
+    /// safely).
+    fn check_references(&self, manifest: &Manifest, schema: &Schema) -> Result<(), CheckError> {
+        let policy = policy_for(manifest, self.inventory);
+        for (table, definition) in &schema.tables {
+            for key in &definition.foreign_keys {
+                if !policy.owned.contains(&key.table) && !policy.readable.contains(&key.table) {
+                    let owner = self.inventory.owners().get(&key.table).cloned();
+                    return Err(CheckError::ForeignReference {
+                        plugin: manifest.name.clone(),
+                        table: table.clone(),
+                        target: key.table.clone(),
+                        owner,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A [`Checker`] made on first use: a no-op `upgrade-all` checks nothing
+/// and should not pay for setting one up.
+#[derive(Debug)]
+pub struct LazyChecker<'i> {
+    inventory: &'i Inventory,
+    cell: std::cell::OnceCell<Result<Checker<'i>, String>>,
+}
+
+impl<'i> LazyChecker<'i> {
+    /// A checker for `inventory`, not built yet.
+    pub fn new(inventory: &'i Inventory) -> LazyChecker<'i> {
+        LazyChecker { inventory, cell: std::cell::OnceCell::new() }
+    }
+
+    /// The checker, built now if needed.
+    pub fn get(&self) -> Result<&Checker<'i>, String> {
+        self.cell.get_or_init(|| Checker::new(self.inventory)).as_ref().map_err(Clone::clone)
+    }
+}
+
+/// The lowercase names of every table and view of `conn`.
+fn object_names(conn: &Connection) -> Result<BTreeSet<String>, String> {
+    let mut stmt = conn
+        .prepare("SELECT lower(name) FROM sqlite_master WHERE type IN ('table', 'view')")
+        .map_err(|e| e.to_string())?;
+    let names = stmt.query_map([], |r| r.get(0)).map_err(|e| e.to_string())?;
+    names.collect::<Result<_, _>>().map_err(|e| e.to_string())
+}
+
+/// A throw-away in-memory database; see [`Checker::scratch`].
 pub(crate) struct Scratch {
     conn: Connection,
     guard: Guard,
+    /// The tables and views that were there before the plugin's SQL ran.
+    before: BTreeSet<String>,
 }
 
 impl Scratch {
@@ -104,61 +286,24 @@ impl Scratch {
         &self.conn
     }
 
-    pub(crate) fn new(plugin: &Plugin, dependencies: &[&Plugin], inventory: &Inventory) -> Result<Scratch, String> {
-        let mut conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
-        // As in a real run: foreign keys off, so that a rebuild's DROP TABLE
-        // does not turn into a DELETE reaching into other plugins' tables.
-        conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(|e| e.to_string())?;
-        let guard = Guard::install(&mut conn).map_err(|e| e.to_string())?;
-        for migration in core::chain() {
-            conn.execute_batch(&migration.sql).map_err(|e| format!("core {}: {e}", migration.label()))?;
-        }
-        let histories = std::iter::once(core::HISTORY_TABLE.to_owned())
-            .chain(inventory.plugins.iter().map(|p| p.manifest.history_table()));
-        for history in histories {
-            conn.execute_batch(&format!(
-                "CREATE TABLE IF NOT EXISTS {history} (version INT4 PRIMARY KEY, name VARCHAR(255), \
-                 applied_on VARCHAR(255), checksum VARCHAR(255))"
-            ))
-            .map_err(|e| e.to_string())?;
-        }
-        for dependency in dependencies {
-            conn.execute_batch(&dependency.manifest.ddl)
-                .map_err(|e| format!("dependency '{}' schema.sql: {e}", dependency.manifest.name))?;
-        }
-        let bystanders = inventory.plugins.iter().filter(|other| {
-            other.manifest.name != plugin.manifest.name
-                && !dependencies.iter().any(|d| d.manifest.name == other.manifest.name)
-        });
-        for bystander in bystanders {
-            // Best effort: a broken neighbour is refused on its own account
-            // and must not make this plugin fail.
-            let _ = conn.execute_batch(&bystander.manifest.ddl);
-        }
-        Ok(Scratch { conn, guard })
-    }
-
     /// Runs `sql` as the plugin; on failure says whether the guard refused it.
     pub(crate) fn run_as(&self, policy: &Arc<Policy>, sql: &str) -> Result<(), Result<Denial, String>> {
         let _restricted = self.guard.restrict(Arc::clone(policy));
         self.conn.execute_batch(sql).map_err(|e| self.guard.take_denial().ok_or_else(|| sqlite_message(&e)))
     }
 
-    /// Checks what the plugin's views and triggers read.
+    /// Checks what the plugin's new views and triggers read.
     fn probe(&self, policy: &Arc<Policy>) -> Result<(), Result<Denial, String>> {
-        probe_bodies(&self.conn, &self.guard, policy).map_err(|e| match e {
+        probe_bodies(&self.conn, &self.guard, policy, &self.guard.take_touched()).map_err(|e| match e {
             ProbeError::Denied(denial) => Ok(denial),
             ProbeError::Sqlite(e) => Err(e.to_string()),
         })
     }
 
-    /// Everything the plugin's SQL created: all objects except the core's,
-    /// the bookkeeping and other plugins', so that tables the manifest
-    /// forgot show up too.
-    fn created_schema(&self, others: &BTreeSet<&str>) -> Result<Schema, String> {
-        let core = core::tables();
-        Schema::read(&self.conn, |t| !core.contains(t) && !core::is_bookkeeping(t) && !others.contains(t))
-            .map_err(|e| e.to_string())
+    /// Everything the plugin's SQL created (whatever was not there before),
+    /// so that tables the manifest forgot show up too.
+    fn created_schema(&self) -> Result<Schema, String> {
+        Schema::read(&self.conn, |t| !self.before.contains(t) && !core::is_bookkeeping(t)).map_err(|e| e.to_string())
     }
 }
 
@@ -185,53 +330,6 @@ pub fn dependency_closure<'p>(manifest: &Manifest, plugins: &'p [Plugin]) -> Vec
         visit(dependency, plugins, &mut ordered, &mut path);
     }
     ordered
-}
-
-/// Runs the scratch checks for one plugin of the inventory.
-pub fn schema_checks(plugin: &Plugin, inventory: &Inventory) -> Result<(), CheckError> {
-    let manifest = &plugin.manifest;
-    let name = || manifest.name.clone();
-    let policy = Arc::new(policy_for(manifest, inventory));
-    let dependencies = dependency_closure(manifest, &inventory.plugins);
-    let others: BTreeSet<&str> = inventory
-        .plugins
-        .iter()
-        .filter(|p| p.manifest.name != manifest.name)
-        .flat_map(|p| p.manifest.tables.iter().map(String::as_str))
-        .collect();
-    let setup_failed = |message: String| CheckError::DdlFailed { plugin: name(), message };
-
-    let ddl_db = Scratch::new(plugin, &dependencies, inventory).map_err(setup_failed)?;
-    ddl_db.run_as(&policy, &manifest.ddl).and_then(|()| ddl_db.probe(&policy)).map_err(|e| match e {
-        Ok(denial) => CheckError::DdlDenied { plugin: name(), denial },
-        Err(message) => CheckError::DdlFailed { plugin: name(), message },
-    })?;
-    let ddl_schema = ddl_db.created_schema(&others).map_err(setup_failed)?;
-    let created = ddl_schema.table_names();
-    let listed: BTreeSet<String> = manifest.tables.iter().cloned().collect();
-    if created != listed {
-        return Err(CheckError::ManifestDrift {
-            plugin: name(),
-            unlisted: created.difference(&listed).cloned().collect(),
-            missing: listed.difference(&created).cloned().collect(),
-        });
-    }
-
-    let chain_db = Scratch::new(plugin, &dependencies, inventory).map_err(setup_failed)?;
-    for migration in &manifest.chain {
-        // Probing after each step names the migration that created a view
-        // or trigger whose body reaches too far.
-        chain_db.run_as(&policy, &migration.sql).and_then(|()| chain_db.probe(&policy)).map_err(|e| match e {
-            Ok(denial) => CheckError::ChainDenied { plugin: name(), migration: migration.label(), denial },
-            Err(message) => CheckError::ChainFailed { plugin: name(), migration: migration.label(), message },
-        })?;
-    }
-    let chain_schema = chain_db.created_schema(&others).map_err(setup_failed)?;
-    let diff = chain_schema.diff("the chain", &ddl_schema, "schema.sql");
-    if !diff.is_empty() {
-        return Err(CheckError::ChainDrift { plugin: name(), head: manifest.head(), diff });
-    }
-    Ok(())
 }
 
 /// What `check` found, plugin by plugin.
@@ -298,11 +396,12 @@ pub fn check_all(inventory: &Inventory, db: Option<&Database>, only: Option<&str
         }
     }
     let mut unusable = inventory.refused_names();
+    let checker = Checker::new(inventory).map_err(DbError::Scratch)?;
     for plugin in &inventory.plugins {
         let name = &plugin.manifest.name;
         let outcome = match inventory.blocked_by(plugin, &unusable) {
             Some(by) => Outcome::Blocked { by },
-            None => match schema_checks(plugin, inventory) {
+            None => match checker.schema_checks(plugin) {
                 Err(e) => Outcome::Refused { reason: e.to_string() },
                 Ok(()) => match db {
                     Some(db) => {

@@ -15,6 +15,7 @@ use crate::uninstall::{self, UninstallReport};
 fn survey(plugins: &PluginsArgs, db: Option<&Database>) -> Result<Inventory, Error> {
     let mut inventory = Inventory::scan(&plugins.plugins_dir)?;
     let recorded = db.map(Database::recorded_owners).transpose()?.unwrap_or_default();
+    inventory.installed = db.map(Database::installed_plugins).transpose()?.unwrap_or_default();
     inventory.refuse_ownership_conflicts(recorded);
     Ok(inventory)
 }

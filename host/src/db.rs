@@ -73,6 +73,10 @@ pub struct ChainRun<'a> {
     pub policy: Option<Arc<Policy>>,
     /// The plugin to record as installed with the run (`None` for the core).
     pub plugin: Option<PluginRecord<'a>>,
+    /// Tables that may reference this chain's tables by foreign key: its
+    /// own and those of the plugins that depend on it. The check before
+    /// commit looks only there (plus what the run changed).
+    pub referencing: Vec<String>,
 }
 
 /// What the database records about an installed plugin.
@@ -164,6 +168,9 @@ pub enum DbError {
     /// The disk (or a size limit) is full.
     #[error("database `{0}` is full: free disk space (or raise the file size limit) and run again; nothing was half-applied")]
     Full(PathBuf),
+    /// An in-memory scratch database for the checks could not be set up.
+    #[error("failed to prepare a scratch database for the checks: {0}")]
+    Scratch(String),
     /// Anything else SQLite reported.
     #[error("database `{path}`: {what} failed")]
     Sqlite {
@@ -275,12 +282,9 @@ impl Database {
 
     /// Whether a table of this name exists.
     pub fn has_table(&self, name: &str) -> Result<bool, DbError> {
-        self.conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|n| n > 0)
-            .map_err(|e| self.error("reading the schema", e))
+        // A lookup in SQLite's in-memory schema, not a scan of sqlite_master:
+        // this runs once per chain, and a database can hold many.
+        self.conn.table_exists(None, name).map_err(|e| self.error("reading the schema", e))
     }
 
     /// The migrations a history table records, by version; empty when the
@@ -415,7 +419,13 @@ impl Session<'_> {
     pub fn chain(&mut self) -> Result<ChainTx<'_>, DbError> {
         let begin = if self.dry_run { "SAVEPOINT shopdb_chain" } else { "BEGIN IMMEDIATE" };
         self.db.conn.execute_batch(begin).map_err(|e| self.db.error("starting a transaction", e))?;
-        Ok(ChainTx { db: self.db, dry_run: self.dry_run, open: true, log: Vec::new() })
+        Ok(ChainTx {
+            db: self.db,
+            dry_run: self.dry_run,
+            open: true,
+            log: Vec::new(),
+            foreign_keys: ForeignKeyScope::default(),
+        })
     }
 }
 
@@ -436,6 +446,20 @@ pub struct ChainTx<'s> {
     dry_run: bool,
     open: bool,
     log: Vec<String>,
+    foreign_keys: ForeignKeyScope,
+}
+
+/// Which tables the foreign-key check before commit must look at.
+#[derive(Debug, Default)]
+struct ForeignKeyScope {
+    /// Check every table (the core's own runs, the host's drops).
+    everything: bool,
+    /// Tables whose rows a plugin's SQL changed or that it dropped: their
+    /// rows, and the rows referencing them, may now point nowhere.
+    changed: BTreeSet<String>,
+    /// Tables that may reference the changed ones: the plugins' own and
+    /// those of the plugins depending on them.
+    referencing: BTreeSet<String>,
 }
 
 impl ChainTx<'_> {
@@ -455,7 +479,7 @@ impl ChainTx<'_> {
     /// records the plugin and its tables. Returns the migrations applied.
     pub fn run_chain(&mut self, run: &ChainRun<'_>, step: Step) -> Result<Vec<ChainMigration>, ApplyError> {
         let before: HashSet<i32> = self.db.applied(&run.history)?.iter().map(|a| a.version).collect();
-        let objects_before = self.object_names()?;
+        self.db.guard.take_touched();
         let migrations: Vec<Migration> = run.migrations.iter().map(ChainMigration::to_refinery).collect();
         let target = match (step, run.target) {
             (Step::Run, None) => Target::Latest,
@@ -481,31 +505,15 @@ impl ChainTx<'_> {
         };
         let report = runner.run(&mut driver);
         let failed = driver.failed.take();
+        if run.policy.is_none() {
+            self.foreign_keys.everything = true;
+        }
         let report = report.map_err(|e| self.explain(run, e, failed))?;
 
         if let Some(policy) = &run.policy {
             // The guard let the plugin use unclaimed tables while it ran (a
             // rebuild's working table); none may outlive the run unlisted.
-            let left = self
-                .object_names()?
-                .difference(&objects_before)
-                .find(|t| !policy.owned.contains(*t) && !core::is_bookkeeping(t))
-                .cloned();
-            if let Some(table) = left {
-                return Err(ApplyError::Denied {
-                    migration: format!("the run of {}", run.owner),
-                    denial: Denial {
-                        action: format!("leaving table `{table}` behind"),
-                        reason: format!("plugin '{}' does not list it among its tables", run.owner),
-                    },
-                });
-            }
-            probe_bodies(&self.db.conn, &self.db.guard, policy).map_err(|e| match e {
-                ProbeError::Denied(denial) => {
-                    ApplyError::Denied { migration: format!("a view or trigger of {}", run.owner), denial }
-                }
-                ProbeError::Sqlite(source) => ApplyError::Db(self.db.error("checking views and triggers", source)),
-            })?;
+            self.after_plugin_sql(run.owner, policy, &run.referencing)?;
             if let Some(plugin) = run.plugin {
                 self.record_plugin(run.owner, plugin, &policy.owned)?;
             }
@@ -523,26 +531,22 @@ impl ChainTx<'_> {
             .collect())
     }
 
-    /// The lowercase names of every table and view.
-    fn object_names(&self) -> Result<BTreeSet<String>, ApplyError> {
-        let read = || -> rusqlite::Result<BTreeSet<String>> {
-            let mut stmt =
-                self.db.conn.prepare("SELECT lower(name) FROM sqlite_master WHERE type IN ('table', 'view')")?;
-            let names = stmt.query_map([], |r| r.get(0))?;
-            names.collect()
-        };
-        read().map_err(|e| ApplyError::Db(self.db.error("reading the schema", e)))
-    }
-
     /// Runs `sql` (a plugin's DDL) under `policy`, naming `what` on failure.
-    pub fn execute_as(&mut self, policy: &Arc<Policy>, sql: &str, what: &str) -> Result<(), ApplyError> {
+    pub fn execute_as(
+        &mut self,
+        policy: &Arc<Policy>,
+        sql: &str,
+        what: &str,
+        referencing: &[String],
+    ) -> Result<(), ApplyError> {
         self.log.push(sql.to_owned());
+        self.db.guard.take_touched();
         let result = {
             let _restricted = self.db.guard.restrict(Arc::clone(policy));
             self.db.conn.execute_batch(sql).map_err(|e| (e, self.db.guard.take_denial()))
         };
         match result {
-            Ok(()) => Ok(()),
+            Ok(()) => self.after_plugin_sql(&policy.plugin, policy, referencing),
             Err((_, Some(denial))) => Err(ApplyError::Denied { migration: what.to_owned(), denial }),
             Err((error, None)) => match self.db.error("applying", error) {
                 DbError::Sqlite { source, .. } => {
@@ -551,6 +555,39 @@ impl ChainTx<'_> {
                 other => Err(ApplyError::Db(other)),
             },
         }
+    }
+
+    /// What the host verifies after a plugin's SQL ran, from what the guard
+    /// saw it touch: no unlisted table left behind, views and triggers read
+    /// only what the plugin may, and which tables the foreign-key check
+    /// before commit must cover.
+    fn after_plugin_sql(
+        &mut self,
+        owner: &str,
+        policy: &Arc<Policy>,
+        referencing: &[String],
+    ) -> Result<(), ApplyError> {
+        let touched = self.db.guard.take_touched();
+        for created in touched.created.iter().filter(|t| !policy.owned.contains(*t) && !core::is_bookkeeping(t)) {
+            let exists = crate::schema::object_exists(&self.db.conn, created);
+            if exists.map_err(|e| ApplyError::Db(self.db.error("reading the schema", e)))? {
+                return Err(ApplyError::Denied {
+                    migration: format!("the run of {owner}"),
+                    denial: Denial {
+                        action: format!("leaving table `{created}` behind"),
+                        reason: format!("plugin '{owner}' does not list it among its tables"),
+                    },
+                });
+            }
+        }
+        self.foreign_keys.changed.extend(touched.written.iter().chain(&touched.dropped).cloned());
+        self.foreign_keys.referencing.extend(referencing.iter().cloned());
+        probe_bodies(&self.db.conn, &self.db.guard, policy, &touched).map_err(|e| match e {
+            ProbeError::Denied(denial) => {
+                ApplyError::Denied { migration: format!("a view or trigger of {owner}"), denial }
+            }
+            ProbeError::Sqlite(source) => ApplyError::Db(self.db.error("checking views and triggers", source)),
+        })
     }
 
     /// Runs one statement of the host's own (not a plugin's) and logs it.
@@ -610,12 +647,68 @@ impl ChainTx<'_> {
         Ok(std::mem::take(&mut self.log))
     }
 
+    /// Makes the check before commit look at every table (for the host's
+    /// own destructive statements).
+    pub fn check_all_foreign_keys(&mut self) {
+        self.foreign_keys.everything = true;
+    }
+
+    /// `PRAGMA foreign_key_check` on what the transaction may have broken:
+    /// everything after the core's or the host's own statements; after a
+    /// plugin's, the tables whose rows it changed or that it dropped, and
+    /// those of the tables that may reference them that do. A migration that
+    /// only adds columns or indexes checks no rows at all.
     fn check_foreign_keys(&self) -> Result<(), ApplyError> {
-        let violation = self.db.conn.query_row(
-            "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check LIMIT 1",
-            [],
-            |row| Ok((row.get::<_, String>(0)?, row.get::<_, Option<i64>>(1)?, row.get::<_, String>(2)?)),
-        );
+        let scope = &self.foreign_keys;
+        if scope.everything {
+            return self.foreign_key_violation(None);
+        }
+        let mut tables: BTreeSet<&str> = BTreeSet::new();
+        for table in &scope.changed {
+            if self.db.has_table(table)? {
+                tables.insert(table);
+            }
+        }
+        if scope.changed.is_empty() {
+            return Ok(());
+        }
+        for candidate in &scope.referencing {
+            if tables.contains(candidate.as_str()) || !self.db.has_table(candidate)? {
+                continue;
+            }
+            let read = || -> rusqlite::Result<bool> {
+                let mut stmt =
+                    self.db.conn.prepare_cached("SELECT lower(\"table\") FROM pragma_foreign_key_list(?1)")?;
+                let parents = stmt.query_map([candidate], |r| r.get::<_, String>(0))?;
+                for parent in parents {
+                    if scope.changed.contains(&parent?) {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            };
+            if read().map_err(|e| ApplyError::Db(self.db.error("checking foreign keys", e)))? {
+                tables.insert(candidate);
+            }
+        }
+        for table in tables {
+            self.foreign_key_violation(Some(table))?;
+        }
+        Ok(())
+    }
+
+    fn foreign_key_violation(&self, table: Option<&str>) -> Result<(), ApplyError> {
+        let sql = match table {
+            Some(_) => "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check(?1) LIMIT 1",
+            None => "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check LIMIT 1",
+        };
+        let row = |row: &rusqlite::Row<'_>| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, Option<i64>>(1)?, row.get::<_, String>(2)?))
+        };
+        let violation = match table {
+            Some(table) => self.db.conn.query_row(sql, [table], row),
+            None => self.db.conn.query_row(sql, [], row),
+        };
         match violation {
             Ok((table, rowid, parent)) => Err(ApplyError::ForeignKey { table, rowid: rowid.unwrap_or(0), parent }),
             Err(rusqlite::Error::QueryReturnedNoRows) => Ok(()),
@@ -818,6 +911,7 @@ mod tests {
             target: None,
             policy: None,
             plugin: None,
+            referencing: Vec::new(),
         };
         db.apply(&core).unwrap();
         (dir, db)
@@ -837,6 +931,7 @@ mod tests {
             target: None,
             policy: Some(Arc::new(policy)),
             plugin: Some(PluginRecord { version: "1.0.0", depends_on: &[] }),
+            referencing: vec!["mine".to_owned()],
         }
     }
 

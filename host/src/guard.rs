@@ -29,8 +29,8 @@ pub struct Policy {
     /// Tables it may read besides its own (core and dependencies): lowercase.
     pub readable: BTreeSet<String>,
     /// Who owns the other known tables, to name them in refusals: lowercase
-    /// table → owner ("core", a plugin name, or "the host").
-    pub owners: BTreeMap<String, String>,
+    /// table → owner ("core" or a plugin name). Shared by every policy.
+    pub owners: Arc<BTreeMap<String, String>>,
     /// Let the plugin use tables nobody owns as its own while its SQL runs:
     /// the working table of a rebuild (`CREATE TABLE t_new …; DROP TABLE t;
     /// ALTER TABLE t_new RENAME TO t`). A table that is still there at the
@@ -58,6 +58,57 @@ impl std::fmt::Display for Denial {
 struct State {
     policy: Option<Arc<Policy>>,
     first_denial: Option<Denial>,
+    touched: Touched,
+}
+
+/// What a plugin's SQL touched while restricted, as SQLite prepared it.
+/// It tells the host what to verify afterwards without scanning the whole
+/// schema: which views and triggers to probe, which tables to check for
+/// foreign-key violations, which new tables must be in the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Touched {
+    /// Tables inserted into, updated or deleted from (lowercase).
+    pub written: BTreeSet<String>,
+    /// Tables and views dropped.
+    pub dropped: BTreeSet<String>,
+    /// Tables and views created.
+    pub created: BTreeSet<String>,
+    /// Views created.
+    pub views: BTreeSet<String>,
+    /// Tables (or views) that got a trigger.
+    pub triggered: BTreeSet<String>,
+}
+
+impl Touched {
+    fn record(&mut self, action: &AuthAction<'_>) {
+        let lower = |t: &str| t.to_lowercase();
+        match *action {
+            AuthAction::Insert { table_name }
+            | AuthAction::Delete { table_name }
+            | AuthAction::Update { table_name, .. }
+                if !is_sqlite_internal(&lower(table_name)) =>
+            {
+                self.written.insert(lower(table_name));
+            }
+            AuthAction::DropTable { table_name } => {
+                self.dropped.insert(lower(table_name));
+            }
+            AuthAction::DropView { view_name } => {
+                self.dropped.insert(lower(view_name));
+            }
+            AuthAction::CreateTable { table_name } => {
+                self.created.insert(lower(table_name));
+            }
+            AuthAction::CreateView { view_name } => {
+                self.created.insert(lower(view_name));
+                self.views.insert(lower(view_name));
+            }
+            AuthAction::CreateTrigger { table_name, .. } => {
+                self.triggered.insert(lower(table_name));
+            }
+            _ => {}
+        }
+    }
 }
 
 /// A connection's authorizer, switched between "the host's own SQL" (all
@@ -78,7 +129,10 @@ impl Guard {
                 return Authorization::Allow;
             };
             match decide(&policy, &context) {
-                Ok(()) => Authorization::Allow,
+                Ok(()) => {
+                    state.touched.record(&context.action);
+                    Authorization::Allow
+                }
                 Err(denial) => {
                     state.first_denial.get_or_insert(denial);
                     Authorization::Deny
@@ -102,41 +156,49 @@ impl Guard {
         self.lock().first_denial.take()
     }
 
+    /// What restricted SQL touched since the last call.
+    pub fn take_touched(&self) -> Touched {
+        std::mem::take(&mut self.lock().touched)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 /// Checks what SQLite does not check when a view or trigger is created:
-/// which tables its body reads. Each of the plugin's views is prepared as a
-/// `SELECT`, and each owned table or view with triggers as the writes that
-/// fire them (prepared, never run), under the plugin's policy.
-pub fn probe_bodies(conn: &Connection, guard: &Guard, policy: &Arc<Policy>) -> Result<(), ProbeError> {
+/// which tables its body reads. Each view the plugin created is prepared as
+/// a `SELECT`, and each table that got a trigger as the writes that fire it
+/// (prepared, never run), under the plugin's policy.
+pub fn probe_bodies(
+    conn: &Connection,
+    guard: &Guard,
+    policy: &Arc<Policy>,
+    touched: &Touched,
+) -> Result<(), ProbeError> {
+    let quoted = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    let exists = |name: &str| crate::schema::object_exists(conn, name);
     let mut probes = Vec::new();
-    let mut stmt = conn.prepare(
-        "SELECT o.type, o.name, EXISTS (SELECT 1 FROM sqlite_master AS t WHERE t.type = 'trigger' AND t.tbl_name = o.name) \
-         FROM sqlite_master AS o WHERE o.type IN ('table', 'view')",
-    )?;
-    let objects: Vec<(String, String, bool)> =
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
-    for (kind, name, has_triggers) in objects.into_iter().filter(|(_, n, _)| policy.owned.contains(&n.to_lowercase())) {
-        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        if kind == "view" {
-            probes.push(format!("SELECT * FROM {quoted}"));
+    for view in &touched.views {
+        if exists(view)? {
+            probes.push(format!("SELECT * FROM {}", quoted(view)));
         }
-        if has_triggers {
-            let mut columns = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
-            let assignments: Vec<String> = columns
-                .query_map([&name], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?
-                .iter()
-                .map(|c| format!("\"{0}\" = \"{0}\"", c.replace('"', "\"\"")))
-                .collect();
-            probes.push(format!("INSERT INTO {quoted} DEFAULT VALUES"));
-            probes.push(format!("DELETE FROM {quoted}"));
-            if !assignments.is_empty() {
-                probes.push(format!("UPDATE {quoted} SET {}", assignments.join(", ")));
-            }
+    }
+    for table in &touched.triggered {
+        if !exists(table)? {
+            continue;
+        }
+        let mut columns = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+        let assignments: Vec<String> = columns
+            .query_map([table], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?
+            .iter()
+            .map(|c| format!("{0} = {0}", quoted(c)))
+            .collect();
+        probes.push(format!("INSERT INTO {} DEFAULT VALUES", quoted(table)));
+        probes.push(format!("DELETE FROM {}", quoted(table)));
+        if !assignments.is_empty() {
+            probes.push(format!("UPDATE {} SET {}", quoted(table), assignments.join(", ")));
         }
     }
     let _restricted = guard.restrict(Arc::clone(policy));
@@ -149,6 +211,7 @@ pub fn probe_bodies(conn: &Connection, guard: &Guard, policy: &Arc<Policy>) -> R
             }
         }
     }
+    guard.take_touched();
     Ok(())
 }
 
@@ -368,10 +431,12 @@ mod tests {
             plugin: "mine".into(),
             owned: ["mine_items".to_owned(), "mine_view".to_owned()].into(),
             readable: ["sites".to_owned(), "theirs".to_owned()].into(),
-            owners: [("sites", "core"), ("theirs", "dep"), ("strangers", "stranger")]
-                .into_iter()
-                .map(|(t, o)| (t.to_owned(), o.to_owned()))
-                .collect(),
+            owners: Arc::new(
+                [("sites", "core"), ("theirs", "dep"), ("strangers", "stranger")]
+                    .into_iter()
+                    .map(|(t, o)| (t.to_owned(), o.to_owned()))
+                    .collect(),
+            ),
             may_use_unclaimed: false,
         };
         (conn, guard, Arc::new(policy))
@@ -389,7 +454,7 @@ mod tests {
         conn.execute_batch(sql)
             .map_err(|e| guard.take_denial().unwrap_or_else(|| panic!("failed but not denied: {e}")))?;
         drop(_restricted);
-        match probe_bodies(&conn, &guard, &policy) {
+        match probe_bodies(&conn, &guard, &policy, &guard.take_touched()) {
             Ok(()) => Ok(()),
             Err(ProbeError::Denied(denial)) => Err(denial),
             Err(e) => panic!("{e}"),

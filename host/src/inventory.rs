@@ -6,11 +6,13 @@
 //! one name, dependencies that are missing or form a cycle, and the
 //! dependency order.
 
+use crate::db::InstalledPlugin;
 use crate::discover::{self, DiscoverError};
 use crate::load::{self, Plugin};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 /// A plugin file the host will not use, and why.
 #[derive(Debug, Clone, Serialize)]
@@ -35,12 +37,17 @@ pub struct Inventory {
     /// Which plugin the database records as each table's owner (empty when
     /// no database was consulted).
     pub recorded_owners: BTreeMap<String, String>,
+    /// The plugins the database records as installed (empty when no
+    /// database was consulted).
+    pub installed: Vec<InstalledPlugin>,
+    /// Who owns each known table, built on first use (see [`Inventory::owners`]).
+    owner_index: OnceLock<Arc<BTreeMap<String, String>>>,
 }
 
 impl Inventory {
     /// Loads every plugin file in `dir` and sorts out which can be used.
     pub fn scan(dir: &Path) -> Result<Inventory, DiscoverError> {
-        let mut inventory = Inventory { dir: dir.to_owned(), ..Inventory::default() };
+        let mut inventory = Inventory::default();
         let mut loaded = Vec::new();
         for file in discover::plugin_files(dir)? {
             match load::load(&file) {
@@ -48,11 +55,20 @@ impl Inventory {
                 Err(error) => inventory.refused.push(Refusal { file, plugin: None, reason: error.reason.to_string() }),
             }
         }
-        inventory.plugins = loaded;
+        let mut scanned = Inventory::from_plugins(dir.to_owned(), loaded);
+        inventory.refused.append(&mut scanned.refused);
+        scanned.refused = inventory.refused;
+        Ok(scanned)
+    }
+
+    /// An inventory of plugins loaded by other means (synthetic ones in the
+    /// benchmarks, for one), checked and ordered as [`Inventory::scan`] does.
+    pub fn from_plugins(dir: PathBuf, plugins: Vec<Plugin>) -> Inventory {
+        let mut inventory = Inventory { dir, plugins, ..Inventory::default() };
         inventory.refuse_duplicates();
         inventory.refuse_missing_dependencies();
         inventory.order_by_dependencies();
-        Ok(inventory)
+        inventory
     }
 
     /// Refuses plugins whose tables are already someone else's: a core
@@ -62,6 +78,7 @@ impl Inventory {
     /// records one of them as the owner).
     pub fn refuse_ownership_conflicts(&mut self, recorded: BTreeMap<String, String>) {
         self.recorded_owners = recorded;
+        self.owner_index = OnceLock::new();
         let mut claims: BTreeMap<String, Vec<(String, PathBuf)>> = BTreeMap::new();
         for plugin in &self.plugins {
             for table in &plugin.manifest.tables {
@@ -105,6 +122,47 @@ impl Inventory {
         });
     }
 
+    /// Who owns each known table (lowercase table → `core`, or a plugin
+    /// name): the database's records, the core, and the usable plugins.
+    /// Built once and shared by every plugin's policy.
+    pub fn owners(&self) -> Arc<BTreeMap<String, String>> {
+        Arc::clone(self.owner_index.get_or_init(|| {
+            let mut owners = self.recorded_owners.clone();
+            for table in crate::core::tables() {
+                owners.insert(table.clone(), crate::core::OWNER.into());
+            }
+            for plugin in &self.plugins {
+                for table in &plugin.manifest.tables {
+                    owners.insert(table.clone(), plugin.manifest.name.clone());
+                }
+            }
+            Arc::new(owners)
+        }))
+    }
+
+    /// The tables that may reference `plugin`'s by foreign key: its own,
+    /// and those of every plugin (in the directory or recorded as installed)
+    /// that depends on it.
+    pub fn referencing_tables(&self, plugin: &str) -> Vec<String> {
+        let mut tables: BTreeSet<String> = BTreeSet::new();
+        let mut dependents: BTreeSet<&str> = BTreeSet::from([plugin]);
+        for other in &self.plugins {
+            if other.manifest.name == plugin || other.manifest.depends_on.iter().any(|d| d == plugin) {
+                tables.extend(other.manifest.tables.iter().cloned());
+                dependents.insert(&other.manifest.name);
+            }
+        }
+        for installed in self.installed.iter().filter(|i| i.depends_on.iter().any(|d| d == plugin)) {
+            dependents.insert(&installed.name);
+        }
+        for (table, owner) in &self.recorded_owners {
+            if dependents.contains(owner.as_str()) {
+                tables.insert(table.clone());
+            }
+        }
+        tables.into_iter().collect()
+    }
+
     /// The usable plugin called `name`.
     pub fn find(&self, name: &str) -> Option<&Plugin> {
         self.plugins.iter().find(|p| p.manifest.name == name)
@@ -121,6 +179,7 @@ impl Inventory {
 
     /// Moves plugins for which `reason` returns a message to the refusals.
     pub fn refuse_where(&mut self, mut reason: impl FnMut(&Plugin, &[Plugin]) -> Option<String>) {
+        self.owner_index = OnceLock::new();
         let verdicts: Vec<Option<String>> = self.plugins.iter().map(|p| reason(p, &self.plugins)).collect();
         let mut kept = Vec::with_capacity(self.plugins.len());
         for (plugin, verdict) in std::mem::take(&mut self.plugins).into_iter().zip(verdicts) {

@@ -13,7 +13,7 @@
 //! history by hand.
 
 use crate::adopt::{self, Adoption};
-use crate::check::{self, dependency_closure, policy_for};
+use crate::check::{dependency_closure, policy_for, Checker, LazyChecker};
 use crate::db::{ApplyError, ChainRun, ChainTx, Database, DbError, Mark, PluginRecord, Session, Step};
 use crate::error::one_line;
 use crate::history;
@@ -217,6 +217,7 @@ pub fn core_run() -> ChainRun<'static> {
         target: None,
         policy: None,
         plugin: None,
+        referencing: Vec::new(),
     }
 }
 
@@ -230,6 +231,7 @@ pub fn plugin_run<'p>(plugin: &'p Plugin, inventory: &Inventory, target: Option<
         target,
         policy: Some(Arc::new(policy_for(manifest, inventory))),
         plugin: Some(PluginRecord { version: &manifest.version, depends_on: &manifest.depends_on }),
+        referencing: inventory.referencing_tables(&manifest.name),
     }
 }
 
@@ -249,6 +251,7 @@ fn run(
         report.chains.extend(refusals(inventory));
     }
     let mut unusable: BTreeSet<String> = inventory.refused_names();
+    let checker = LazyChecker::new(inventory);
     for (plugin, target) in selection {
         let name = &plugin.manifest.name;
         let blocker = if core_ok { inventory.blocked_by(plugin, &unusable) } else { Some(core::OWNER.to_owned()) };
@@ -256,7 +259,7 @@ fn run(
             Some(by) => outcome(name, Some(&plugin.file), None, Status::Blocked { by }),
             None => {
                 let run = plugin_run(plugin, inventory, target);
-                advance(&mut session, name, Some(&plugin.file), &run, Some((plugin, inventory)))
+                advance(&mut session, name, Some(&plugin.file), &run, Some((plugin, inventory, &checker)))
             }
         };
         if !result.status.is_ok() {
@@ -275,7 +278,7 @@ fn advance(
     name: &str,
     file: Option<&Path>,
     run: &ChainRun<'_>,
-    plugin: Option<(&Plugin, &Inventory)>,
+    plugin: Option<(&Plugin, &Inventory, &LazyChecker<'_>)>,
 ) -> ChainOutcome {
     let db = session.database();
     let recorded = match db.applied(&run.history) {
@@ -284,8 +287,13 @@ fn advance(
     };
     let from = recorded.iter().map(|a| a.version).max();
     let mut adopted = None;
-    if let (true, Some((plugin, inventory))) = (recorded.is_empty(), plugin) {
-        match adopt::decide(db.connection(), plugin, inventory) {
+    if let (true, Some((plugin, inventory, checker))) = (recorded.is_empty(), plugin) {
+        let decided = checker
+            .get()
+            .map_err(DbError::Scratch)
+            .map_err(adopt::AdoptError::from)
+            .and_then(|checker| adopt::decide(db.connection(), plugin, inventory, checker));
+        match decided {
             Ok(Adoption::NotNeeded) => {}
             Ok(Adoption::AtVersion(version)) => adopted = Some(version),
             Ok(Adoption::NoMatch { closest, diff }) => {
@@ -312,9 +320,11 @@ fn advance(
     if pending == 0 && adopted.is_none() {
         return outcome(name, file, from, Status::UpToDate { version: state.applied });
     }
-    if let Some((plugin, inventory)) = plugin {
-        if let Err(e) = check::schema_checks(plugin, inventory) {
-            return outcome(name, file, from, Status::Refused { reason: e.to_string() });
+    if let Some((plugin, _, checker)) = plugin {
+        let checked =
+            checker.get().map_err(|e| e.to_string()).and_then(|c| c.schema_checks(plugin).map_err(|e| e.to_string()));
+        if let Err(reason) = checked {
+            return outcome(name, file, from, Status::Refused { reason });
         }
     }
     let applied = session.chain().map_err(ApplyError::from).and_then(|mut tx| {
@@ -369,6 +379,7 @@ pub fn bootstrap(db: &mut Database, inventory: &Inventory, dry_run: bool) -> Res
     let mut plan: Vec<ChainOutcome> = Vec::new();
     let mut unusable = inventory.refused_names();
     let mut chosen: Vec<&Plugin> = Vec::new();
+    let checker = Checker::new(inventory).map_err(DbError::Scratch)?;
     for plugin in &inventory.plugins {
         let name = &plugin.manifest.name;
         let verdict = if let Some(by) = inventory.blocked_by(plugin, &unusable) {
@@ -376,7 +387,7 @@ pub fn bootstrap(db: &mut Database, inventory: &Inventory, dry_run: bool) -> Res
         } else if let Some(reason) = already_installed(session.database(), plugin)? {
             Some(Status::Refused { reason })
         } else {
-            check::schema_checks(plugin, inventory).err().map(|e| Status::Refused { reason: e.to_string() })
+            checker.schema_checks(plugin).err().map(|e| Status::Refused { reason: e.to_string() })
         };
         match verdict {
             Some(status) => {
@@ -440,7 +451,7 @@ fn bootstrap_plugin(tx: &mut ChainTx<'_>, plugin: &Plugin, inventory: &Inventory
     let manifest = &plugin.manifest;
     let run = plugin_run(plugin, inventory, None);
     if let Some(policy) = &run.policy {
-        tx.execute_as(policy, &manifest.ddl, &format!("schema.sql of '{}'", manifest.name))?;
+        tx.execute_as(policy, &manifest.ddl, &format!("schema.sql of '{}'", manifest.name), &run.referencing)?;
     }
     let recorded = tx.run_chain(&run, Step::Record)?;
     tx.mark(&manifest.name, manifest.head(), Mark::Bootstrapped)?;

@@ -145,6 +145,19 @@ impl Schema {
     }
 }
 
+/// Whether a table or view called `name` exists: a lookup in SQLite's
+/// in-memory schema for tables, a read of `sqlite_master` only for names
+/// that are not tables (SQLite's lookup does not see views).
+pub fn object_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    if conn.table_exists(None, name)? {
+        return Ok(true);
+    }
+    conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'view' AND lower(name) = lower(?1)", [name], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| n > 0)
+}
+
 /// A row of `sqlite_master`, lowercased.
 struct MasterRow {
     kind: String,

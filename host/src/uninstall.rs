@@ -149,6 +149,7 @@ pub fn uninstall(
 fn drop_everything(db: &mut Database, report: &UninstallReport) -> Result<(), ApplyError> {
     let mut session = db.session(false)?;
     let mut tx = session.chain()?;
+    tx.check_all_foreign_keys();
     for object in report.objects.iter().filter(|o| o.kind == "view") {
         tx.execute_host("dropping a view", &format!("DROP VIEW \"{}\"", object.name), [])?;
     }

@@ -492,3 +492,22 @@ fn a_plugin_built_against_the_first_plugin_api_still_loads_and_applies() {
     let listed = sandbox.host(&["list", "--json"]).succeeds().json();
     assert_eq!(listed["plugins"][0]["api_version"], "1.0.0");
 }
+
+#[test]
+fn a_foreign_key_to_a_plugin_it_does_not_depend_on_is_refused() {
+    let sandbox = with_computers_applied();
+    let ddl = "CREATE TABLE gizmos (id INTEGER PRIMARY KEY, computer_id INTEGER REFERENCES computers (id));";
+    let spec = json!({"name": "gizmos", "tables": ["gizmos"], "ddl": ddl, "migrations": [[1, "baseline", ddl]]});
+    sandbox.install_scripted("gizmos", spec.clone());
+    refused_and_untouched(
+        &sandbox,
+        "gizmos",
+        &["table `gizmos` references `computers` of plugin 'computers'", "add the owner to depends_on"],
+    );
+
+    let sandbox = with_computers_applied();
+    let mut declared = spec;
+    declared["depends_on"] = json!(["computers"]);
+    sandbox.install_scripted("gizmos", declared);
+    sandbox.host(&["upgrade-all"]).succeeds();
+}

@@ -521,3 +521,29 @@ fn a_full_disk_fails_cleanly_and_leaves_every_plugin_whole() {
     }
     sandbox.host(&["upgrade-all"]).succeeds();
 }
+
+#[test]
+fn a_run_that_orphans_rows_of_a_dependent_plugin_rolls_back_too() {
+    let sandbox = Sandbox::new();
+    let racks_v1 = "CREATE TABLE racks (id INTEGER PRIMARY KEY);";
+    let racks =
+        |migrations: Value| json!({"name": "racks", "tables": ["racks"], "ddl": racks_v1, "migrations": migrations});
+    let slots_v1 = "CREATE TABLE slots (id INTEGER PRIMARY KEY, rack_id INTEGER NOT NULL REFERENCES racks (id));";
+    sandbox.install_scripted("racks", racks(json!([[1, "baseline", racks_v1]])));
+    sandbox.install_scripted(
+        "slots",
+        json!({"name": "slots", "tables": ["slots"], "depends_on": ["racks"], "ddl": slots_v1, "migrations": [[1, "baseline", slots_v1]]}),
+    );
+    sandbox.host(&["upgrade-all"]).succeeds();
+    sandbox.open_db().execute_batch("INSERT INTO racks VALUES (1), (2); INSERT INTO slots VALUES (20, 2);").unwrap();
+    let before = sandbox.snapshot();
+    // racks' own run deletes a rack that another plugin's rows point at.
+    sandbox.install_scripted(
+        "racks",
+        racks(json!([[1, "baseline", racks_v1], [2, "retire", "DELETE FROM racks WHERE id = 2;"]])),
+    );
+    let report = sandbox.host(&["upgrade-all", "--json"]).exits(1).json();
+    let reason = chain(&report, "racks")["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("row 20 of `slots` references a missing row of `racks`"), "{reason}");
+    assert_eq!(sandbox.snapshot(), before);
+}

@@ -1,0 +1,295 @@
+//! `shopdb-bench`: what the host costs beyond the SQL itself, measured side by
+//! side in one run on this machine. Every figure is a median of several runs
+//! and, where the issue asks for a ratio, against a baseline measured in the
+//! same run. `make bench` builds in release mode and runs it; the report goes
+//! to stdout and to `target/bench/report.md`.
+//!
+//! Subcommands used as child processes (so that process start and library
+//! loading are paid as in real use): `floor SQL_DIR DB` applies SQL files,
+//! one transaction each, with nothing else; `phases PLUGINS_DIR DB` times the
+//! steps of a no-op `upgrade-all` inside a fresh process.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod scale;
+mod stats;
+
+use rusqlite::Connection;
+use shopdb_host::db::{Database, DEFAULT_BUSY_TIMEOUT};
+use shopdb_host::inventory::Inventory;
+use shopdb_host::{core, migrate};
+use stats::{median, ms, Samples};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BUNDLED: [&str; 6] = ["computers", "equipment", "network", "notifications", "printers", "usb"];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("floor") => floor(Path::new(&args[1]), Path::new(&args[2])),
+        Some("phases") => phases(Path::new(&args[1]), Path::new(&args[2])),
+        Some("--quick") | None => run_all(!args.is_empty()),
+        Some(other) => {
+            eprintln!("error: unknown argument `{other}`; usage: shopdb-bench [--quick]");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The directory holding this binary, the host binary and the plugin files.
+fn build_dir() -> PathBuf {
+    std::env::current_exe().unwrap().parent().unwrap().to_owned()
+}
+
+fn host_binary() -> PathBuf {
+    build_dir().join("shopdb-host")
+}
+
+fn run_all(quick: bool) {
+    let runs = if quick { 5 } else { 11 };
+    let mut report = String::new();
+    let _ = writeln!(report, "# shopdb-host benchmarks\n");
+    let _ = writeln!(report, "Release build, {} runs per figure unless said, medians. Machine: {}.\n", runs, machine());
+    let work = tempfile::tempdir().unwrap();
+    let plugins = work.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    for name in BUNDLED {
+        let file = format!("libshopdb_plugin_{name}.so");
+        std::fs::copy(build_dir().join(&file), plugins.join(&file)).unwrap();
+    }
+
+    fresh_upgrade(&mut report, work.path(), &plugins, runs);
+    noop_upgrade(&mut report, work.path(), &plugins, runs * 2 - 1);
+    scale::run(&mut report, quick);
+    big_data(&mut report, work.path(), if quick { 3 } else { 5 }, if quick { 200_000 } else { 1_000_000 });
+
+    print!("{report}");
+    let out = build_dir().join("../bench");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("report.md"), &report).unwrap();
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cpus} cores, {model}")
+}
+
+fn time_command(command: &mut Command) -> Duration {
+    let start = Instant::now();
+    let status = command.status().unwrap();
+    let elapsed = start.elapsed();
+    assert!(status.success(), "{command:?} failed");
+    elapsed
+}
+
+/// The SQL of the core chain and every plugin chain, in the order the host
+/// applies them, one file per chain: the floor's input.
+fn dump_sql(plugins: &Path, dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let inventory = Inventory::scan(plugins).unwrap();
+    let mut chains: Vec<(String, String)> =
+        vec![("core".into(), core::chain().iter().map(|m| m.sql.as_str()).collect::<Vec<_>>().join(";\n"))];
+    for plugin in &inventory.plugins {
+        let sql = plugin.manifest.chain.iter().map(|m| m.sql.as_str()).collect::<Vec<_>>().join(";\n");
+        chains.push((plugin.manifest.name.clone(), sql));
+    }
+    for (i, (name, sql)) in chains.iter().enumerate() {
+        std::fs::write(dir.join(format!("{i:03}_{name}.sql")), sql).unwrap();
+    }
+}
+
+/// The floor: the same SQL with nothing around it: one transaction per
+/// chain, default journal mode and synchronous setting, like the host.
+fn floor(sql_dir: &Path, database: &Path) {
+    let conn = Connection::open(database).unwrap();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(sql_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for file in files {
+        let sql = std::fs::read_to_string(&file).unwrap();
+        conn.execute_batch(&format!("BEGIN IMMEDIATE;\n{sql};\nCOMMIT;")).unwrap();
+    }
+}
+
+fn fresh_upgrade(report: &mut String, work: &Path, plugins: &Path, runs: usize) {
+    let sql = work.join("floor-sql");
+    dump_sql(plugins, &sql);
+    let me = std::env::current_exe().unwrap();
+    let (mut host, mut floor) = (Samples::default(), Samples::default());
+    for run in 0..runs {
+        let db = work.join(format!("fresh-host-{run}.sqlite"));
+        let floor_db = work.join(format!("fresh-floor-{run}.sqlite"));
+        let mut host_command = Command::new(host_binary());
+        host_command
+            .args(["upgrade-all", "--plugins-dir"])
+            .arg(plugins)
+            .arg("--database")
+            .arg(&db)
+            .stdout(std::process::Stdio::null());
+        let mut floor_command = Command::new(&me);
+        floor_command.arg("floor").arg(&sql).arg(&floor_db);
+        // Alternate which goes first, so neither always meets a warm cache.
+        if run % 2 == 0 {
+            host.push(time_command(&mut host_command));
+            floor.push(time_command(&mut floor_command));
+        } else {
+            floor.push(time_command(&mut floor_command));
+            host.push(time_command(&mut host_command));
+        }
+    }
+    let ratio = host.median() / floor.median();
+    let _ = writeln!(report, "## 1. Fresh `upgrade-all` (core + 6 plugins, whole process, new file)\n");
+    let _ = writeln!(report, "| | median | min | max |\n|---|---|---|---|");
+    let _ = writeln!(
+        report,
+        "| host `shopdb-host upgrade-all` | {} | {} | {} |",
+        ms(host.median()),
+        ms(host.min()),
+        ms(host.max())
+    );
+    let _ = writeln!(
+        report,
+        "| floor (same SQL, rusqlite, one transaction per chain) | {} | {} | {} |",
+        ms(floor.median()),
+        ms(floor.min()),
+        ms(floor.max())
+    );
+    let _ = writeln!(report, "\n**host/floor = {ratio:.2}** (target ≤ 1.5)\n");
+}
+
+fn noop_upgrade(report: &mut String, work: &Path, plugins: &Path, runs: usize) {
+    let db = work.join("noop.sqlite");
+    let mut first = Command::new(host_binary());
+    first
+        .args(["upgrade-all", "--plugins-dir"])
+        .arg(plugins)
+        .arg("--database")
+        .arg(&db)
+        .stdout(std::process::Stdio::null());
+    time_command(&mut first);
+    let (mut wall, mut start) = (Samples::default(), Samples::default());
+    let mut phase_runs: Vec<serde_json::Value> = Vec::new();
+    let me = std::env::current_exe().unwrap();
+    for _ in 0..runs {
+        let mut noop = Command::new(host_binary());
+        noop.args(["upgrade-all", "--plugins-dir"])
+            .arg(plugins)
+            .arg("--database")
+            .arg(&db)
+            .stdout(std::process::Stdio::null());
+        wall.push(time_command(&mut noop));
+        let mut version = Command::new(host_binary());
+        version.arg("--version").stdout(std::process::Stdio::null());
+        start.push(time_command(&mut version));
+        let out = Command::new(&me).arg("phases").arg(plugins).arg(&db).output().unwrap();
+        phase_runs.push(serde_json::from_slice(&out.stdout).unwrap());
+    }
+    let phase = |key: &str| {
+        let values: Vec<f64> = phase_runs.iter().map(|p| p[key].as_f64().unwrap()).collect();
+        median(&values)
+    };
+    let _ = writeln!(report, "## 2. No-op `upgrade-all` (everything applied), {runs} runs\n");
+    let _ = writeln!(report, "| step | median |\n|---|---|");
+    let _ = writeln!(report, "| **whole process, wall** | **{}** |", ms(wall.median()));
+    let _ = writeln!(report, "| process start + exit (`shopdb-host --version`) | {} |", ms(start.median()));
+    let _ = writeln!(
+        report,
+        "| load and describe the six `.so` (vet ELF, dlopen, abi_stable checks) | {:.2} ms |",
+        phase("load_ms")
+    );
+    let _ = writeln!(report, "| open the database, ownership checks | {:.2} ms |", phase("open_ms"));
+    let _ = writeln!(
+        report,
+        "| read history of 7 chains, compare checksums (the no-op run itself) | {:.2} ms |",
+        phase("history_ms")
+    );
+    let _ = writeln!(
+        report,
+        "\nper `.so` file: {:.2} ms to load and describe. Target: whole process ≤ 20 ms.\n",
+        phase("load_ms") / 6.0
+    );
+}
+
+/// Child process: the steps of a no-op `upgrade-all`, timed.
+fn phases(plugins: &Path, database: &Path) {
+    let t0 = Instant::now();
+    let mut inventory = Inventory::scan(plugins).unwrap();
+    let t1 = Instant::now();
+    let mut db = Database::open(database, DEFAULT_BUSY_TIMEOUT).unwrap();
+    inventory.refuse_ownership_conflicts(db.recorded_owners().unwrap());
+    let t2 = Instant::now();
+    let report = migrate::upgrade_all(&mut db, &inventory, false).unwrap();
+    let t3 = Instant::now();
+    assert!(report.succeeded());
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("{}", serde_json::json!({"load_ms": ms(t1 - t0), "open_ms": ms(t2 - t1), "history_ms": ms(t3 - t2)}));
+}
+
+fn big_data(report: &mut String, work: &Path, runs: usize, rows: i64) {
+    let template = work.join("big-template.sqlite");
+    let setup = scale::big_table_plugin();
+    {
+        let mut db = Database::open(&template, DEFAULT_BUSY_TIMEOUT).unwrap();
+        let inventory = scale::inventory_of(vec![setup.clone()]);
+        db.apply(&migrate::core_run()).unwrap();
+        db.apply(&migrate::plugin_run(&setup, &inventory, Some(1))).unwrap();
+        db.connection()
+            .execute_batch(&format!(
+                "INSERT INTO sites (code, name) VALUES ('S1', 'Plant 1'), ('S2', 'Plant 2');
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
+                 INSERT INTO big_items (id, site_id, code, value) SELECT i, 1 + i % 2, printf('ITEM-%08d', i), i * 0.5 FROM n;"
+            ))
+            .unwrap();
+    }
+    let _ = writeln!(report, "## 4. Big data: {rows} rows, {runs} runs (in-process, same starting file)\n");
+    let _ = writeln!(report, "| migration | host | floor | host/floor |\n|---|---|---|---|");
+    for (version, label) in [(2, "12-step rebuild of the table (new constraint)"), (3, "add an indexed column")] {
+        let sql = setup.manifest.chain.iter().find(|m| m.version == version).unwrap().sql.clone();
+        let (mut host, mut floor) = (Samples::default(), Samples::default());
+        for run in 0..runs {
+            for side in [run % 2, 1 - run % 2] {
+                let db_path = work.join(format!("big-{side}.sqlite"));
+                std::fs::copy(&template, &db_path).unwrap();
+                if version == 3 {
+                    // Start from V2 on both sides.
+                    let conn = Connection::open(&db_path).unwrap();
+                    let v2 = &setup.manifest.chain[1];
+                    conn.execute_batch(&format!("BEGIN; {}; COMMIT;", v2.sql)).unwrap();
+                    conn.execute(
+                        "INSERT INTO shopdb_history_bigdata (version, name, applied_on, checksum) VALUES (2, ?1, '2026-01-01T00:00:00Z', ?2)",
+                        rusqlite::params![v2.name, v2.checksum().to_string()],
+                    )
+                    .unwrap();
+                }
+                if side == 0 {
+                    let mut db = Database::open(&db_path, DEFAULT_BUSY_TIMEOUT).unwrap();
+                    let inventory = scale::inventory_of(vec![setup.clone()]);
+                    let start = Instant::now();
+                    let applied = db.apply(&migrate::plugin_run(&setup, &inventory, Some(version))).unwrap();
+                    host.push(start.elapsed());
+                    assert_eq!(applied.len(), 1);
+                } else {
+                    let conn = Connection::open(&db_path).unwrap();
+                    let start = Instant::now();
+                    conn.execute_batch(&format!("BEGIN IMMEDIATE; {sql}; COMMIT;")).unwrap();
+                    floor.push(start.elapsed());
+                }
+            }
+        }
+        let _ = writeln!(
+            report,
+            "| {label} | {} | {} | **{:.3}** |",
+            ms(host.median()),
+            ms(floor.median()),
+            host.median() / floor.median()
+        );
+    }
+    let _ = writeln!(report, "\nTarget: host/floor ≤ 1.1.\n");
+}
