@@ -30,6 +30,7 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("floor") => floor(Path::new(&args[1]), Path::new(&args[2])),
         Some("phases") => phases(Path::new(&args[1]), Path::new(&args[2])),
+        Some("fresh-phases") => fresh_phases(Path::new(&args[1]), Path::new(&args[2])),
         Some("--quick") | None => run_all(!args.is_empty()),
         Some(other) => {
             eprintln!("error: unknown argument `{other}`; usage: shopdb-bench [--quick]");
@@ -230,6 +231,34 @@ fn phases(plugins: &Path, database: &Path) {
     assert!(report.succeeded());
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("{}", serde_json::json!({"load_ms": ms(t1 - t0), "open_ms": ms(t2 - t1), "history_ms": ms(t3 - t2)}));
+}
+
+/// Child process: where a fresh `upgrade-all` spends its time.
+fn fresh_phases(plugins: &Path, database: &Path) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let t0 = Instant::now();
+    let mut inventory = Inventory::scan(plugins).unwrap();
+    let t1 = Instant::now();
+    let mut db = Database::open(database, DEFAULT_BUSY_TIMEOUT).unwrap();
+    inventory.refuse_ownership_conflicts(db.recorded_owners().unwrap());
+    let t2 = Instant::now();
+    let checker = shopdb_host::check::Checker::new(&inventory).unwrap();
+    let t3 = Instant::now();
+    for plugin in &inventory.plugins {
+        checker.schema_checks(plugin).unwrap();
+    }
+    let t4 = Instant::now();
+    let report = migrate::upgrade_all(&mut db, &inventory, false).unwrap();
+    let t5 = Instant::now();
+    assert!(report.succeeded());
+    println!(
+        "load {:.2} open {:.2} checker {:.2} checks {:.2} upgrade_all(with checks) {:.2}",
+        ms(t1 - t0),
+        ms(t2 - t1),
+        ms(t3 - t2),
+        ms(t4 - t3),
+        ms(t5 - t4)
+    );
 }
 
 fn big_data(report: &mut String, work: &Path, runs: usize, rows: i64) {

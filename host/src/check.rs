@@ -33,7 +33,7 @@ pub enum CheckError {
     #[error("plugin '{plugin}': schema.sql was refused: {denial}")]
     DdlDenied { plugin: String, denial: Denial },
     /// DDL and manifest name different tables.
-    #[error("plugin '{plugin}': schema.sql and the manifest disagree: {}", drift(unlisted, missing))]
+    #[error("plugin '{plugin}': schema.sql and the manifest disagree: {}", drift_text(unlisted, missing))]
     ManifestDrift { plugin: String, unlisted: Vec<String>, missing: Vec<String> },
     /// A migration does not run on a scratch database.
     #[error("plugin '{plugin}': migration {migration} fails on an empty database: {message}")]
@@ -49,7 +49,7 @@ pub enum CheckError {
     ChainDrift { plugin: String, head: i32, diff: Vec<String> },
 }
 
-fn drift(unlisted: &[String], missing: &[String]) -> String {
+fn drift_text(unlisted: &[String], missing: &[String]) -> String {
     let mut parts = Vec::new();
     if !unlisted.is_empty() {
         parts.push(format!("it creates {} that the manifest does not list", quoted(unlisted)));
@@ -180,12 +180,19 @@ impl<'i> Checker<'i> {
 
     /// Runs the scratch checks for one plugin of the inventory.
     pub fn schema_checks(&self, plugin: &Plugin) -> Result<(), CheckError> {
+        let ddl_schema = self.ddl_checks(plugin)?;
+        self.chain_checks(plugin, &ddl_schema)
+    }
+
+    /// The checks on the plugin's DDL: it runs, stays in its tables, creates
+    /// exactly the listed tables, references only what it may. Returns the
+    /// schema it builds.
+    pub fn ddl_checks(&self, plugin: &Plugin) -> Result<Schema, CheckError> {
         let manifest = &plugin.manifest;
         let name = || manifest.name.clone();
         let policy = Arc::new(policy_for(manifest, self.inventory));
         let dependencies = dependency_closure(manifest, &self.inventory.plugins);
         let setup_failed = |message: String| CheckError::DdlFailed { plugin: name(), message };
-
         let ddl_db = self.scratch(plugin, &dependencies).map_err(setup_failed)?;
         ddl_db.run_as(&policy, &manifest.ddl).and_then(|()| ddl_db.probe(&policy)).map_err(|e| match e {
             Ok(denial) => CheckError::DdlDenied { plugin: name(), denial },
@@ -202,7 +209,18 @@ impl<'i> Checker<'i> {
             });
         }
         self.check_references(manifest, &ddl_schema)?;
+        Ok(ddl_schema)
+    }
 
+    /// The checks on the plugin's chain: run from an empty database, every
+    /// migration runs and stays in its tables, and the result is the schema
+    /// the DDL builds.
+    pub fn chain_checks(&self, plugin: &Plugin, ddl_schema: &Schema) -> Result<(), CheckError> {
+        let manifest = &plugin.manifest;
+        let name = || manifest.name.clone();
+        let policy = Arc::new(policy_for(manifest, self.inventory));
+        let dependencies = dependency_closure(manifest, &self.inventory.plugins);
+        let setup_failed = |message: String| CheckError::DdlFailed { plugin: name(), message };
         let chain_db = self.scratch(plugin, &dependencies).map_err(setup_failed)?;
         for migration in &manifest.chain {
             // Probing after each step names the migration that created a view
@@ -213,11 +231,7 @@ impl<'i> Checker<'i> {
             })?;
         }
         let chain_schema = chain_db.created_schema().map_err(setup_failed)?;
-        let diff = chain_schema.diff("the chain", &ddl_schema, "schema.sql");
-        if !diff.is_empty() {
-            return Err(CheckError::ChainDrift { plugin: name(), head: manifest.head(), diff });
-        }
-        Ok(())
+        drift(manifest, &chain_schema, ddl_schema)
     }
 
     /// A foreign key may point at the plugin's own tables, core tables and
@@ -240,6 +254,17 @@ impl<'i> Checker<'i> {
             }
         }
         Ok(())
+    }
+}
+
+/// The chain-vs-DDL comparison: `Err` with a readable diff when the schema
+/// the chain built differs from the one the DDL builds.
+pub fn drift(manifest: &Manifest, chain_schema: &Schema, ddl_schema: &Schema) -> Result<(), CheckError> {
+    let diff = chain_schema.diff("the chain", ddl_schema, "schema.sql");
+    if diff.is_empty() {
+        Ok(())
+    } else {
+        Err(CheckError::ChainDrift { plugin: manifest.name.clone(), head: manifest.head(), diff })
     }
 }
 

@@ -47,25 +47,61 @@ pub fn chain() -> &'static [ChainMigration] {
 }
 
 /// The tables the core chain creates for plugins to share (lowercase; not
-/// the bookkeeping), read off a scratch database once per process.
+/// the bookkeeping). Read off the chain's SQL (`CREATE TABLE`/`VIEW`,
+/// `DROP`, `RENAME TO`) once per process: every command needs it, and
+/// running the chain in a scratch database would cost a millisecond each
+/// time. A test checks it against a database the chain really built.
 pub fn tables() -> &'static BTreeSet<String> {
     static TABLES: OnceLock<BTreeSet<String>> = OnceLock::new();
     TABLES.get_or_init(|| {
-        let Ok(conn) = rusqlite::Connection::open_in_memory() else {
-            return BTreeSet::new();
-        };
+        use crate::sqltext::{tokenize, Token};
+        let mut tables = BTreeSet::new();
         for migration in chain() {
-            if conn.execute_batch(&migration.sql).is_err() {
-                break;
+            let tokens = tokenize(&migration.sql);
+            let word = |i: usize| match tokens.get(i) {
+                Some(Token::Word(w)) => Some(w.as_str()),
+                _ => None,
+            };
+            for i in 0..tokens.len() {
+                let (kind, mut name_at) = match (word(i), word(i + 1)) {
+                    (Some("create" | "drop"), Some("table" | "view")) => (word(i), i + 2),
+                    (Some("rename"), Some("to")) => (Some("rename"), i + 2),
+                    _ => continue,
+                };
+                if word(name_at) == Some("if") {
+                    name_at += if kind == Some("drop") { 2 } else { 3 };
+                }
+                let Some(name) = word(name_at) else { continue };
+                match kind {
+                    Some("drop") => tables.remove(name),
+                    _ => tables.insert(name.to_owned()),
+                };
+                if kind == Some("rename") {
+                    // ALTER TABLE old RENAME TO new: the old name is gone.
+                    if let (Some("table"), Some(old)) = (word(i.saturating_sub(2)), word(i.saturating_sub(1))) {
+                        tables.remove(old);
+                    }
+                }
             }
         }
-        crate::schema::Schema::read(&conn, |t| !is_bookkeeping(t)).map(|s| s.table_names()).unwrap_or_default()
+        tables.retain(|t| !is_bookkeeping(t));
+        tables
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tables_read_off_the_sql_are_those_the_chain_builds() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for migration in chain() {
+            conn.execute_batch(&migration.sql).unwrap();
+        }
+        let built = crate::schema::Schema::read(&conn, |t| !is_bookkeeping(t)).unwrap().table_names();
+        assert_eq!(tables(), &built);
+    }
 
     #[test]
     fn the_core_chain_is_embedded_and_creates_the_shared_tables() {

@@ -20,7 +20,7 @@
 //! few types.
 
 use crate::core;
-use crate::guard::{probe_bodies, Denial, Guard, Policy, ProbeError};
+use crate::guard::{probe_bodies, Denial, Guard, Policy, ProbeError, Touched};
 use crate::manifest::ChainMigration;
 use refinery::{Migration, Runner, Target};
 use refinery_core::traits::sync::{Migrate, Query, Transaction};
@@ -204,6 +204,9 @@ pub enum ApplyError {
     /// The database records a migration the plugin no longer has.
     #[error("the database records migration {applied}, which the plugin does not have: is this an older build of the plugin?")]
     Missing { applied: String },
+    /// A check made inside the transaction refused the result.
+    #[error("{0}")]
+    Refused(String),
     /// A refinery failure not covered above.
     #[error("refinery failed: {0}")]
     Refinery(String),
@@ -502,9 +505,11 @@ impl ChainTx<'_> {
             plugin_sql,
             failed: None,
             log: &mut self.log,
+            touched: Touched::default(),
         };
         let report = runner.run(&mut driver);
         let failed = driver.failed.take();
+        let touched = std::mem::take(&mut driver.touched);
         if run.policy.is_none() {
             self.foreign_keys.everything = true;
         }
@@ -513,7 +518,7 @@ impl ChainTx<'_> {
         if let Some(policy) = &run.policy {
             // The guard let the plugin use unclaimed tables while it ran (a
             // rebuild's working table); none may outlive the run unlisted.
-            self.after_plugin_sql(run.owner, policy, &run.referencing)?;
+            self.after_plugin_sql(run.owner, policy, &run.referencing, &touched)?;
             if let Some(plugin) = run.plugin {
                 self.record_plugin(run.owner, plugin, &policy.owned)?;
             }
@@ -546,7 +551,14 @@ impl ChainTx<'_> {
             self.db.conn.execute_batch(sql).map_err(|e| (e, self.db.guard.take_denial()))
         };
         match result {
-            Ok(()) => self.after_plugin_sql(&policy.plugin, policy, referencing),
+            Ok(()) => {
+                let touched = self.db.guard.take_touched();
+                probe_bodies(&self.db.conn, &self.db.guard, policy, &touched).map_err(|e| match e {
+                    ProbeError::Denied(denial) => ApplyError::Denied { migration: what.to_owned(), denial },
+                    ProbeError::Sqlite(source) => ApplyError::Db(self.db.error("checking views and triggers", source)),
+                })?;
+                self.after_plugin_sql(&policy.plugin, policy, referencing, &touched)
+            }
             Err((_, Some(denial))) => Err(ApplyError::Denied { migration: what.to_owned(), denial }),
             Err((error, None)) => match self.db.error("applying", error) {
                 DbError::Sqlite { source, .. } => {
@@ -556,18 +568,17 @@ impl ChainTx<'_> {
             },
         }
     }
-
     /// What the host verifies after a plugin's SQL ran, from what the guard
-    /// saw it touch: no unlisted table left behind, views and triggers read
-    /// only what the plugin may, and which tables the foreign-key check
+    /// saw it touch (its views and triggers were probed as it ran): no
+    /// unlisted table left behind, and which tables the foreign-key check
     /// before commit must cover.
     fn after_plugin_sql(
         &mut self,
         owner: &str,
         policy: &Arc<Policy>,
         referencing: &[String],
+        touched: &Touched,
     ) -> Result<(), ApplyError> {
-        let touched = self.db.guard.take_touched();
         for created in touched.created.iter().filter(|t| !policy.owned.contains(*t) && !core::is_bookkeeping(t)) {
             let exists = crate::schema::object_exists(&self.db.conn, created);
             if exists.map_err(|e| ApplyError::Db(self.db.error("reading the schema", e)))? {
@@ -582,12 +593,7 @@ impl ChainTx<'_> {
         }
         self.foreign_keys.changed.extend(touched.written.iter().chain(&touched.dropped).cloned());
         self.foreign_keys.referencing.extend(referencing.iter().cloned());
-        probe_bodies(&self.db.conn, &self.db.guard, policy, &touched).map_err(|e| match e {
-            ProbeError::Denied(denial) => {
-                ApplyError::Denied { migration: format!("a view or trigger of {owner}"), denial }
-            }
-            ProbeError::Sqlite(source) => ApplyError::Db(self.db.error("checking views and triggers", source)),
-        })
+        Ok(())
     }
 
     /// Runs one statement of the host's own (not a plugin's) and logs it.
@@ -828,6 +834,8 @@ struct Driver<'c> {
     failed: Option<Failure>,
     /// Every statement executed, for dry runs and reports.
     log: &'c mut Vec<String>,
+    /// What the plugin's SQL touched, over the whole run.
+    touched: Touched,
 }
 
 /// The error a [`Driver`] hands to refinery (which keeps only its text).
@@ -851,15 +859,24 @@ impl Transaction for Driver<'_> {
         for sql in queries {
             self.log.push(sql.to_owned());
             let policy = self.policy.clone().filter(|_| self.plugin_sql.contains(sql));
-            let result = match policy {
+            let result = match &policy {
                 Some(policy) => {
-                    let _restricted = self.guard.restrict(policy);
+                    let _restricted = self.guard.restrict(Arc::clone(policy));
                     self.conn.execute_batch(sql).map_err(|e| (e, self.guard.take_denial()))
                 }
                 None => self.conn.execute_batch(sql).map_err(|e| (e, None)),
             };
             if let Err((error, denial)) = result {
                 return Err(self.fail(sql, error, denial));
+            }
+            if let Some(policy) = &policy {
+                // Views and triggers this migration created are probed now,
+                // so that a refusal names the migration.
+                let touched = self.guard.take_touched();
+                if let Err(ProbeError::Denied(denial)) = probe_bodies(self.conn, self.guard, policy, &touched) {
+                    return Err(self.fail(sql, rusqlite::Error::InvalidQuery, Some(denial)));
+                }
+                self.touched.absorb(touched);
             }
             count += 1;
         }

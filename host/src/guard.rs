@@ -80,6 +80,15 @@ pub struct Touched {
 }
 
 impl Touched {
+    /// Adds what `other` touched.
+    pub fn absorb(&mut self, other: Touched) {
+        self.written.extend(other.written);
+        self.dropped.extend(other.dropped);
+        self.created.extend(other.created);
+        self.views.extend(other.views);
+        self.triggered.extend(other.triggered);
+    }
+
     fn record(&mut self, action: &AuthAction<'_>) {
         let lower = |t: &str| t.to_lowercase();
         match *action {

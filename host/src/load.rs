@@ -63,8 +63,8 @@ fn load_manifest(file: &Path) -> Result<Manifest, LoadError> {
     // The dynamic loader trusts the file; a truncated library would crash the
     // process inside dlopen. Look first.
     if cfg!(target_os = "linux") {
-        let data = std::fs::read(file).map_err(|e| LoadError::NotAPlugin(format!("cannot be read: {e}")))?;
-        crate::vet::vet_elf(&data).map_err(|e| LoadError::NotAPlugin(e.to_string()))?;
+        let opened = std::fs::File::open(file).map_err(|e| LoadError::NotAPlugin(format!("cannot be read: {e}")))?;
+        crate::vet::vet_file(&opened).map_err(|e| LoadError::NotAPlugin(e.to_string()))?;
     }
     let header = lib_header_from_path(file).map_err(|e| explain(e, None))?;
     let built_with = header.version_strings().to_string();

@@ -13,12 +13,13 @@
 //! history by hand.
 
 use crate::adopt::{self, Adoption};
-use crate::check::{dependency_closure, policy_for, Checker, LazyChecker};
+use crate::check::{self, dependency_closure, policy_for, Checker, LazyChecker};
 use crate::db::{ApplyError, ChainRun, ChainTx, Database, DbError, Mark, PluginRecord, Session, Step};
 use crate::error::one_line;
 use crate::history;
 use crate::inventory::Inventory;
 use crate::load::Plugin;
+use crate::schema::Schema;
 use crate::{core, manifest::ChainMigration};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -320,11 +321,22 @@ fn advance(
     if pending == 0 && adopted.is_none() {
         return outcome(name, file, from, Status::UpToDate { version: state.applied });
     }
+    // A first install runs the whole chain on tables that do not exist yet,
+    // which is what the scratch chain check would do: its result is compared
+    // with the DDL's inside the real transaction instead, and refused there.
+    let first_install = recorded.is_empty() && adopted.is_none() && run.target.is_none();
+    let mut expected = None;
     if let Some((plugin, _, checker)) = plugin {
-        let checked =
-            checker.get().map_err(|e| e.to_string()).and_then(|c| c.schema_checks(plugin).map_err(|e| e.to_string()));
-        if let Err(reason) = checked {
-            return outcome(name, file, from, Status::Refused { reason });
+        let checked = checker.get().map_err(|e| e.to_string()).and_then(|c| {
+            if first_install {
+                c.ddl_checks(plugin).map(Some).map_err(|e| e.to_string())
+            } else {
+                c.schema_checks(plugin).map(|()| None).map_err(|e| e.to_string())
+            }
+        });
+        match checked {
+            Ok(schema) => expected = schema,
+            Err(reason) => return outcome(name, file, from, Status::Refused { reason }),
         }
     }
     let applied = session.chain().map_err(ApplyError::from).and_then(|mut tx| {
@@ -340,6 +352,12 @@ fn advance(
             _ => None,
         };
         let applied = tx.run_chain(run, Step::Run)?;
+        if let (Some(expected), Some((plugin, _, _))) = (&expected, plugin) {
+            let manifest = &plugin.manifest;
+            let built = Schema::read(tx.database().connection(), |t| manifest.owns(t))
+                .map_err(|e| ApplyError::Refused(one_line(&e)))?;
+            check::drift(manifest, &built, expected).map_err(|e| ApplyError::Refused(e.to_string()))?;
+        }
         Ok((applied, adopted, tx.commit()?))
     });
     match applied {
@@ -360,6 +378,12 @@ fn advance(
                 },
             };
             ChainOutcome { sql, ..outcome(name, file, from, status) }
+        }
+        Err(ApplyError::Refused(reason)) => outcome(name, file, from, Status::Refused { reason }),
+        // The guard stopped the plugin's SQL: a refusal, like the scratch
+        // check's (which a first install does not run beforehand).
+        Err(e @ ApplyError::Denied { .. }) => {
+            outcome(name, file, from, Status::Refused { reason: format!("plugin '{name}': {e}") })
         }
         Err(e) => outcome(name, file, from, Status::Failed { reason: one_line(&e) }),
     }

@@ -182,7 +182,7 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> rusqlite::Result<Tabl
     let mut table = Table { checks: text.checks, options: text.options, ..Table::default() };
 
     let mut stmt =
-        conn.prepare("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)")?;
+        conn.prepare_cached("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1)")?;
     let columns = stmt.query_map([name], |row| {
         let column_name: String = row.get(0)?;
         let decl_type: String = row.get(1)?;
@@ -203,7 +203,7 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> rusqlite::Result<Tabl
         });
     }
 
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT id, lower(\"table\"), lower(\"from\"), lower(ifnull(\"to\", '')), on_update, on_delete \
          FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
     )?;
@@ -225,7 +225,7 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> rusqlite::Result<Tabl
     }
     table.foreign_keys = keys.into_values().collect();
 
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT il.name, il.\"unique\", il.origin, ifnull(m.sql, '') FROM pragma_index_list(?1) AS il \
          LEFT JOIN sqlite_master AS m ON m.type = 'index' AND m.name = il.name",
     )?;
@@ -249,7 +249,7 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> rusqlite::Result<Tabl
 /// The key columns of an automatic index, as `a, b desc collate nocase`.
 fn index_columns(conn: &Connection, index: &str) -> rusqlite::Result<String> {
     let mut stmt =
-        conn.prepare("SELECT lower(ifnull(name, '<expr>')), \"desc\", lower(coll) FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno")?;
+        conn.prepare_cached("SELECT lower(ifnull(name, '<expr>')), \"desc\", lower(coll) FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno")?;
     let parts = stmt.query_map([index], |row| {
         let name: String = row.get(0)?;
         let desc: bool = row.get(1)?;

@@ -9,6 +9,7 @@
 
 use object::elf::{self, FileHeader64};
 use object::read::elf::{FileHeader, ProgramHeader};
+use object::read::{ReadCache, ReadRef};
 use object::Endianness;
 
 /// Why a file would not load safely.
@@ -48,13 +49,15 @@ fn host_machine() -> Option<elf::Machine> {
 }
 
 /// Checks that `data` is a 64-bit ELF shared library for this machine whose
-/// headers and loadable segments all lie inside it.
-pub fn vet_elf(data: &[u8]) -> Result<(), VetError> {
+/// headers and loadable segments all lie inside it. `data` may be a byte
+/// slice or a lazily read file ([`vet_file`]): only the headers are read.
+pub fn vet_elf<'a, R: ReadRef<'a>>(data: R) -> Result<(), VetError> {
     let host = std::env::consts::ARCH;
-    if data.is_empty() {
+    let len = data.len().map_err(|_| VetError::NotElf)?;
+    if len == 0 {
         return Err(VetError::Empty);
     }
-    if data.len() < 4 || &data[..4] != b"\x7fELF" {
+    if data.read_bytes_at(0, 4).ok() != Some(b"\x7fELF".as_slice()) {
         return Err(VetError::NotElf);
     }
     let header = FileHeader64::<Endianness>::parse(data).map_err(|_| VetError::WrongClass { host })?;
@@ -76,7 +79,6 @@ pub fn vet_elf(data: &[u8]) -> Result<(), VetError> {
     if segments.is_empty() {
         return Err(truncated("it has no program headers"));
     }
-    let len = data.len() as u64;
     for (i, segment) in segments.iter().enumerate() {
         if segment.p_type(endian) == elf::PT_NULL {
             continue;
@@ -93,6 +95,13 @@ pub fn vet_elf(data: &[u8]) -> Result<(), VetError> {
     Ok(())
 }
 
+/// [`vet_elf`] on an open file, reading only its headers (a plugin file is
+/// megabytes; its headers are a few kilobytes).
+pub fn vet_file(file: &std::fs::File) -> Result<(), VetError> {
+    let cache = ReadCache::new(file);
+    vet_elf(&cache)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,9 +113,9 @@ mod tests {
 
     #[test]
     fn garbage_and_empty_files_are_refused() {
-        assert_eq!(vet_elf(b""), Err(VetError::Empty));
-        assert_eq!(vet_elf(b"#!/bin/sh\necho hi\n"), Err(VetError::NotElf));
-        assert_eq!(vet_elf(b"\x7fELF"), Err(VetError::WrongClass { host: std::env::consts::ARCH }));
+        assert_eq!(vet_elf(&b""[..]), Err(VetError::Empty));
+        assert_eq!(vet_elf(&b"#!/bin/sh\necho hi\n"[..]), Err(VetError::NotElf));
+        assert_eq!(vet_elf(&b"\x7fELF"[..]), Err(VetError::WrongClass { host: std::env::consts::ARCH }));
     }
 
     #[test]
@@ -118,11 +127,24 @@ mod tests {
     }
 
     #[test]
+    fn a_file_is_vetted_from_its_headers_alone() {
+        let file = std::fs::File::open(std::env::current_exe().unwrap()).unwrap();
+        // The test binary is position-independent (ET_DYN, like a library)
+        // and whole.
+        assert_eq!(vet_file(&file), Ok(()));
+        let dir = tempfile::tempdir().unwrap();
+        let data = this_test_binary();
+        let cut = dir.path().join("cut.so");
+        std::fs::write(&cut, &data[..data.len() / 3]).unwrap();
+        assert!(vet_file(&std::fs::File::open(&cut).unwrap()).is_err());
+    }
+
+    #[test]
     fn another_machine_is_named() {
         let mut data = this_test_binary();
         // e_machine is the u16 at offset 18 (little-endian on our hosts).
         data[18..20].copy_from_slice(&40u16.to_le_bytes()); // EM_ARM
-        let error = vet_elf(&data).unwrap_err();
+        let error = vet_elf(&data[..]).unwrap_err();
         assert!(matches!(error, VetError::WrongMachine { .. }), "{error}");
         assert!(error.to_string().contains("ARM"), "{error}");
     }
