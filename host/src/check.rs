@@ -88,13 +88,14 @@ pub fn policy_for(manifest: &Manifest, inventory: &Inventory) -> Policy {
 pub struct Checker<'i> {
     inventory: &'i Inventory,
     base: Connection,
-    /// Table → the statements that create it, its indexes and triggers.
-    catalog: BTreeMap<String, Vec<String>>,
+    /// Table → the statements that create it, its indexes and triggers;
+    /// built the first time a plugin's SQL names another plugin's table.
+    catalog: std::cell::OnceCell<BTreeMap<String, Vec<String>>>,
 }
 
 impl std::fmt::Debug for Checker<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Checker").field("tables", &self.catalog.len()).finish_non_exhaustive()
+        f.debug_struct("Checker").field("catalog", &self.catalog.get().map(BTreeMap::len)).finish_non_exhaustive()
     }
 }
 
@@ -105,29 +106,41 @@ impl<'i> Checker<'i> {
         for migration in core::chain() {
             base.execute_batch(&migration.sql).map_err(|e| format!("core {}: {e}", migration.label()))?;
         }
-        let catalog_db = Connection::open_in_memory().map_err(|e| e.to_string())?;
-        let mut catalog: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut seen: i64 = 0;
-        for plugin in &inventory.plugins {
-            // Best effort: a broken plugin is refused on its own account and
-            // must not make the others fail. Only what the plugin creates on
-            // its own listed tables goes into the catalog.
-            let _ = catalog_db.execute_batch(&plugin.manifest.ddl);
-            let mut stmt = catalog_db
-                .prepare("SELECT rowid, lower(tbl_name), sql FROM sqlite_master WHERE rowid > ?1 AND sql IS NOT NULL ORDER BY rowid")
-                .map_err(|e| e.to_string())?;
-            let rows = stmt
-                .query_map([seen], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
-                .map_err(|e| e.to_string())?;
-            for row in rows {
-                let (rowid, table, sql) = row.map_err(|e| e.to_string())?;
-                seen = seen.max(rowid);
-                if plugin.manifest.owns(&table) {
-                    catalog.entry(table).or_default().push(sql);
+        Ok(Checker { inventory, base, catalog: std::cell::OnceCell::new() })
+    }
+
+    /// Every plugin's DDL applied once into a catalog database, read back as
+    /// table → statements. Only what a plugin creates on its own listed
+    /// tables is kept; a broken plugin is refused on its own account and
+    /// must not make the others fail.
+    fn catalog(&self) -> &BTreeMap<String, Vec<String>> {
+        self.catalog.get_or_init(|| {
+            let mut catalog: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let Ok(catalog_db) = Connection::open_in_memory() else {
+                return catalog;
+            };
+            let mut seen: i64 = 0;
+            for plugin in &self.inventory.plugins {
+                let _ = catalog_db.execute_batch(&plugin.manifest.ddl);
+                let Ok(mut stmt) = catalog_db.prepare_cached(
+                    "SELECT rowid, lower(tbl_name), sql FROM sqlite_master WHERE rowid > ?1 AND sql IS NOT NULL ORDER BY rowid",
+                ) else {
+                    continue;
+                };
+                let Ok(rows) =
+                    stmt.query_map([seen], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+                else {
+                    continue;
+                };
+                for (rowid, table, sql) in rows.flatten() {
+                    seen = seen.max(rowid);
+                    if plugin.manifest.owns(&table) {
+                        catalog.entry(table).or_default().push(sql);
+                    }
                 }
             }
-        }
-        Ok(Checker { inventory, base, catalog })
+            catalog
+        })
     }
 
     /// A scratch database laid out like a real one around `plugin`: the
@@ -167,7 +180,9 @@ impl<'i> Checker<'i> {
                     "CREATE TABLE {word} (version INT4 PRIMARY KEY, name VARCHAR(255), applied_on VARCHAR(255), checksum VARCHAR(255))"
                 ))
                 .map_err(|e| e.to_string())?;
-            } else if let Some(statements) = self.catalog.get(word) {
+            } else if let Some(statements) =
+                self.inventory.owners().contains_key(word.as_str()).then(|| self.catalog().get(word)).flatten()
+            {
                 for statement in statements {
                     // Best effort, as for the catalog itself.
                     let _ = conn.execute_batch(statement);
