@@ -31,6 +31,7 @@ fn main() {
         Some("floor") => floor(Path::new(&args[1]), Path::new(&args[2])),
         Some("phases") => phases(Path::new(&args[1]), Path::new(&args[2])),
         Some("fresh-phases") => fresh_phases(Path::new(&args[1]), Path::new(&args[2])),
+        Some("scale-point") => scale::point(args[1].parse().unwrap(), args[2].parse().unwrap()),
         Some("--quick") | None => run_all(!args.is_empty()),
         Some(other) => {
             eprintln!("error: unknown argument `{other}`; usage: shopdb-bench [--quick]");
@@ -61,12 +62,22 @@ fn run_all(quick: bool) {
         std::fs::copy(build_dir().join(&file), plugins.join(&file)).unwrap();
     }
 
+    let mut printed = 0;
+    let mut flush = |report: &String| {
+        print!("{}", &report[printed..]);
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        printed = report.len();
+    };
+    flush(&report);
     fresh_upgrade(&mut report, work.path(), &plugins, runs);
+    flush(&report);
     noop_upgrade(&mut report, work.path(), &plugins, runs * 2 - 1);
-    scale::run(&mut report, quick);
+    flush(&report);
     big_data(&mut report, work.path(), if quick { 3 } else { 5 }, if quick { 200_000 } else { 1_000_000 });
+    flush(&report);
+    scale::run(&mut report, quick);
+    flush(&report);
 
-    print!("{report}");
     let out = build_dir().join("../bench");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("report.md"), &report).unwrap();

@@ -9,7 +9,7 @@
 //! rest is applied. When no version matches, nothing is touched and the
 //! difference to the closest version is reported.
 
-use crate::check::{dependency_closure, policy_for, Checker};
+use crate::check::{policy_for, Checker};
 use crate::inventory::Inventory;
 use crate::load::Plugin;
 use crate::schema::{ReadError, Schema};
@@ -62,8 +62,7 @@ pub fn decide(
         return Ok(Adoption::NotNeeded);
     }
     let policy = Arc::new(policy_for(manifest, inventory));
-    let dependencies = dependency_closure(manifest, &inventory.plugins);
-    let scratch = checker.scratch(plugin, &dependencies).map_err(AdoptError::Replay)?;
+    let scratch = checker.scratch(plugin).map_err(AdoptError::Replay)?;
     let mut closest: Option<(i32, Vec<String>)> = None;
     for migration in &manifest.chain {
         scratch.run_as(&policy, &migration.sql).map_err(|e| {

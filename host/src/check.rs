@@ -144,10 +144,13 @@ impl<'i> Checker<'i> {
     }
 
     /// A scratch database laid out like a real one around `plugin`: the
-    /// core schema, its dependencies' DDL, and whatever other tables its SQL
-    /// names (history tables, other plugins' tables), so that SQL reaching
-    /// for them meets the guard rather than "no such table".
-    pub(crate) fn scratch(&self, plugin: &Plugin, dependencies: &[&Plugin]) -> Result<Scratch, String> {
+    /// core schema and every table its SQL names (its dependencies' tables,
+    /// other plugins' tables, history tables), as their owners' DDL creates
+    /// them. Data migrations find the tables they read; SQL reaching for a
+    /// table it may not touch meets the guard rather than "no such table".
+    /// Only named tables: every `ALTER TABLE` makes SQLite re-read the whole
+    /// schema, so a scratch database stays small.
+    pub(crate) fn scratch(&self, plugin: &Plugin) -> Result<Scratch, String> {
         let mut conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
         {
             let backup = rusqlite::backup::Backup::new(&self.base, &mut conn).map_err(|e| e.to_string())?;
@@ -157,10 +160,6 @@ impl<'i> Checker<'i> {
         // does not turn into a DELETE reaching into other plugins' tables.
         conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(|e| e.to_string())?;
         let guard = Guard::install(&mut conn).map_err(|e| e.to_string())?;
-        for dependency in dependencies {
-            conn.execute_batch(&dependency.manifest.ddl)
-                .map_err(|e| format!("dependency '{}' schema.sql: {e}", dependency.manifest.name))?;
-        }
         let manifest = &plugin.manifest;
         let mut named: BTreeSet<String> = BTreeSet::new();
         for sql in std::iter::once(&manifest.ddl).chain(manifest.chain.iter().map(|m| &m.sql)) {
@@ -171,8 +170,7 @@ impl<'i> Checker<'i> {
             }
         }
         for word in &named {
-            let is_ours = manifest.owns(word) || dependencies.iter().any(|d| d.manifest.owns(word));
-            if is_ours || conn.table_exists(None, word.as_str()).unwrap_or(false) {
+            if manifest.owns(word) || conn.table_exists(None, word.as_str()).unwrap_or(false) {
                 continue;
             }
             if core::is_bookkeeping(word) {
@@ -206,9 +204,8 @@ impl<'i> Checker<'i> {
         let manifest = &plugin.manifest;
         let name = || manifest.name.clone();
         let policy = Arc::new(policy_for(manifest, self.inventory));
-        let dependencies = dependency_closure(manifest, &self.inventory.plugins);
         let setup_failed = |message: String| CheckError::DdlFailed { plugin: name(), message };
-        let ddl_db = self.scratch(plugin, &dependencies).map_err(setup_failed)?;
+        let ddl_db = self.scratch(plugin).map_err(setup_failed)?;
         ddl_db.run_as(&policy, &manifest.ddl).and_then(|()| ddl_db.probe(&policy)).map_err(|e| match e {
             Ok(denial) => CheckError::DdlDenied { plugin: name(), denial },
             Err(message) => CheckError::DdlFailed { plugin: name(), message },
@@ -234,9 +231,8 @@ impl<'i> Checker<'i> {
         let manifest = &plugin.manifest;
         let name = || manifest.name.clone();
         let policy = Arc::new(policy_for(manifest, self.inventory));
-        let dependencies = dependency_closure(manifest, &self.inventory.plugins);
         let setup_failed = |message: String| CheckError::DdlFailed { plugin: name(), message };
-        let chain_db = self.scratch(plugin, &dependencies).map_err(setup_failed)?;
+        let chain_db = self.scratch(plugin).map_err(setup_failed)?;
         for migration in &manifest.chain {
             // Probing after each step names the migration that created a view
             // or trigger whose body reaches too far.
