@@ -50,7 +50,11 @@ fn synthetic_plugin(i: usize, m: usize) -> Plugin {
     let tables = [table.as_str()];
     let deps: Vec<&str> = parent.iter().map(String::as_str).collect();
     let description = plugin_api::PluginDescription::new(&name, "1.0.0", "synthetic", &tables, &deps, &ddl, records);
-    Plugin { file: PathBuf::from(format!("synthetic/{name}.so")), manifest: Manifest::try_from(&description).unwrap() }
+    Plugin {
+        file: PathBuf::from(format!("synthetic/{name}.so")),
+        manifest: Manifest::try_from(&description).unwrap(),
+        opened: None,
+    }
 }
 
 /// An inventory of already-loaded plugins, checked and ordered as a scan
@@ -84,7 +88,11 @@ pub fn big_table_plugin() -> Plugin {
     ];
     let description =
         plugin_api::PluginDescription::new("bigdata", "1.0.0", "one big table", &["big_items"], &[], ddl, records);
-    Plugin { file: PathBuf::from("synthetic/bigdata.so"), manifest: Manifest::try_from(&description).unwrap() }
+    Plugin {
+        file: PathBuf::from("synthetic/bigdata.so"),
+        manifest: Manifest::try_from(&description).unwrap(),
+        opened: None,
+    }
 }
 
 /// The floor for a fresh apply: the same SQL (core chain, then every

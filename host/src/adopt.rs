@@ -57,7 +57,7 @@ pub fn decide(
     if !manifest.tables.iter().any(|t| crate::schema::object_exists(conn, t).unwrap_or(true)) {
         return Ok(Adoption::NotNeeded);
     }
-    let found = Schema::read(conn, |t| manifest.owns(t))?;
+    let found = Schema::read_tables(conn, &manifest.tables)?;
     if found.tables.is_empty() && found.views.is_empty() {
         return Ok(Adoption::NotNeeded);
     }

@@ -55,6 +55,35 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Pin the plugin files now in the plugins directory: write
+    /// `plugins.lock` with each file's name, the plugin and version it
+    /// declares, and the SHA-256 of its content.
+    ///
+    /// Once a lock file exists, every command refuses (before loading it) a
+    /// file that is not pinned or whose content changed, and reports pinned
+    /// files that are missing. Review the files first: pinning is approving.
+    Lock {
+        /// Compare the directory with the lock file and report differences
+        /// without writing; exit 1 if they differ.
+        #[arg(long)]
+        check: bool,
+        #[command(flatten)]
+        plugins: PluginsArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Show the audit record: every run that changed (or tried to change)
+    /// the schema: when, which OS user, which command, which plugin, from
+    /// which version to which, the plugin file's SHA-256, and the outcome.
+    History {
+        /// Only this plugin's record.
+        #[arg(long, value_name = "NAME")]
+        plugin: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
     /// Show, for the core and every plugin, the version on disk, the version
     /// applied in the database and the pending migrations. Changes nothing.
     Status {
@@ -180,12 +209,28 @@ pub struct DryRunArgs {
     pub dry_run: bool,
 }
 
-/// Where plugins are found.
+/// Where plugins are found, and which are trusted.
 #[derive(Debug, Clone, Args)]
 pub struct PluginsArgs {
-    /// The directory holding plugin files (*.so).
+    /// The directory holding plugin files (*.so). It and every file in it
+    /// must be owned by root or by you and writable by nobody else.
     #[arg(long, value_name = "DIR", env = "SHOPDB_PLUGINS_DIR", default_value = "shopdb-plugins")]
     pub plugins_dir: PathBuf,
+    /// Require a lock file: refuse to load anything unless `plugins.lock`
+    /// exists and pins the file's exact content. (When a lock file exists,
+    /// it is enforced even without this flag.)
+    #[arg(long)]
+    pub locked: bool,
+    /// The lock file [default: plugins.lock next to the plugins directory].
+    #[arg(long, value_name = "FILE", env = "SHOPDB_LOCK_FILE")]
+    pub lock_file: Option<PathBuf>,
+}
+
+impl PluginsArgs {
+    /// The lock file to read or write.
+    pub fn lock_path(&self) -> PathBuf {
+        self.lock_file.clone().unwrap_or_else(|| crate::pin::default_path(&self.plugins_dir))
+    }
 }
 
 /// Which database to use.

@@ -1,29 +1,43 @@
 //! One function per subcommand: from parsed arguments to a report. Printing
 //! and exit codes stay in `main.rs`.
 
+use crate::audit::{self, Actor};
 use crate::check::{self, CheckReport};
 use crate::cli::{DatabaseArgs, PluginsArgs};
-use crate::db::Database;
+use crate::db::{Database, DbError};
 use crate::error::Error;
 use crate::inventory::Inventory;
 use crate::migrate::{self, RunError, RunReport};
+use crate::pin;
 use crate::status::{self, ListReport, StatusReport};
 use crate::uninstall::{self, UninstallReport};
+use std::path::PathBuf;
 
 /// Scans the plugins directory and refuses plugins whose tables conflict
 /// with each other, with the core, or with the owners `db` records.
 fn survey(plugins: &PluginsArgs, db: Option<&Database>) -> Result<Inventory, Error> {
-    let mut inventory = Inventory::scan(&plugins.plugins_dir)?;
+    let lock = pin::read(&plugins.lock_path(), plugins.locked)?;
+    let mut inventory = Inventory::scan_pinned(&plugins.plugins_dir, lock.as_ref())?;
     let recorded = db.map(Database::recorded_owners).transpose()?.unwrap_or_default();
     inventory.installed = db.map(Database::installed_plugins).transpose()?.unwrap_or_default();
     inventory.refuse_ownership_conflicts(recorded);
     Ok(inventory)
 }
 
-/// Opens the database for a command that may change it.
+/// Opens the database for a command that may change it; what it changes
+/// goes into the audit record under this process's user and command line.
 fn open_for_changes(database: &DatabaseArgs, dry_run: bool) -> Result<Database, Error> {
     let open = if dry_run { Database::open_for_dry_run } else { Database::open };
-    Ok(open(&database.database, database.busy_timeout())?)
+    let mut db = open(&database.database, database.busy_timeout())?;
+    db.set_actor(actor());
+    Ok(db)
+}
+
+/// This process's user and command line.
+fn actor() -> Actor {
+    let mut words = vec!["shopdb-host".to_owned()];
+    words.extend(std::env::args().skip(1));
+    Actor::current(words.join(" "))
 }
 
 /// `shopdb-host list`.
@@ -102,11 +116,99 @@ pub fn uninstall(
     yes: bool,
 ) -> Result<UninstallReport, Error> {
     if !database.database.exists() {
-        return Err(crate::db::DbError::Missing(database.database.clone()).into());
+        return Err(DbError::Missing(database.database.clone()).into());
     }
     let mut db = Database::open(&database.database, database.busy_timeout())?;
+    db.set_actor(actor());
     // The plugins directory only helps (dependents, old installs); a missing
     // one is no reason to refuse removing a plugin whose file is gone.
     let inventory = Inventory::scan(&plugins.plugins_dir).unwrap_or_default();
     Ok(uninstall::uninstall(&mut db, &inventory, plugin, yes)?)
+}
+
+/// What `lock` found or wrote.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LockReport {
+    /// The lock file.
+    pub lock_file: PathBuf,
+    /// The pins of the plugins now in the directory.
+    pub plugins: Vec<pin::Pin>,
+    /// Files that could not be pinned (not trusted, not plugins).
+    pub refused: Vec<crate::inventory::Refusal>,
+    /// For `--check`: how the directory differs from the lock file.
+    pub differences: Vec<String>,
+    /// Whether the lock file was written.
+    pub written: bool,
+}
+
+impl LockReport {
+    /// Whether the directory and the lock file agree (always, after writing).
+    pub fn agrees(&self) -> bool {
+        self.differences.is_empty()
+    }
+}
+
+/// `shopdb-host lock [--check]`.
+pub fn lock(plugins: &PluginsArgs, check: bool) -> Result<LockReport, Error> {
+    let path = plugins.lock_path();
+    // Pinning approves what is in the directory: the files are loaded (after
+    // the ownership checks) to read the name and version they declare.
+    let inventory = Inventory::scan(&plugins.plugins_dir)?;
+    let mut pins = Vec::new();
+    for plugin in &inventory.plugins {
+        let Some(sha256) = plugin.sha256() else { continue };
+        let file = plugin.file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        pins.push(pin::Pin {
+            file,
+            plugin: plugin.manifest.name.clone(),
+            version: plugin.manifest.version.clone(),
+            sha256,
+        });
+    }
+    pins.sort_by(|a, b| a.file.cmp(&b.file));
+    let mut report = LockReport {
+        lock_file: path.clone(),
+        plugins: pins,
+        refused: inventory.refused,
+        differences: Vec::new(),
+        written: false,
+    };
+    if check {
+        let locked = pin::read(&path, true)?.unwrap_or(pin::LockFile { format: pin::LOCK_FORMAT, plugins: Vec::new() });
+        for pin in &report.plugins {
+            if let Some(reason) = pin::verdict(&locked, &pin.file, &pin.sha256) {
+                report.differences.push(format!("{}: {reason}", pin.file));
+            }
+        }
+        for pinned in locked.plugins.iter().filter(|p| !report.plugins.iter().any(|q| q.file == p.file)) {
+            report.differences.push(format!(
+                "{}: pinned ('{}' {}) but missing from the plugins directory",
+                pinned.file, pinned.plugin, pinned.version
+            ));
+        }
+        for refusal in &report.refused {
+            report.differences.push(format!("{}: {}", refusal.file.display(), refusal.reason));
+        }
+    } else {
+        pin::write(&path, &pin::LockFile { format: pin::LOCK_FORMAT, plugins: report.plugins.clone() })?;
+        report.written = true;
+    }
+    Ok(report)
+}
+
+/// What `history` shows.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HistoryReport {
+    /// The database file.
+    pub database: PathBuf,
+    /// The entries, oldest first.
+    pub entries: Vec<audit::Recorded>,
+}
+
+/// `shopdb-host history [--plugin NAME]`.
+pub fn history(database: &DatabaseArgs, plugin: Option<&str>) -> Result<HistoryReport, Error> {
+    let Some(db) = Database::open_read_only(&database.database, database.busy_timeout())? else {
+        return Err(DbError::Missing(database.database.clone()).into());
+    };
+    Ok(HistoryReport { database: database.database.clone(), entries: audit::read(&db, plugin)? })
 }

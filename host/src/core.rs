@@ -28,6 +28,9 @@ pub const OWNERS_TABLE: &str = "shopdb_table_owners";
 /// The table recording the plugins installed in the database.
 pub const PLUGINS_TABLE: &str = "shopdb_plugins";
 
+/// The audit record of every schema change.
+pub const AUDIT_TABLE: &str = "shopdb_audit";
+
 /// The table recording history written without running migrations.
 pub const MARKS_TABLE: &str = "shopdb_history_marks";
 

@@ -19,6 +19,7 @@
 //! A second engine (PostgreSQL) would be a second implementation of these
 //! few types.
 
+use crate::audit::{self, Actor};
 use crate::core;
 use crate::guard::{probe_bodies, Denial, Guard, Policy, ProbeError, Touched};
 use crate::manifest::ChainMigration;
@@ -43,6 +44,9 @@ pub struct Database {
     guard: Guard,
     path: PathBuf,
     busy_timeout: Duration,
+    /// Who is running the host, for the audit record (`None`: no record,
+    /// as in the benchmarks and the library's own tests).
+    actor: Option<Actor>,
 }
 
 /// One migration recorded in a history table.
@@ -266,7 +270,13 @@ impl Database {
         };
         setup(&conn).map_err(|e| classify_at(path, "opening", e, busy_timeout))?;
         let guard = Guard::install(&mut conn).map_err(|e| classify(path, "installing the authorizer", e))?;
-        Ok(Database { conn, guard, path: path.to_owned(), busy_timeout })
+        Ok(Database { conn, guard, path: path.to_owned(), busy_timeout, actor: None })
+    }
+
+    /// Records every schema change made through this handle in the audit
+    /// record, as made by `actor`.
+    pub fn set_actor(&mut self, actor: Actor) {
+        self.actor = Some(actor);
     }
 
     /// The file this database lives in.
@@ -429,6 +439,25 @@ impl Session<'_> {
             log: Vec::new(),
             foreign_keys: ForeignKeyScope::default(),
         })
+    }
+}
+
+impl Session<'_> {
+    /// Writes an audit entry in a transaction of its own (for refusals and
+    /// failures, after any rollback). Nothing is written in a dry run or
+    /// without an actor; a failure to write is reported, not fatal.
+    pub fn audit(&mut self, entry: &audit::Entry<'_>) -> Result<(), DbError> {
+        let Some(actor) = self.db.actor.as_ref().filter(|_| !self.dry_run) else {
+            return Ok(());
+        };
+        if !self.db.has_table(core::AUDIT_TABLE)? {
+            return Ok(());
+        }
+        self.db
+            .conn
+            .execute(audit::INSERT, rusqlite::params_from_iter(entry.params(actor)))
+            .map(drop)
+            .map_err(|e| self.db.error("writing the audit record", e))
     }
 }
 
@@ -605,6 +634,20 @@ impl ChainTx<'_> {
     ) -> Result<usize, ApplyError> {
         self.log.push(sql.to_owned());
         self.db.conn.execute(sql, params).map_err(|e| ApplyError::Db(self.db.error(what, e)))
+    }
+
+    /// Writes an audit entry inside this transaction (for a run that
+    /// applied: it lands or rolls back with the run). Nothing is written in
+    /// a dry run or without an actor.
+    pub fn audit(&mut self, entry: &audit::Entry<'_>) -> Result<(), ApplyError> {
+        let Some(actor) = self.db.actor.clone().filter(|_| !self.dry_run) else {
+            return Ok(());
+        };
+        if !self.db.has_table(core::AUDIT_TABLE)? {
+            return Ok(());
+        }
+        self.execute_host("writing the audit record", audit::INSERT, rusqlite::params_from_iter(entry.params(&actor)))
+            .map(drop)
     }
 
     /// Notes that `plugin`'s history up to `version` was recorded, not run.

@@ -18,6 +18,9 @@ pub enum DiscoverError {
     /// The path is a file.
     #[error("plugins directory `{0}` is not a directory")]
     NotADirectory(PathBuf),
+    /// The directory's owner or mode lets someone else add code to it.
+    #[error("plugins directory not trusted: {0}")]
+    Untrusted(crate::trust::TrustError),
     /// Listing failed.
     #[error("failed to list plugins directory `{path}`")]
     Unreadable {

@@ -25,6 +25,9 @@ pub enum Error {
     /// The command named something that is not there.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// The lock file is missing or unreadable.
+    #[error(transparent)]
+    Lock(#[from] crate::pin::LockError),
     /// Uninstall refused or failed.
     #[error(transparent)]
     Uninstall(#[from] UninstallError),

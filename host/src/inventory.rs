@@ -8,7 +8,9 @@
 
 use crate::db::InstalledPlugin;
 use crate::discover::{self, DiscoverError};
-use crate::load::{self, Plugin};
+use crate::load::{self, LoadError, Plugin};
+use crate::pin::{self, LockFile};
+use crate::trust::{self, TrustError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -47,17 +49,68 @@ pub struct Inventory {
 impl Inventory {
     /// Loads every plugin file in `dir` and sorts out which can be used.
     pub fn scan(dir: &Path) -> Result<Inventory, DiscoverError> {
-        let mut inventory = Inventory::default();
+        Inventory::scan_pinned(dir, None)
+    }
+
+    /// Like [`Inventory::scan`], and when `lock` is given, refuses before
+    /// loading every file it does not pin with the same content, and
+    /// reports pinned files that are missing.
+    pub fn scan_pinned(dir: &Path, lock: Option<&LockFile>) -> Result<Inventory, DiscoverError> {
+        trust::check_directory(dir).map_err(|e| match e {
+            TrustError::Unreadable { .. } => DiscoverError::Missing(dir.to_owned()),
+            other => DiscoverError::Untrusted(other),
+        })?;
+        let mut refused = Vec::new();
         let mut loaded = Vec::new();
-        for file in discover::plugin_files(dir)? {
-            match load::load(&file) {
+        let files = discover::plugin_files(dir)?;
+        for file in &files {
+            let refuse = |reason: String| Refusal { file: file.clone(), plugin: None, reason };
+            let opened = match trust::open(file) {
+                Ok(opened) => opened,
+                Err(e) => {
+                    refused.push(refuse(LoadError::Untrusted(e).to_string()));
+                    continue;
+                }
+            };
+            if let Some(lock) = lock {
+                let name = file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                let verdict = opened.sha256().map(|sha| pin::verdict(lock, &name, &sha));
+                match verdict {
+                    Ok(None) => {}
+                    Ok(Some(reason)) => {
+                        refused.push(refuse(LoadError::NotPinned(reason).to_string()));
+                        continue;
+                    }
+                    Err(e) => {
+                        refused.push(refuse(LoadError::Untrusted(e).to_string()));
+                        continue;
+                    }
+                }
+            }
+            match load::load_opened(opened) {
                 Ok(plugin) => loaded.push(plugin),
-                Err(error) => inventory.refused.push(Refusal { file, plugin: None, reason: error.reason.to_string() }),
+                Err(error) => refused.push(refuse(error.reason.to_string())),
+            }
+        }
+        if let Some(lock) = lock {
+            for pin in lock
+                .plugins
+                .iter()
+                .filter(|p| !files.iter().any(|f| f.file_name().is_some_and(|n| n == p.file.as_str())))
+            {
+                refused.push(Refusal {
+                    file: dir.join(&pin.file),
+                    plugin: Some(pin.plugin.clone()),
+                    reason: format!(
+                        "pinned in plugins.lock ('{}' {}) but missing from the plugins directory; restore it, or run `shopdb-host lock` to unpin it",
+                        pin.plugin, pin.version
+                    ),
+                });
             }
         }
         let mut scanned = Inventory::from_plugins(dir.to_owned(), loaded);
-        inventory.refused.append(&mut scanned.refused);
-        scanned.refused = inventory.refused;
+        refused.append(&mut scanned.refused);
+        scanned.refused = refused;
         Ok(scanned)
     }
 

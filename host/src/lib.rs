@@ -10,6 +10,7 @@
 //! [`db::Database::apply`].
 
 pub mod adopt;
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod commands;
@@ -23,9 +24,11 @@ pub mod inventory;
 pub mod load;
 pub mod manifest;
 pub mod migrate;
+pub mod pin;
 pub mod report;
 pub mod schema;
 pub mod sqltext;
 pub mod status;
+pub mod trust;
 pub mod uninstall;
 pub mod vet;

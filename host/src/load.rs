@@ -10,6 +10,7 @@
 //! life of the process, as abi_stable requires.
 
 use crate::manifest::{Manifest, ManifestError};
+use crate::trust::{self, TrustError, TrustedFile};
 use abi_stable::library::{lib_header_from_path, LibraryError, RootModule};
 use abi_stable::std_types::RResult;
 use plugin_api::PluginModuleRef;
@@ -22,11 +23,28 @@ pub struct Plugin {
     pub file: PathBuf,
     /// What it says it is.
     pub manifest: Manifest,
+    /// The opened file its code was loaded from (`None` for plugins made
+    /// in memory, as the benchmarks' synthetic ones).
+    pub opened: Option<TrustedFile>,
+}
+
+impl Plugin {
+    /// The SHA-256 of the file the plugin was loaded from, for the audit
+    /// record; `None` for plugins made in memory or unreadable files.
+    pub fn sha256(&self) -> Option<String> {
+        self.opened.as_ref().and_then(|o| o.sha256().ok())
+    }
 }
 
 /// Why a file is not a usable plugin.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// Its owner or mode lets someone else change it; it was not loaded.
+    #[error("not loaded: {0}")]
+    Untrusted(TrustError),
+    /// `plugins.lock` does not approve it; it was not loaded.
+    #[error("not loaded: {0}")]
+    NotPinned(String),
     /// Not a shared library, or one without our root module.
     #[error("not a shopdb plugin ({0})")]
     NotAPlugin(String),
@@ -54,19 +72,36 @@ pub struct FileError {
 
 /// Loads the plugin in `file` and validates its description.
 pub fn load(file: &Path) -> Result<Plugin, FileError> {
-    load_manifest(file)
-        .map(|manifest| Plugin { file: file.to_owned(), manifest })
-        .map_err(|reason| FileError { file: file.to_owned(), reason })
+    let opened = trust::open(file).map_err(|e| FileError { file: file.to_owned(), reason: LoadError::Untrusted(e) })?;
+    load_opened(opened)
 }
 
-fn load_manifest(file: &Path) -> Result<Manifest, LoadError> {
+/// Loads a plugin from a file already opened and checked by [`trust`]: the
+/// code loaded is that file's, whatever its name points to by now.
+pub fn load_opened(opened: TrustedFile) -> Result<Plugin, FileError> {
+    let file = opened.path.clone();
+    match load_manifest(&opened) {
+        Ok(manifest) => Ok(Plugin { file, manifest, opened: Some(opened) }),
+        Err(reason) => Err(FileError { file, reason }),
+    }
+}
+
+fn load_manifest(opened: &TrustedFile) -> Result<Manifest, LoadError> {
     // The dynamic loader trusts the file; a truncated library would crash the
     // process inside dlopen. Look first.
     if cfg!(target_os = "linux") {
-        let opened = std::fs::File::open(file).map_err(|e| LoadError::NotAPlugin(format!("cannot be read: {e}")))?;
-        crate::vet::vet_file(&opened).map_err(|e| LoadError::NotAPlugin(e.to_string()))?;
+        crate::vet::vet_file(opened.file()).map_err(|e| LoadError::NotAPlugin(e.to_string()))?;
     }
-    let header = lib_header_from_path(file).map_err(|e| explain(e, None))?;
+    // The loader's messages name the path it was given; name the file.
+    let load_path = opened.load_path();
+    let rename = |error: LoadError| match error {
+        LoadError::NotAPlugin(text) => {
+            LoadError::NotAPlugin(text.replace(&load_path.display().to_string(), &opened.path.display().to_string()))
+        }
+        other => other,
+    };
+    opened.keep_open_for_the_process();
+    let header = lib_header_from_path(&load_path).map_err(|e| rename(explain(e, None)))?;
     let built_with = header.version_strings().to_string();
     let module = header.init_root_module::<PluginModuleRef>().map_err(|e| explain(e, Some(&built_with)))?;
     let describe = module.describe();

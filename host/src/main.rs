@@ -34,6 +34,12 @@ fn main() -> ExitCode {
             commands::stamp(plugins, database, plugin, *version, dry_run.dry_run)
                 .map(|r| emit(out, output, &r, report::run, r.succeeded()))
         }
+        Command::Lock { check, plugins, output } => {
+            commands::lock(plugins, *check).map(|r| emit(out, output, &r, report::lock, r.agrees()))
+        }
+        Command::History { plugin, database, output } => {
+            commands::history(database, plugin.as_deref()).map(|r| emit(out, output, &r, report::history, true))
+        }
         Command::Uninstall { plugin, yes, plugins, database, output } => {
             commands::uninstall(plugins, database, plugin, *yes).map(|r| emit(out, output, &r, report::uninstall, true))
         }

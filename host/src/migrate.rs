@@ -13,6 +13,7 @@
 //! history by hand.
 
 use crate::adopt::{self, Adoption};
+use crate::audit;
 use crate::check::{self, dependency_closure, policy_for, Checker, LazyChecker};
 use crate::db::{ApplyError, ChainRun, ChainTx, Database, DbError, Mark, PluginRecord, Session, Step};
 use crate::error::one_line;
@@ -246,10 +247,14 @@ fn run(
     let mut report = RunReport { database: db.path().to_owned(), dry_run, chains: Vec::new() };
     let mut session = db.session(dry_run)?;
     let core = advance(&mut session, core::OWNER, None, &core_run(), None);
+    audit_unless_ok(&mut session, &core, None);
     let core_ok = core.status.is_ok();
     report.chains.push(core);
     if report_refused {
-        report.chains.extend(refusals(inventory));
+        for refusal in refusals(inventory) {
+            audit_unless_ok(&mut session, &refusal, None);
+            report.chains.push(refusal);
+        }
     }
     let mut unusable: BTreeSet<String> = inventory.refused_names();
     let checker = LazyChecker::new(inventory);
@@ -260,7 +265,9 @@ fn run(
             Some(by) => outcome(name, Some(&plugin.file), None, Status::Blocked { by }),
             None => {
                 let run = plugin_run(plugin, inventory, target);
-                advance(&mut session, name, Some(&plugin.file), &run, Some((plugin, inventory, &checker)))
+                let result = advance(&mut session, name, Some(&plugin.file), &run, Some((plugin, inventory, &checker)));
+                audit_unless_ok(&mut session, &result, Some(plugin));
+                result
             }
         };
         if !result.status.is_ok() {
@@ -269,6 +276,22 @@ fn run(
         report.chains.push(result);
     }
     Ok(report)
+}
+
+/// Records a refused or failed chain in the audit record, in a transaction
+/// of its own (the chain's was rolled back). Best effort: a database that
+/// cannot take the record (full, read-only) already failed the run.
+fn audit_unless_ok(session: &mut Session<'_>, result: &ChainOutcome, plugin: Option<&Plugin>) {
+    let (outcome, reason) = match &result.status {
+        Status::Refused { reason } => (audit::Outcome::Refused, reason),
+        Status::Failed { reason } => (audit::Outcome::Failed, reason),
+        _ => return,
+    };
+    let to = plugin.map(|p| p.manifest.head());
+    let sha256 = plugin.and_then(Plugin::sha256);
+    let entry =
+        audit::Entry { plugin: &result.name, from: result.from, to, sha256, outcome, reason: Some(reason.clone()) };
+    let _ = session.audit(&entry);
 }
 
 /// Brings one chain forward in its own transaction: compares history,
@@ -354,9 +377,14 @@ fn advance(
         let applied = tx.run_chain(run, Step::Run)?;
         if let (Some(expected), Some((plugin, _, _))) = (&expected, plugin) {
             let manifest = &plugin.manifest;
-            let built = Schema::read(tx.database().connection(), |t| manifest.owns(t))
+            let built = Schema::read_tables(tx.database().connection(), &manifest.tables)
                 .map_err(|e| ApplyError::Refused(one_line(&e)))?;
             check::drift(manifest, &built, expected).map_err(|e| ApplyError::Refused(e.to_string()))?;
+        }
+        if let Some(to) = applied.last().map(|m| m.version).or(adopted) {
+            let outcome = if applied.is_empty() { audit::Outcome::Recorded } else { audit::Outcome::Applied };
+            let sha256 = plugin.and_then(|(p, _, _)| p.sha256());
+            tx.audit(&audit::Entry { plugin: name, from, to: Some(to), sha256, outcome, reason: None })?;
         }
         Ok((applied, adopted, tx.commit()?))
     });
@@ -479,6 +507,14 @@ fn bootstrap_plugin(tx: &mut ChainTx<'_>, plugin: &Plugin, inventory: &Inventory
     }
     let recorded = tx.run_chain(&run, Step::Record)?;
     tx.mark(&manifest.name, manifest.head(), Mark::Bootstrapped)?;
+    tx.audit(&audit::Entry {
+        plugin: &manifest.name,
+        from: None,
+        to: Some(manifest.head()),
+        sha256: plugin.sha256(),
+        outcome: audit::Outcome::Recorded,
+        reason: Some("bootstrapped from schema.sql".into()),
+    })?;
     let status = Status::Recorded { migrations: labels(&recorded), version: manifest.head(), how: Mark::Bootstrapped };
     Ok(outcome(&manifest.name, Some(&plugin.file), None, status))
 }
@@ -525,6 +561,14 @@ pub fn stamp(
     let result = session.chain().map_err(ApplyError::from).and_then(|mut tx| {
         let recorded = tx.run_chain(&run, Step::Record)?;
         tx.mark(name, version, Mark::Stamped)?;
+        tx.audit(&audit::Entry {
+            plugin: name,
+            from,
+            to: Some(version),
+            sha256: plugin.sha256(),
+            outcome: audit::Outcome::Recorded,
+            reason: Some("stamped".into()),
+        })?;
         Ok((recorded, tx.commit()?))
     });
     let status = match &result {

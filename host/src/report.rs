@@ -2,6 +2,7 @@
 //! from the same report values, so they cannot disagree.
 
 use crate::check::{CheckReport, Outcome};
+use crate::commands::{HistoryReport, LockReport};
 use crate::db::Mark;
 use crate::migrate::{ChainOutcome, RunReport, Status};
 use crate::status::{ListReport, StatusReport};
@@ -212,4 +213,59 @@ fn refusals(out: &mut dyn Write, refused: &[crate::inventory::Refusal]) -> io::R
         writeln!(out, "  {}: {}", refusal.file.display(), refusal.reason)?;
     }
     Ok(())
+}
+
+/// What `lock` prints.
+pub fn lock(out: &mut dyn Write, report: &LockReport) -> io::Result<()> {
+    let rows: Vec<Vec<String>> = report
+        .plugins
+        .iter()
+        .map(|p| vec![p.file.clone(), p.plugin.clone(), p.version.clone(), p.sha256.clone()])
+        .collect();
+    if report.written {
+        writeln!(out, "wrote {} ({})", report.lock_file.display(), plural(report.plugins.len(), "plugin"))?;
+        table(out, &rows)?;
+        return refusals(out, &report.refused);
+    }
+    if report.differences.is_empty() {
+        writeln!(
+            out,
+            "{} matches the plugins directory ({})",
+            report.lock_file.display(),
+            plural(report.plugins.len(), "plugin")
+        )
+    } else {
+        writeln!(out, "{} does not match the plugins directory:", report.lock_file.display())?;
+        for difference in &report.differences {
+            writeln!(out, "  {difference}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What `history` prints.
+pub fn history(out: &mut dyn Write, report: &HistoryReport) -> io::Result<()> {
+    writeln!(out, "audit record of {}", report.database.display())?;
+    if report.entries.is_empty() {
+        return writeln!(out, "(no schema changes recorded)");
+    }
+    let rows: Vec<Vec<String>> = report
+        .entries
+        .iter()
+        .map(|e| {
+            let versions = format!("{} → {}", version(e.from_version), version(e.to_version));
+            let sha = e.file_sha256.as_deref().map_or_else(|| "-".into(), |s| s[..12.min(s.len())].to_owned());
+            let reason = e.reason.as_deref().map_or_else(String::new, |r| format!(": {r}"));
+            vec![
+                e.at.clone(),
+                e.os_user.clone(),
+                e.plugin.clone(),
+                versions,
+                sha,
+                format!("{}{reason}", e.outcome),
+                e.command.clone(),
+            ]
+        })
+        .collect();
+    table(out, &rows)
 }

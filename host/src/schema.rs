@@ -101,9 +101,21 @@ impl Schema {
     /// Reads every table, view, index and trigger whose table is accepted by
     /// `owns` (given the lowercase table name). SQLite's own tables are skipped.
     pub fn read(conn: &Connection, owns: impl Fn(&str) -> bool) -> Result<Schema, ReadError> {
-        let objects = master_rows(conn).map_err(|source| ReadError { table: "sqlite_master".into(), source })?;
+        let objects = master_rows(conn, None).map_err(|source| ReadError { table: "sqlite_master".into(), source })?;
+        Schema::from_rows(conn, objects.iter().filter(|o| owns(&o.table)))
+    }
+
+    /// [`Schema::read`] of just `tables` (lowercase): SQLite filters the
+    /// rows, so that reading a few tables of a large database stays cheap.
+    pub fn read_tables(conn: &Connection, tables: &[String]) -> Result<Schema, ReadError> {
+        let objects =
+            master_rows(conn, Some(tables)).map_err(|source| ReadError { table: "sqlite_master".into(), source })?;
+        Schema::from_rows(conn, objects.iter())
+    }
+
+    fn from_rows<'r>(conn: &Connection, objects: impl Iterator<Item = &'r MasterRow>) -> Result<Schema, ReadError> {
         let mut schema = Schema::default();
-        for object in objects.iter().filter(|o| owns(&o.table)) {
+        for object in objects {
             let wrap = |source| ReadError { table: object.table.clone(), source };
             match object.kind.as_str() {
                 "table" => {
@@ -166,12 +178,16 @@ struct MasterRow {
     sql: String,
 }
 
-fn master_rows(conn: &Connection) -> rusqlite::Result<Vec<MasterRow>> {
-    let mut stmt = conn.prepare(
+fn master_rows(conn: &Connection, tables: Option<&[String]>) -> rusqlite::Result<Vec<MasterRow>> {
+    let filter = match tables {
+        Some(tables) => format!(" AND lower(tbl_name) IN ({})", vec!["?"; tables.len()].join(", ")),
+        None => String::new(),
+    };
+    let mut stmt = conn.prepare(&format!(
         "SELECT type, lower(name), lower(tbl_name), ifnull(sql, '') FROM sqlite_master \
-         WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
-    )?;
-    let rows = stmt.query_map([], |row| {
+         WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'{filter} ORDER BY type, name"
+    ))?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(tables.unwrap_or_default()), |row| {
         Ok(MasterRow { kind: row.get(0)?, name: row.get(1)?, table: row.get(2)?, sql: row.get(3)? })
     })?;
     rows.collect()

@@ -150,6 +150,19 @@ fn drop_everything(db: &mut Database, report: &UninstallReport) -> Result<(), Ap
     let mut session = db.session(false)?;
     let mut tx = session.chain()?;
     tx.check_all_foreign_keys();
+    let dropped: Vec<&str> = report.objects.iter().map(|o| o.name.as_str()).collect();
+    tx.audit(&crate::audit::Entry {
+        plugin: &report.plugin,
+        from: None,
+        to: None,
+        sha256: None,
+        outcome: crate::audit::Outcome::Uninstalled,
+        reason: Some(format!(
+            "dropped {}; backup {}",
+            dropped.join(", "),
+            report.backup.as_ref().map_or_else(String::new, |b| b.display().to_string())
+        )),
+    })?;
     for object in report.objects.iter().filter(|o| o.kind == "view") {
         tx.execute_host("dropping a view", &format!("DROP VIEW \"{}\"", object.name), [])?;
     }

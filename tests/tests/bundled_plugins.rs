@@ -132,3 +132,16 @@ fn bundled_plugins_use_real_foreign_keys_to_core_and_dependencies() {
         }
     }
 }
+
+#[test]
+fn loading_files_one_after_another_never_returns_an_earlier_library() {
+    // Regression: the host loads the descriptor it checked, as
+    // /proc/self/fd/N. The dynamic loader remembers libraries by that name;
+    // when a descriptor was closed and its number reused, dlopen returned the
+    // earlier library. Each plugin is dropped before the next is loaded.
+    for name in BUNDLED.iter().chain(BUNDLED.iter().rev()) {
+        let plugin = load::load(&bundled(name)).unwrap();
+        assert_eq!(plugin.manifest.name, *name);
+        drop(plugin);
+    }
+}

@@ -89,7 +89,11 @@ fn with_extra_migration(plugin: &Plugin, name: &str, sql: &str) -> Plugin {
     records.push(plugin_api::MigrationRecord::new(i64::from(m.head()) + 1, name, sql));
     let description =
         plugin_api::PluginDescription::new(&m.name, &m.version, &m.summary, &tables, &deps, &m.ddl, records);
-    Plugin { file: plugin.file.clone(), manifest: Manifest::try_from(&description).unwrap() }
+    Plugin {
+        file: plugin.file.clone(),
+        manifest: Manifest::try_from(&description).unwrap(),
+        opened: plugin.opened.clone(),
+    }
 }
 
 /// The table of `plugin` that the most foreign keys point at: the hardest
