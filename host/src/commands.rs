@@ -13,11 +13,17 @@ use crate::status::{self, ListReport, StatusReport};
 use crate::uninstall::{self, UninstallReport};
 use std::path::PathBuf;
 
-/// Scans the plugins directory and refuses plugins whose tables conflict
-/// with each other, with the core, or with the owners `db` records.
-fn survey(plugins: &PluginsArgs, db: Option<&Database>) -> Result<Inventory, Error> {
+/// Scans the plugins directory (checking ownership, modes and pins before
+/// loading anything). Done before the database is opened, so that a bad
+/// directory leaves no database file behind.
+fn scan(plugins: &PluginsArgs) -> Result<Inventory, Error> {
     let lock = pin::read(&plugins.lock_path(), plugins.locked)?;
-    let mut inventory = Inventory::scan_pinned(&plugins.plugins_dir, lock.as_ref())?;
+    Ok(Inventory::scan_pinned(&plugins.plugins_dir, lock.as_ref())?)
+}
+
+/// Refuses plugins whose tables conflict with each other, with the core, or
+/// with the owners `db` records.
+fn with_records(mut inventory: Inventory, db: Option<&Database>) -> Result<Inventory, Error> {
     let recorded = db.map(Database::recorded_owners).transpose()?.unwrap_or_default();
     inventory.installed = db.map(Database::installed_plugins).transpose()?.unwrap_or_default();
     inventory.refuse_ownership_conflicts(recorded);
@@ -42,13 +48,14 @@ fn actor() -> Actor {
 
 /// `shopdb-host list`.
 pub fn list(plugins: &PluginsArgs) -> Result<ListReport, Error> {
-    Ok(status::list(&survey(plugins, None)?))
+    Ok(status::list(&with_records(scan(plugins)?, None)?))
 }
 
 /// `shopdb-host check [--plugin NAME]`.
 pub fn check(plugins: &PluginsArgs, database: &DatabaseArgs, only: Option<&str>) -> Result<CheckReport, Error> {
+    let scanned = scan(plugins)?;
     let db = Database::open_read_only(&database.database, database.busy_timeout())?;
-    let inventory = survey(plugins, db.as_ref())?;
+    let inventory = with_records(scanned, db.as_ref())?;
     let report = check::check_all(&inventory, db.as_ref(), only)?;
     if let Some(name) = only.filter(|_| report.plugins.is_empty()) {
         return Err(RunError::UnknownPlugin {
@@ -63,8 +70,9 @@ pub fn check(plugins: &PluginsArgs, database: &DatabaseArgs, only: Option<&str>)
 
 /// `shopdb-host status`.
 pub fn status(plugins: &PluginsArgs, database: &DatabaseArgs) -> Result<StatusReport, Error> {
+    let scanned = scan(plugins)?;
     let db = Database::open_read_only(&database.database, database.busy_timeout())?;
-    let inventory = survey(plugins, db.as_ref())?;
+    let inventory = with_records(scanned, db.as_ref())?;
     Ok(status::status(db.as_ref(), database.database.clone(), &inventory)?)
 }
 
@@ -76,22 +84,25 @@ pub fn migrate(
     target: Option<i32>,
     dry_run: bool,
 ) -> Result<RunReport, Error> {
+    let scanned = scan(plugins)?;
     let mut db = open_for_changes(database, dry_run)?;
-    let inventory = survey(plugins, Some(&db))?;
+    let inventory = with_records(scanned, Some(&db))?;
     Ok(migrate::migrate_plugin(&mut db, &inventory, plugin, target, dry_run)?)
 }
 
 /// `shopdb-host upgrade-all [--dry-run]`.
 pub fn upgrade_all(plugins: &PluginsArgs, database: &DatabaseArgs, dry_run: bool) -> Result<RunReport, Error> {
+    let scanned = scan(plugins)?;
     let mut db = open_for_changes(database, dry_run)?;
-    let inventory = survey(plugins, Some(&db))?;
+    let inventory = with_records(scanned, Some(&db))?;
     Ok(migrate::upgrade_all(&mut db, &inventory, dry_run)?)
 }
 
 /// `shopdb-host bootstrap [--dry-run]`.
 pub fn bootstrap(plugins: &PluginsArgs, database: &DatabaseArgs, dry_run: bool) -> Result<RunReport, Error> {
+    let scanned = scan(plugins)?;
     let mut db = open_for_changes(database, dry_run)?;
-    let inventory = survey(plugins, Some(&db))?;
+    let inventory = with_records(scanned, Some(&db))?;
     Ok(migrate::bootstrap(&mut db, &inventory, dry_run)?)
 }
 
@@ -103,8 +114,9 @@ pub fn stamp(
     version: i32,
     dry_run: bool,
 ) -> Result<RunReport, Error> {
+    let scanned = scan(plugins)?;
     let mut db = open_for_changes(database, dry_run)?;
-    let inventory = survey(plugins, Some(&db))?;
+    let inventory = with_records(scanned, Some(&db))?;
     Ok(migrate::stamp(&mut db, &inventory, plugin, version, dry_run)?)
 }
 

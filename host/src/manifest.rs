@@ -15,6 +15,27 @@ use std::collections::BTreeSet;
 /// names). Real plugins are a few dozen kilobytes; this bounds memory and time.
 pub const MAX_DESCRIPTION_BYTES: usize = 16 * 1024 * 1024;
 
+/// How much of each part of a description the host accepts: far more than
+/// any real plugin needs, and small enough that a hostile one cannot make the
+/// host spend unbounded memory or time.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Owned tables.
+    pub tables: usize,
+    /// Declared dependencies.
+    pub dependencies: usize,
+    /// Migrations in the chain.
+    pub migrations: usize,
+    /// Characters of the one-line summary.
+    pub summary_chars: usize,
+    /// Characters of a version string.
+    pub version_chars: usize,
+}
+
+/// The limits in force.
+pub const LIMITS: Limits =
+    Limits { tables: 1024, dependencies: 256, migrations: 100_000, summary_chars: 512, version_chars: 64 };
+
 /// A plugin's validated description.
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
@@ -122,6 +143,9 @@ pub enum ManifestError {
     /// The description is larger than the host accepts.
     #[error("its description is {bytes} bytes, more than the {MAX_DESCRIPTION_BYTES} bytes the host accepts")]
     TooLarge { bytes: usize },
+    /// A part of the description larger than any plugin needs.
+    #[error("its description has {count} {what}, more than the {limit} the host accepts")]
+    TooMany { what: &'static str, count: usize, limit: usize },
     /// The name would not be a safe SQL identifier.
     #[error("invalid plugin name `{0}`: a name is 1 to 63 characters of a-z, 0-9 and _, starting with a letter")]
     InvalidName(String),
@@ -202,6 +226,18 @@ impl TryFrom<&PluginDescription> for Manifest {
         let bytes = description_bytes(d);
         if bytes > MAX_DESCRIPTION_BYTES {
             return Err(ManifestError::TooLarge { bytes });
+        }
+        for (what, count, limit) in [
+            ("tables", d.tables.len(), LIMITS.tables),
+            ("dependencies", d.depends_on.len(), LIMITS.dependencies),
+            ("migrations", d.migrations.len(), LIMITS.migrations),
+            ("characters of summary", d.summary.chars().count(), LIMITS.summary_chars),
+            ("characters of version", d.version.chars().count(), LIMITS.version_chars),
+            ("characters of plugin-api version", d.api_version.chars().count(), LIMITS.version_chars),
+        ] {
+            if count > limit {
+                return Err(ManifestError::TooMany { what, count, limit });
+            }
         }
         let plugin = d.name.to_string();
         if !is_valid_plugin_name(&plugin) {
@@ -285,6 +321,7 @@ impl TryFrom<&PluginDescription> for Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use abi_stable::std_types::RString;
     use plugin_api::MigrationRecord;
 
     fn description() -> PluginDescription {
@@ -355,6 +392,16 @@ mod tests {
         let message = e.to_string();
         assert!(message.contains("plugin-api 1.7.0"), "{message}");
         assert!(message.contains("upgrade shopdb-host"), "{message}");
+    }
+
+    #[test]
+    fn oversized_descriptions_are_refused_before_anything_else() {
+        let e = refused(|d| d.tables = (0..LIMITS.tables + 1).map(|i| RString::from(format!("t{i}"))).collect());
+        assert!(matches!(e, ManifestError::TooMany { what: "tables", .. }), "{e}");
+        let e = refused(|d| d.ddl = "x".repeat(MAX_DESCRIPTION_BYTES + 1).into());
+        assert!(matches!(e, ManifestError::TooLarge { .. }), "{e}");
+        let e = refused(|d| d.summary = "s".repeat(LIMITS.summary_chars + 1).into());
+        assert!(e.to_string().contains("characters of summary"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,104 @@
+//! Property tests: whatever a plugin hands over, the host's validation, SQL
+//! lexing and schema comparison answer without panicking, and what they
+//! accept keeps their promises.
+
+use plugin_api::{MigrationRecord, PluginDescription};
+use proptest::prelude::*;
+use rusqlite::Connection;
+use shopdb_host::manifest::{is_valid_plugin_name, is_valid_table_name, Manifest};
+use shopdb_host::schema::Schema;
+use shopdb_host::sqltext::{normalize, tokenize};
+
+fn any_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z][a-z0-9_]{0,8}",
+        ".{0,20}",
+        Just(String::new()),
+        Just("shopdb_history_x".to_owned()),
+        Just("Bad-Name".to_owned()),
+        "[a-z_]{60,70}",
+    ]
+}
+
+proptest! {
+    // No failure files in the source tree: a failing case is printed.
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_description_is_validated_without_panicking_and_what_passes_is_sound(
+        name in any_text(),
+        tables in prop::collection::vec(any_text(), 0..5),
+        depends_on in prop::collection::vec(any_text(), 0..3),
+        migrations in prop::collection::vec((-3i64..6, any_text(), ".{0,30}"), 0..6),
+        requires_format in 0u32..4,
+        extensions in prop_oneof![Just(String::new()), Just("{}".to_owned()), ".{0,10}"],
+    ) {
+        let table_refs: Vec<&str> = tables.iter().map(String::as_str).collect();
+        let dep_refs: Vec<&str> = depends_on.iter().map(String::as_str).collect();
+        let records = migrations.iter().map(|(v, n, sql)| MigrationRecord::new(*v, n, sql));
+        let mut description = PluginDescription::new(&name, "1.0.0", "s", &table_refs, &dep_refs, "", records);
+        description.requires_format = requires_format;
+        description.extensions = extensions.as_str().into();
+        if let Ok(manifest) = Manifest::try_from(&description) {
+            prop_assert!(is_valid_plugin_name(&manifest.name));
+            prop_assert!(!manifest.tables.is_empty());
+            prop_assert!(manifest.tables.iter().all(|t| is_valid_table_name(t) && !t.starts_with("shopdb_")));
+            prop_assert!(!manifest.depends_on.contains(&manifest.name));
+            prop_assert!(!manifest.chain.is_empty());
+            prop_assert!(manifest.chain.windows(2).all(|w| w[0].version < w[1].version));
+            prop_assert!(manifest.chain[0].version >= 1);
+        }
+    }
+
+    #[test]
+    fn any_text_lexes_and_normalizes_without_panicking(sql in ".{0,200}") {
+        let tokens = tokenize(&sql);
+        let _ = normalize(&sql);
+        prop_assert!(tokens.len() <= sql.chars().count());
+    }
+
+    #[test]
+    fn schemas_compare_equal_exactly_when_their_structure_is_equal(
+        columns in prop::collection::vec(
+            (
+                "[a-z]{1,6}",
+                prop_oneof![Just("INTEGER"), Just("TEXT"), Just("REAL"), Just("BLOB"), Just("")],
+                any::<bool>(),
+                prop_oneof![Just(None), Just(Some("0")), Just(Some("'x'"))],
+                any::<bool>(),
+            ),
+            1..6,
+        ),
+        other_type in prop_oneof![Just("INTEGER"), Just("TEXT")],
+    ) {
+        let mut seen = std::collections::BTreeSet::new();
+        let columns: Vec<_> = columns.into_iter().filter(|c| seen.insert(c.0.clone())).collect();
+        let render = |first_type: &str| {
+            let defs: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .map(|(i, (name, ty, not_null, default, check))| {
+                    let ty = if i == 0 { first_type } else { ty };
+                    let mut def = format!("\"{name}\" {ty}");
+                    if *not_null { def.push_str(" NOT NULL"); }
+                    if let Some(d) = default { def.push_str(&format!(" DEFAULT {d}")); }
+                    if *check { def.push_str(&format!(" CHECK (length(\"{name}\") > 0)")); }
+                    def
+                })
+                .collect();
+            format!("CREATE TABLE t ({})", defs.join(", "))
+        };
+        let read = |sql: &str| {
+            let conn = Connection::open_in_memory().unwrap();
+            conn.execute_batch(sql).unwrap();
+            Schema::read(&conn, |_| true).unwrap()
+        };
+        let first_type = columns[0].1;
+        let a = read(&render(first_type));
+        let same = read(&render(first_type).to_lowercase().replace("create table t", "CREATE TABLE \"T\""));
+        prop_assert_eq!(a.diff("a", &same, "b"), Vec::<String>::new());
+        let b = read(&render(other_type));
+        prop_assert_eq!(a.diff("a", &b, "b").is_empty(), a == b);
+        prop_assert_eq!(a == b, first_type.eq_ignore_ascii_case(other_type));
+    }
+}
