@@ -197,6 +197,33 @@ pub enum Command {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// Write a new plugin crate: Cargo.toml, src/lib.rs with the export
+    /// macro, schema.sql, migrations/V1__baseline.sql, build.rs and a README.
+    ///
+    /// The crate builds on its own (`cargo build --release`, outside any
+    /// workspace) and passes `shopdb-host check` as written; then make the
+    /// schema yours.
+    NewPlugin {
+        /// The plugin's name: 1 to 63 characters of a-z, 0-9 and _.
+        name: String,
+        /// Where to write the crate [default: ./shopdb-plugin-NAME].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Depend on the plugin-api crate at this path [default: the source
+        /// this host was built from, if present; else its version].
+        #[arg(long, value_name = "DIR")]
+        plugin_api_path: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Print a shell completion script: `source <(shopdb-host completions bash)`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `shopdb-host man > shopdb-host.1`.
+    Man,
 }
 
 /// Showing instead of doing.

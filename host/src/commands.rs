@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::inventory::Inventory;
 use crate::migrate::{self, RunError, RunReport};
 use crate::pin;
+use crate::scaffold;
 use crate::status::{self, ListReport, StatusReport};
 use crate::uninstall::{self, UninstallReport};
 use std::path::PathBuf;
@@ -223,4 +224,18 @@ pub fn history(database: &DatabaseArgs, plugin: Option<&str>) -> Result<HistoryR
         return Err(DbError::Missing(database.database.clone()).into());
     };
     Ok(HistoryReport { database: database.database.clone(), entries: audit::read(&db, plugin)? })
+}
+
+/// `shopdb-host new-plugin NAME [--dir DIR] [--plugin-api-path DIR]`.
+pub fn new_plugin(
+    name: &str,
+    dir: Option<&std::path::Path>,
+    plugin_api_path: Option<&std::path::Path>,
+) -> Result<scaffold::Scaffolded, Error> {
+    let dir = dir.map_or_else(|| PathBuf::from(format!("shopdb-plugin-{}", name.replace('_', "-"))), ToOwned::to_owned);
+    let api = match plugin_api_path {
+        Some(path) => scaffold::ApiSource::Path(std::path::absolute(path).unwrap_or_else(|_| path.to_owned())),
+        None => scaffold::ApiSource::default_for_this_host(),
+    };
+    Ok(scaffold::new_plugin(name, &dir, &api)?)
 }

@@ -28,6 +28,9 @@ pub enum Error {
     /// The lock file is missing or unreadable.
     #[error(transparent)]
     Lock(#[from] crate::pin::LockError),
+    /// A new plugin crate could not be written.
+    #[error(transparent)]
+    Scaffold(#[from] crate::scaffold::ScaffoldError),
     /// Uninstall refused or failed.
     #[error(transparent)]
     Uninstall(#[from] UninstallError),

@@ -26,6 +26,7 @@ pub mod manifest;
 pub mod migrate;
 pub mod pin;
 pub mod report;
+pub mod scaffold;
 pub mod schema;
 pub mod sqltext;
 pub mod status;

@@ -1,6 +1,6 @@
 //! The `shopdb-host` binary: parse arguments, call the library, print.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use shopdb_host::cli::{Cli, Command, OutputArgs};
 use shopdb_host::error::{Error, EXIT_FAILED, EXIT_OK};
 use shopdb_host::{commands, report};
@@ -40,6 +40,21 @@ fn main() -> ExitCode {
         Command::History { plugin, database, output } => {
             commands::history(database, plugin.as_deref()).map(|r| emit(out, output, &r, report::history, true))
         }
+        Command::NewPlugin { name, dir, plugin_api_path, output } => {
+            commands::new_plugin(name, dir.as_deref(), plugin_api_path.as_deref())
+                .map(|r| emit(out, output, &r, report::scaffolded, true))
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "shopdb-host", out);
+            Ok(EXIT_OK)
+        }
+        Command::Man => Ok(match clap_mangen::Man::new(Cli::command()).render(out) {
+            Ok(()) => EXIT_OK,
+            Err(e) => {
+                eprintln!("error: failed to write the manual page: {e}");
+                EXIT_FAILED
+            }
+        }),
         Command::Uninstall { plugin, yes, plugins, database, output } => {
             commands::uninstall(plugins, database, plugin, *yes).map(|r| emit(out, output, &r, report::uninstall, true))
         }

@@ -269,3 +269,16 @@ pub fn history(out: &mut dyn Write, report: &HistoryReport) -> io::Result<()> {
         .collect();
     table(out, &rows)
 }
+
+/// What `new-plugin` prints.
+pub fn scaffolded(out: &mut dyn Write, report: &crate::scaffold::Scaffolded) -> io::Result<()> {
+    writeln!(out, "wrote a new plugin crate in {}:", report.dir.display())?;
+    for file in &report.files {
+        writeln!(out, "  {file}")?;
+    }
+    writeln!(
+        out,
+        "next: cd {} && cargo build --release, then copy the .so into your plugins directory",
+        report.dir.display()
+    )
+}
