@@ -53,6 +53,8 @@ pub struct Manifest {
     pub tables: Vec<String>,
     /// The plugins it depends on.
     pub depends_on: Vec<String>,
+    /// Who to ask about it (description format 2; `None` from older plugins).
+    pub maintainer: Option<String>,
     /// Its current schema as `CREATE` statements.
     #[serde(skip)]
     pub ddl: String,
@@ -128,6 +130,17 @@ impl Manifest {
     pub fn owns(&self, table: &str) -> bool {
         self.tables.iter().any(|t| t == table)
     }
+}
+
+/// The optional parts of a description, from its JSON extensions object.
+/// Every part has a default, so that descriptions from older plugins read as
+/// they were meant; parts this host does not know are ignored (a plugin that
+/// needs one understood says so with `requires_format`).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Extensions {
+    /// Format 2: who to ask about the plugin.
+    maintainer: Option<String>,
 }
 
 /// What is wrong with a plugin's description.
@@ -296,14 +309,15 @@ impl TryFrom<&PluginDescription> for Manifest {
             })?;
             chain.push(ChainMigration { version, name, sql, refinery });
         }
-        let extensions = d.extensions.trim();
-        if !extensions.is_empty() {
-            match serde_json::from_str::<serde_json::Value>(extensions) {
-                Ok(serde_json::Value::Object(_)) => {}
+        let extensions = match d.extensions.trim() {
+            "" => Extensions::default(),
+            text => match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(value @ serde_json::Value::Object(_)) => serde_json::from_value(value)
+                    .map_err(|e| ManifestError::InvalidExtensions { plugin: plugin.clone(), reason: e.to_string() })?,
                 Ok(_) => return Err(ManifestError::InvalidExtensions { plugin, reason: "not an object".into() }),
                 Err(e) => return Err(ManifestError::InvalidExtensions { plugin, reason: e.to_string() }),
-            }
-        }
+            },
+        };
         Ok(Manifest {
             name: plugin,
             version: d.version.to_string(),
@@ -312,6 +326,7 @@ impl TryFrom<&PluginDescription> for Manifest {
             format: d.format,
             tables,
             depends_on,
+            maintainer: extensions.maintainer,
             ddl: d.ddl.to_string(),
             chain,
         })
@@ -409,6 +424,12 @@ mod tests {
         assert!(matches!(refused(|d| d.extensions = "[1]".into()), ManifestError::InvalidExtensions { .. }));
         let mut d = description();
         d.extensions = r#"{"added_later": true}"#.into();
-        assert!(Manifest::try_from(&d).is_ok());
+        assert!(Manifest::try_from(&d).is_ok(), "parts this host does not know are ignored");
+        let d = description().with_maintainer("Plant IT");
+        assert_eq!(Manifest::try_from(&d).unwrap().maintainer.as_deref(), Some("Plant IT"));
+        assert!(matches!(
+            refused(|d| d.extensions = r#"{"maintainer": 5}"#.into()),
+            ManifestError::InvalidExtensions { .. }
+        ));
     }
 }

@@ -28,7 +28,7 @@
 //! `CREATE INDEX` statements), `migrations/V1__baseline.sql`, … (its refinery
 //! chain) and a `lib.rs` of one macro call, [`export_plugin!`]:
 //!
-//! ```ignore
+//! ```text
 //! plugin_api::export_plugin! {
 //!     name: "printers",
 //!     summary: "Printers, their supplies and page counters",
@@ -37,7 +37,7 @@
 //! }
 //! ```
 //!
-//! `tests/example-plugin` in this crate is a complete, compiled example.
+//! [`export_plugin!`] shows a complete example, compiled and run as a test.
 
 use abi_stable::{
     library::RootModule,
@@ -54,10 +54,16 @@ pub use abi_stable;
 
 /// The newest description format this crate writes and understands.
 ///
-/// Format 1 is the fixed fields of [`PluginDescription`] with an empty or
-/// `{}` extensions object. Raise it when [`PluginDescription::extensions`]
-/// gains a part that an older host must not ignore.
-pub const DESCRIPTION_FORMAT: u32 = 1;
+/// - Format 1 (plugin-api 1.0): the fixed fields of [`PluginDescription`]
+///   with an empty or `{}` extensions object.
+/// - Format 2 (plugin-api 1.1): the extensions object may hold
+///   `"maintainer": "<who to ask about this plugin>"`. Optional: a host that
+///   reads only format 1 ignores it, so plugins still require format 1.
+///
+/// Raise it when [`PluginDescription::extensions`] gains a part; set
+/// [`PluginDescription::requires_format`] only for parts an older host must
+/// not ignore.
+pub const DESCRIPTION_FORMAT: u32 = 2;
 
 /// The `plugin-api` version a plugin was built with, sent along so that
 /// refusals can say which host a plugin needs.
@@ -164,6 +170,17 @@ impl PluginDescription {
     }
 }
 
+impl PluginDescription {
+    /// Adds who maintains the plugin (format 2, optional).
+    pub fn with_maintainer(mut self, maintainer: &str) -> Self {
+        let mut extensions: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&self.extensions).unwrap_or_default();
+        extensions.insert("maintainer".into(), maintainer.into());
+        self.extensions = serde_json::Value::Object(extensions).to_string().into();
+        self
+    }
+}
+
 impl MigrationRecord {
     /// Records one migration of the chain.
     pub fn new(version: i64, name: &str, sql: &str) -> Self {
@@ -193,28 +210,66 @@ pub fn describe_guarded(build: impl FnOnce() -> PluginDescription) -> RResult<Pl
 /// It embeds `schema.sql` and the refinery chain in `migrations/` (both
 /// relative to the plugin crate's root) and names the tables the plugin owns
 /// and the plugins it depends on. The plugin's version is its crate version.
+/// Optional, in this order: `maintainer: "…"` (who to ask about the plugin),
+/// and `files: { schema: "…", migrations: "…" }` for other locations.
 ///
 /// The plugin crate must depend on `plugin-api`, `abi_stable` and `refinery`
 /// (with `default-features = false`): the macros of the latter two expand to
 /// paths that name them.
+///
+/// ```
+/// plugin_api::export_plugin! {
+///     name: "gauges",
+///     summary: "Calibrated gauges and their calibration records",
+///     tables: ["gauges", "gauge_calibrations"],
+///     depends_on: [],
+///     maintainer: "Metrology <metrology@example.com>",
+///     files: { schema: "tests/example/schema.sql", migrations: "tests/example/migrations" },
+/// }
+///
+/// // What the host receives when it calls into the plugin:
+/// let description = __shopdb_plugin::describe().unwrap();
+/// assert_eq!(description.name.as_str(), "gauges");
+/// assert_eq!(description.tables.len(), 2);
+/// assert_eq!(description.migrations[0].name.as_str(), "baseline");
+/// assert!(description.ddl.contains("CREATE TABLE gauge_calibrations"));
+/// assert!(description.extensions.contains("Metrology"));
+/// ```
 #[macro_export]
 macro_rules! export_plugin {
     (
         name: $name:literal,
         summary: $summary:literal,
-        tables: [$($table:literal),+ $(,)?],
-        depends_on: [$($dependency:literal),* $(,)?] $(,)?
+        tables: [$($table:literal),* $(,)?],
+        depends_on: [$($dependency:literal),* $(,)?]
+        $(, maintainer: $maintainer:literal)?
+        , files: { schema: $schema:literal, migrations: $migrations:literal $(,)? }
+        $(,)?
     ) => {
+        $crate::export_plugin!(@emit $name, $summary, [$($table),*], [$($dependency),*], [$($maintainer)?], $schema, $migrations);
+    };
+    (
+        name: $name:literal,
+        summary: $summary:literal,
+        tables: [$($table:literal),* $(,)?],
+        depends_on: [$($dependency:literal),* $(,)?]
+        $(, maintainer: $maintainer:literal)?
+        $(,)?
+    ) => {
+        $crate::export_plugin!(@emit $name, $summary, [$($table),*], [$($dependency),*], [$($maintainer)?], "schema.sql", "migrations");
+    };
+    (@emit $name:literal, $summary:literal, [$($table:literal),*], [$($dependency:literal),*], [$($maintainer:literal)?], $schema:literal, $migrations:literal) => {
         #[doc(hidden)]
-        mod __shopdb_plugin {
-            ::refinery::embed_migrations!("migrations");
+        pub mod __shopdb_plugin {
+            ::refinery::embed_migrations!($migrations);
 
             #[::abi_stable::export_root_module]
             fn root_module() -> $crate::PluginModuleRef {
                 $crate::PluginModuleRef::from_describe(describe)
             }
 
-            extern "C" fn describe(
+            /// Describes the plugin (what the host calls through the root module).
+            pub extern "C" fn describe(
             ) -> $crate::abi_stable::std_types::RResult<
                 $crate::PluginDescription,
                 $crate::abi_stable::std_types::RString,
@@ -224,9 +279,9 @@ macro_rules! export_plugin {
                         $name,
                         env!("CARGO_PKG_VERSION"),
                         $summary,
-                        &[$($table),+],
+                        &[$($table),*],
                         &[$($dependency),*],
-                        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.sql")),
+                        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $schema)),
                         migrations::runner().get_migrations().iter().map(|m| {
                             $crate::MigrationRecord::new(
                                 i64::from(m.version()),
@@ -235,6 +290,7 @@ macro_rules! export_plugin {
                             )
                         }),
                     )
+                    $(.with_maintainer($maintainer))?
                 })
             }
         }

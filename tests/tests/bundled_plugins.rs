@@ -46,6 +46,7 @@ fn every_bundled_plugin_loads_through_the_abi_and_describes_itself() {
         assert!(m.ddl.to_uppercase().contains("CREATE TABLE"), "{name} ships no DDL");
         assert_eq!(m.chain.first().map(|c| c.label()), Some("V1__baseline".to_owned()), "{name} chain");
         assert_eq!(m.api_version, plugin_api::API_VERSION);
+        assert_eq!(m.format, plugin_api::DESCRIPTION_FORMAT);
     }
 }
 
@@ -144,4 +145,12 @@ fn loading_files_one_after_another_never_returns_an_earlier_library() {
         assert_eq!(plugin.manifest.name, *name);
         drop(plugin);
     }
+}
+
+#[test]
+fn optional_parts_of_the_description_reach_the_host() {
+    let computers = load::load(&bundled("computers")).unwrap();
+    assert_eq!(computers.manifest.maintainer.as_deref(), Some("Plant IT <plant-it@example.com>"));
+    let usb = load::load(&bundled("usb")).unwrap();
+    assert_eq!(usb.manifest.maintainer, None);
 }

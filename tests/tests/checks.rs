@@ -491,6 +491,9 @@ fn a_plugin_built_against_the_first_plugin_api_still_loads_and_applies() {
     assert_eq!(vintage["version"], 2);
     let listed = sandbox.host(&["list", "--json"]).succeeds().json();
     assert_eq!(listed["plugins"][0]["api_version"], "1.0.0");
+    // It predates the optional parts format 2 added: read with defaults.
+    assert_eq!(listed["plugins"][0]["format"], 1);
+    assert_eq!(listed["plugins"][0]["maintainer"], serde_json::Value::Null);
 }
 
 #[test]

@@ -6,4 +6,5 @@ plugin_api::export_plugin! {
     summary: "Shop-floor computers, their disks and network interfaces",
     tables: ["computer_models", "computers", "computer_disks", "computer_interfaces"],
     depends_on: [],
+    maintainer: "Plant IT <plant-it@example.com>",
 }

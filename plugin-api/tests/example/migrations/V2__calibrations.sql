@@ -1,0 +1,5 @@
+CREATE TABLE gauge_calibrations (
+    id INTEGER PRIMARY KEY,
+    gauge_id INTEGER NOT NULL REFERENCES gauges (id),
+    calibrated_on TEXT NOT NULL
+);
