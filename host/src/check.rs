@@ -193,8 +193,11 @@ impl<'i> Checker<'i> {
 
     /// Runs the scratch checks for one plugin of the inventory.
     pub fn schema_checks(&self, plugin: &Plugin) -> Result<(), CheckError> {
+        let started = std::time::Instant::now();
         let ddl_schema = self.ddl_checks(plugin)?;
-        self.chain_checks(plugin, &ddl_schema)
+        let result = self.chain_checks(plugin, &ddl_schema);
+        tracing::debug!("{}: scratch checks in {} µs", plugin.manifest.name, started.elapsed().as_micros());
+        result
     }
 
     /// The checks on the plugin's DDL: it runs, stays in its tables, creates

@@ -17,6 +17,17 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(name = "shopdb-host", version, max_term_width = 100)]
 pub struct Cli {
+    /// Read settings from this file [default: ./shopdb.toml when it
+    /// exists]. Flags and environment variables take precedence over it.
+    #[arg(long, global = true, value_name = "FILE", env = "SHOPDB_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log what the host does on stderr: file checks, loads, checks, SQL
+    /// timings (-vv for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print errors only: no report, no progress.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -213,6 +224,16 @@ pub enum Command {
         /// this host was built from, if present; else its version].
         #[arg(long, value_name = "DIR")]
         plugin_api_path: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Print the effective configuration and where each value came from:
+    /// the command line, the environment, shopdb.toml, or the default.
+    Config {
+        #[command(flatten)]
+        plugins: PluginsArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
         #[command(flatten)]
         output: OutputArgs,
     },

@@ -902,6 +902,7 @@ impl Transaction for Driver<'_> {
         for sql in queries {
             self.log.push(sql.to_owned());
             let policy = self.policy.clone().filter(|_| self.plugin_sql.contains(sql));
+            let started = std::time::Instant::now();
             let result = match &policy {
                 Some(policy) => {
                     let _restricted = self.guard.restrict(Arc::clone(policy));
@@ -909,6 +910,11 @@ impl Transaction for Driver<'_> {
                 }
                 None => self.conn.execute_batch(sql).map_err(|e| (e, None)),
             };
+            tracing::debug!(
+                "{} µs: {}",
+                started.elapsed().as_micros(),
+                sql.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("--")).unwrap_or("")
+            );
             if let Err((error, denial)) = result {
                 return Err(self.fail(sql, error, denial));
             }

@@ -87,9 +87,21 @@ impl Inventory {
                     }
                 }
             }
+            let started = std::time::Instant::now();
             match load::load_opened(opened) {
-                Ok(plugin) => loaded.push(plugin),
-                Err(error) => refused.push(refuse(error.reason.to_string())),
+                Ok(plugin) => {
+                    tracing::debug!(
+                        "{}: checked, loaded and described '{}' in {} µs",
+                        file.display(),
+                        plugin.manifest.name,
+                        started.elapsed().as_micros()
+                    );
+                    loaded.push(plugin);
+                }
+                Err(error) => {
+                    tracing::debug!("{}: refused: {}", file.display(), error.reason);
+                    refused.push(refuse(error.reason.to_string()));
+                }
             }
         }
         if let Some(lock) = lock {

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod core;
 pub mod db;
 pub mod discover;

@@ -1,17 +1,30 @@
 //! The `shopdb-host` binary: parse arguments, call the library, print.
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 use shopdb_host::cli::{Cli, Command, OutputArgs};
-use shopdb_host::error::{Error, EXIT_FAILED, EXIT_OK};
-use shopdb_host::{commands, report};
-use std::io::{self, Write};
+use shopdb_host::error::{Error, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use shopdb_host::{commands, config, report};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let effective = match config::apply(&mut cli, &matches) {
+        Ok(effective) => effective,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    setup_terminal(&cli);
     let mut out = io::stdout().lock();
-    let out = &mut out;
+    let out: &mut dyn Write = if cli.quiet { &mut io::sink() } else { &mut out };
     let printed = match &cli.command {
+        Command::Config { output, .. } => Ok(emit(out, output, &effective, report::config, true)),
         Command::List { plugins, output } => commands::list(plugins).map(|r| emit(out, output, &r, report::list, true)),
         Command::Check { plugin, plugins, database, output } => commands::check(plugins, database, plugin.as_deref())
             .map(|r| emit(out, output, &r, report::check, r.passed())),
@@ -65,6 +78,33 @@ fn main() -> ExitCode {
             print_error(&error);
             ExitCode::from(error.exit_code())
         }
+    }
+}
+
+/// Colour only on a terminal, and not when NO_COLOR is set; progress on
+/// stderr only on a terminal; `-v` logs what the host does, `-q` only errors.
+fn setup_terminal(cli: &Cli) {
+    let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    report::set_colour(io::stdout().is_terminal() && !no_colour);
+    let stderr_is_terminal = io::stderr().is_terminal();
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) if stderr_is_terminal => tracing::Level::INFO,
+        (false, 0) => tracing::Level::WARN,
+        (false, 1) => tracing::Level::DEBUG,
+        (false, _) => tracing::Level::TRACE,
+    };
+    let verbose = cli.verbose > 0;
+    let logger = tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_max_level(level)
+        .with_ansi(stderr_is_terminal && !no_colour)
+        .with_target(verbose)
+        .with_level(verbose);
+    if verbose {
+        logger.with_timer(tracing_subscriber::fmt::time::uptime()).init();
+    } else {
+        logger.without_time().init();
     }
 }
 

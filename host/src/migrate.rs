@@ -362,6 +362,13 @@ fn advance(
             Err(reason) => return outcome(name, file, from, Status::Refused { reason }),
         }
     }
+    let labels: Vec<String> =
+        state.pending.iter().filter(|m| run.target.is_none_or(|t| m.version <= t)).map(ChainMigration::label).collect();
+    tracing::info!(
+        "{name}: applying {}",
+        if labels.is_empty() { "(recording history)".to_owned() } else { labels.join(", ") }
+    );
+    let started = std::time::Instant::now();
     let applied = session.chain().map_err(ApplyError::from).and_then(|mut tx| {
         // Decided before taking the lock; another host may have installed
         // the plugin since, in which case its history is there now.
@@ -388,6 +395,11 @@ fn advance(
         }
         Ok((applied, adopted, tx.commit()?))
     });
+    tracing::info!(
+        "{name}: {} in {} ms",
+        if applied.is_ok() { "done" } else { "rolled back" },
+        started.elapsed().as_millis()
+    );
     match applied {
         Ok((applied, adopted, sql)) => {
             let sql = if session.is_dry_run() { sql } else { Vec::new() };

@@ -9,6 +9,36 @@ use crate::status::{ListReport, StatusReport};
 use crate::uninstall::UninstallReport;
 use serde::Serialize;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static COLOUR: AtomicBool = AtomicBool::new(false);
+
+/// Whether reports colour their status words (only on a terminal, and not
+/// under NO_COLOR: `main` decides).
+pub fn set_colour(on: bool) {
+    COLOUR.store(on, Ordering::Relaxed);
+}
+
+/// The ANSI colours reports use.
+#[derive(Debug, Clone, Copy)]
+enum Paint {
+    Green,
+    Yellow,
+    Red,
+}
+
+/// `text` in `paint` when colour is on; as is otherwise.
+fn paint(text: String, paint: Paint) -> String {
+    if !COLOUR.load(Ordering::Relaxed) {
+        return text;
+    }
+    let code = match paint {
+        Paint::Green => 32,
+        Paint::Yellow => 33,
+        Paint::Red => 31,
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
 
 /// Writes `value` as pretty JSON followed by a newline.
 pub fn json(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
@@ -58,11 +88,8 @@ fn describe(chain: &ChainOutcome) -> String {
     match &chain.status {
         Status::Applied { migrations, version, adopted } => {
             let adopted = adopted.map_or_else(String::new, |v| format!("adopted existing tables at V{v}, then "));
-            format!(
-                "{adopted}applied {} → now at V{version} ({})",
-                plural(migrations.len(), "migration"),
-                migrations.join(", ")
-            )
+            let applied = paint(format!("applied {}", plural(migrations.len(), "migration")), Paint::Green);
+            format!("{adopted}{applied} → now at V{version} ({})", migrations.join(", "))
         }
         Status::Recorded { migrations, version, how } => {
             let how = match how {
@@ -73,11 +100,11 @@ fn describe(chain: &ChainOutcome) -> String {
             format!("{how}: recorded {} as applied → now at V{version}", plural(migrations.len(), "migration"))
         }
         Status::UpToDate { version: v } => format!("up to date ({})", version(*v)),
-        Status::Failed { reason } => format!("failed, rolled back: {reason}"),
+        Status::Failed { reason } => format!("{} {reason}", paint("failed, rolled back:".into(), Paint::Red)),
         Status::Refused { reason } => {
-            format!("refused: {}{reason}", file_prefix(chain.file.as_deref()))
+            format!("{} {}{reason}", paint("refused:".into(), Paint::Red), file_prefix(chain.file.as_deref()))
         }
-        Status::Blocked { by } => format!("blocked: '{by}' did not apply"),
+        Status::Blocked { by } => format!("{} '{by}' did not apply", paint("blocked:".into(), Paint::Yellow)),
     }
 }
 
@@ -131,11 +158,13 @@ pub fn check(out: &mut dyn Write, report: &CheckReport) -> io::Result<()> {
         .iter()
         .map(|v| {
             let text = match &v.outcome {
-                Outcome::Passed => "ok".to_owned(),
+                Outcome::Passed => paint("ok".to_owned(), Paint::Green),
                 Outcome::Refused { reason } => {
-                    format!("refused: {}{reason}", file_prefix(Some(&v.file)))
+                    format!("{} {}{reason}", paint("refused:".into(), Paint::Red), file_prefix(Some(&v.file)))
                 }
-                Outcome::Blocked { by } => format!("blocked: depends on '{by}', which is refused"),
+                Outcome::Blocked { by } => {
+                    format!("{} depends on '{by}', which is refused", paint("blocked:".into(), Paint::Yellow))
+                }
             };
             vec![v.name.clone(), text]
         })
@@ -150,9 +179,9 @@ pub fn status(out: &mut dyn Write, report: &StatusReport) -> io::Result<()> {
     let mut rows = vec![vec!["NAME".into(), "ON DISK".into(), "APPLIED".into(), "PENDING".into()]];
     for chain in &report.chains {
         let pending = match &chain.problem {
-            Some(problem) => format!("problem: {problem}"),
+            Some(problem) => format!("{} {problem}", paint("problem:".into(), Paint::Red)),
             None if chain.pending.is_empty() => "-".into(),
-            None => chain.pending.join(", "),
+            None => paint(chain.pending.join(", "), Paint::Yellow),
         };
         let mut applied = version(chain.applied);
         for mark in &chain.marks {
@@ -281,4 +310,17 @@ pub fn scaffolded(out: &mut dyn Write, report: &crate::scaffold::Scaffolded) -> 
         "next: cd {} && cargo build --release, then copy the .so into your plugins directory",
         report.dir.display()
     )
+}
+
+/// What `config` prints.
+pub fn config(out: &mut dyn Write, effective: &crate::config::Effective) -> io::Result<()> {
+    match &effective.file {
+        Some(file) => writeln!(out, "configuration file {}", file.display())?,
+        None => writeln!(out, "no configuration file (none given, no {} here)", crate::config::DEFAULT_FILE)?,
+    }
+    let mut rows = vec![vec!["SETTING".into(), "VALUE".into(), "FROM".into()]];
+    for setting in &effective.settings {
+        rows.push(vec![setting.name.into(), setting.value.clone(), setting.source.clone()]);
+    }
+    table(out, &rows)
 }

@@ -49,3 +49,90 @@ fn completions_and_the_manual_are_generated_from_the_command_line_definition() {
     assert!(man.stdout.starts_with(".ie") || man.stdout.contains(".TH"), "{}", man.report());
     assert!(man.stdout.contains("upgrade\\-all"), "{}", man.report());
 }
+
+#[test]
+fn piped_output_has_no_colour_and_no_progress() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&["computers"]);
+    let run = sandbox.host(&["upgrade-all"]).succeeds();
+    assert!(!run.stdout.contains('\u{1b}'), "{}", run.report());
+    assert!(run.stderr.is_empty(), "nothing extra when piped\n{}", run.report());
+}
+
+/// Runs the host under `script`, which gives it a terminal; `None` where
+/// `script` is not installed.
+fn on_a_terminal(sandbox: &Sandbox, args: &str, no_colour: bool) -> Option<String> {
+    let host = shopdb_tests::host_binary();
+    let mut command = Command::new("script");
+    command
+        .args(["-qec", &format!("{} {args}", host.display()), "/dev/null"])
+        .current_dir(sandbox.path())
+        .env("SHOPDB_PLUGINS_DIR", sandbox.plugins_dir())
+        .env("SHOPDB_DATABASE", sandbox.database())
+        .env_remove("NO_COLOR");
+    if no_colour {
+        command.env("NO_COLOR", "1");
+    }
+    let output = command.output().ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[test]
+fn on_a_terminal_results_are_coloured_and_progress_shown_unless_no_color() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&["computers"]);
+    let Some(coloured) = on_a_terminal(&sandbox, "upgrade-all", false) else {
+        eprintln!("skipped: no `script` command to give the host a terminal");
+        return;
+    };
+    assert!(coloured.contains("\u{1b}[32mapplied"), "{coloured}");
+    assert!(coloured.contains("computers: applying V1__baseline") && coloured.contains("computers: done in"), "{coloured}");
+    let plain = on_a_terminal(&sandbox, "status", true).unwrap();
+    assert!(!plain.contains('\u{1b}'), "NO_COLOR is respected: {plain}");
+}
+
+#[test]
+fn verbose_logs_what_the_host_does_and_quiet_prints_errors_only() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&["computers"]);
+    let verbose = sandbox.host(&["upgrade-all", "-v"]).succeeds();
+    assert!(verbose.stderr.contains("checked, loaded and described 'computers'"), "{}", verbose.report());
+    assert!(verbose.stderr.contains("µs: CREATE TABLE computer_models"), "SQL timings\n{}", verbose.report());
+    let quiet = sandbox.host(&["upgrade-all", "-q"]).succeeds();
+    assert!(quiet.stdout.is_empty() && quiet.stderr.is_empty(), "{}", quiet.report());
+    sandbox.host(&["migrate", "--plugin", "nope", "-q"]).exits(2).stderr_has("no plugin named 'nope'");
+}
+
+#[test]
+fn configuration_comes_from_flags_then_environment_then_shopdb_toml_then_defaults() {
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.path().join("shopdb.toml"),
+        "database = \"from-file.sqlite\"\nplugins_dir = \"file-plugins\"\nbusy_timeout = 3\n",
+    )
+    .unwrap();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = Command::new(shopdb_tests::host_binary());
+        command.args(args).current_dir(sandbox.path()).env_remove("SHOPDB_DATABASE").env_remove("SHOPDB_PLUGINS_DIR");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        sandbox.run(command).succeeds().json()
+    };
+    let setting = |report: &serde_json::Value, name: &str| {
+        let s = report["settings"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap().clone();
+        (s["value"].as_str().unwrap().to_owned(), s["source"].as_str().unwrap().to_owned())
+    };
+    let from_file = run(&["config", "--json"], &[]);
+    assert_eq!(setting(&from_file, "database"), ("from-file.sqlite".into(), "shopdb.toml".into()));
+    assert_eq!(setting(&from_file, "busy_timeout").1, "shopdb.toml");
+    let from_env = run(&["config", "--json"], &[("SHOPDB_DATABASE", "from-env.sqlite")]);
+    assert_eq!(setting(&from_env, "database"), ("from-env.sqlite".into(), "environment (SHOPDB_DATABASE)".into()));
+    let from_flag =
+        run(&["config", "--json", "--database", "from-flag.sqlite"], &[("SHOPDB_DATABASE", "from-env.sqlite")]);
+    assert_eq!(setting(&from_flag, "database"), ("from-flag.sqlite".into(), "command line".into()));
+    std::fs::remove_file(sandbox.path().join("shopdb.toml")).unwrap();
+    let defaults = run(&["config", "--json"], &[]);
+    assert_eq!(setting(&defaults, "database"), ("shopdb.sqlite".into(), "default".into()));
+    assert_eq!(setting(&defaults, "plugins_dir"), ("shopdb-plugins".into(), "default".into()));
+}
