@@ -28,11 +28,13 @@ build:
 # Copy the bundled plugins into the plugins directory. Each file is copied
 # beside its target and renamed over it: overwriting a library in place
 # would crash a host that has it loaded.
+# The host refuses a plugins directory or file that others can write, so
+# the modes are set explicitly rather than left to the umask.
 plugins: build
-	@mkdir -p $(PLUGINS_DIR)
+	@mkdir -p $(PLUGINS_DIR) && chmod 755 $(PLUGINS_DIR)
 	@for p in $(BUNDLED); do \
 	  src=$(BUILD_DIR)/libshopdb_plugin_$$p.$(DLL); \
-	  cp $$src $(PLUGINS_DIR)/.libshopdb_plugin_$$p.$(DLL).tmp && \
+	  install -m 644 $$src $(PLUGINS_DIR)/.libshopdb_plugin_$$p.$(DLL).tmp && \
 	  mv -f $(PLUGINS_DIR)/.libshopdb_plugin_$$p.$(DLL).tmp $(PLUGINS_DIR)/libshopdb_plugin_$$p.$(DLL) || exit 1; \
 	done
 	@echo "plugins installed in $(PLUGINS_DIR)/"

@@ -178,6 +178,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("libx.so");
         std::fs::write(&path, b"first").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let opened = open(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         std::fs::write(&path, b"second").unwrap();

@@ -56,6 +56,27 @@ pub fn fixture(name: &str) -> PathBuf {
     library(&format!("fixture-{name}"))
 }
 
+/// Loads a plugin file the way the host does, from a private copy with
+/// explicit modes: build outputs inherit the umask (which may leave them
+/// group-writable), and the host refuses files others can write.
+pub fn load_plugin(file: &Path) -> shopdb_host::load::Plugin {
+    use std::sync::OnceLock;
+    static DIR: OnceLock<TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new().prefix("shopdb-load-").tempdir().expect("a temporary directory");
+        set_mode(dir.path(), 0o755);
+        dir
+    });
+    // A fresh name per call: the same name could be a stale copy.
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = file.file_name().expect("a file name").to_string_lossy();
+    let copy = dir.path().join(format!("{n}-{name}"));
+    std::fs::copy(file, &copy).expect("copy the plugin file");
+    set_mode(&copy, 0o755);
+    shopdb_host::load::load(&copy).unwrap_or_else(|e| panic!("{} does not load: {e}", file.display()))
+}
+
 /// The repository's root directory.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repository").to_owned()
@@ -76,7 +97,11 @@ impl Sandbox {
     /// An empty sandbox: `plugins/` exists, the database does not.
     pub fn new() -> Sandbox {
         let dir = tempfile::Builder::new().prefix("shopdb-test-").tempdir().expect("a temporary directory");
-        std::fs::create_dir(dir.path().join("plugins")).expect("plugins directory");
+        let plugins = dir.path().join("plugins");
+        std::fs::create_dir(&plugins).expect("plugins directory");
+        // The host refuses a plugins directory or file others can write:
+        // set the modes rather than inherit them from the umask.
+        set_mode(&plugins, 0o755);
         Sandbox { dir }
     }
 
@@ -114,6 +139,7 @@ impl Sandbox {
         let (prefix, suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
         let file = self.plugins_dir().join(format!("{prefix}{stem}{suffix}"));
         std::fs::copy(fixture("scripted"), &file).expect("copy the scripted fixture");
+        set_mode(&file, 0o755);
         let mut spec_path = file.clone().into_os_string();
         spec_path.push(".json");
         std::fs::write(spec_path, serde_json::to_vec_pretty(&spec).unwrap()).expect("write the fixture's spec");
@@ -123,7 +149,9 @@ impl Sandbox {
     /// Copies any file into the plugins directory under its own name.
     pub fn install_file(&self, file: &Path) -> &Sandbox {
         let name = file.file_name().expect("a file name");
-        std::fs::copy(file, self.plugins_dir().join(name)).expect("copy the plugin file");
+        let target = self.plugins_dir().join(name);
+        std::fs::copy(file, &target).expect("copy the plugin file");
+        set_mode(&target, 0o755);
         self
     }
 
@@ -131,6 +159,7 @@ impl Sandbox {
     pub fn write_plugin_file(&self, name: &str, bytes: &[u8]) -> PathBuf {
         let path = self.plugins_dir().join(name);
         std::fs::write(&path, bytes).expect("write a plugin file");
+        set_mode(&path, 0o644);
         path
     }
 
@@ -185,6 +214,12 @@ impl Sandbox {
         }
         snapshot(&self.open_db())
     }
+}
+
+/// Sets a file's or directory's permission bits.
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("set permissions");
 }
 
 /// Every schema object and every row of every table of `conn` (but the

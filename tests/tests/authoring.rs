@@ -86,7 +86,10 @@ fn on_a_terminal_results_are_coloured_and_progress_shown_unless_no_color() {
         return;
     };
     assert!(coloured.contains("\u{1b}[32mapplied"), "{coloured}");
-    assert!(coloured.contains("computers: applying V1__baseline") && coloured.contains("computers: done in"), "{coloured}");
+    assert!(
+        coloured.contains("computers: applying V1__baseline") && coloured.contains("computers: done in"),
+        "{coloured}"
+    );
     let plain = on_a_terminal(&sandbox, "status", true).unwrap();
     assert!(!plain.contains('\u{1b}'), "NO_COLOR is respected: {plain}");
 }

@@ -4,16 +4,13 @@
 use rusqlite::Connection;
 use shopdb_host::check::dependency_closure;
 use shopdb_host::core;
-use shopdb_host::load::{self, Plugin};
+use shopdb_host::load::Plugin;
 use shopdb_host::schema::Schema;
 use shopdb_tests::{bundled, repo_root, BUNDLED};
 use std::collections::BTreeSet;
 
 fn load_all() -> Vec<Plugin> {
-    BUNDLED
-        .iter()
-        .map(|name| load::load(&bundled(name)).unwrap_or_else(|e| panic!("bundled plugin {name} does not load: {e}")))
-        .collect()
+    BUNDLED.iter().map(|name| shopdb_tests::load_plugin(&bundled(name))).collect()
 }
 
 fn table_names(conn: &Connection) -> BTreeSet<String> {
@@ -141,7 +138,7 @@ fn loading_files_one_after_another_never_returns_an_earlier_library() {
     // when a descriptor was closed and its number reused, dlopen returned the
     // earlier library. Each plugin is dropped before the next is loaded.
     for name in BUNDLED.iter().chain(BUNDLED.iter().rev()) {
-        let plugin = load::load(&bundled(name)).unwrap();
+        let plugin = shopdb_tests::load_plugin(&bundled(name));
         assert_eq!(plugin.manifest.name, *name);
         drop(plugin);
     }
@@ -149,8 +146,8 @@ fn loading_files_one_after_another_never_returns_an_earlier_library() {
 
 #[test]
 fn optional_parts_of_the_description_reach_the_host() {
-    let computers = load::load(&bundled("computers")).unwrap();
+    let computers = shopdb_tests::load_plugin(&bundled("computers"));
     assert_eq!(computers.manifest.maintainer.as_deref(), Some("Plant IT <plant-it@example.com>"));
-    let usb = load::load(&bundled("usb")).unwrap();
+    let usb = shopdb_tests::load_plugin(&bundled("usb"));
     assert_eq!(usb.manifest.maintainer, None);
 }

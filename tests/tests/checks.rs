@@ -159,7 +159,9 @@ fn invalid_manifests_are_refused_with_what_is_wrong() {
 fn two_files_declaring_one_plugin_are_both_refused_and_both_named() {
     let sandbox = Sandbox::new();
     sandbox.install(&["computers"]);
-    std::fs::copy(bundled("computers"), sandbox.plugins_dir().join(lib("computers_copy"))).unwrap();
+    let copy = sandbox.plugins_dir().join(lib("computers_copy"));
+    std::fs::copy(bundled("computers"), &copy).unwrap();
+    shopdb_tests::set_mode(&copy, 0o755);
     let run = sandbox.host(&["upgrade-all", "--json"]).exits(1);
     let chains = run.json()["chains"].as_array().unwrap().clone();
     let refused: Vec<&Value> = chains.iter().filter(|c| c["name"] == "computers").collect();

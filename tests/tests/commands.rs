@@ -1,14 +1,13 @@
 //! The commands users type, end to end through the real binary.
 
-use shopdb_host::load;
 use shopdb_tests::{bundled, chain, Sandbox, BUNDLED};
 
 fn head_of(plugin: &str) -> i64 {
-    i64::from(load::load(&bundled(plugin)).unwrap().manifest.head())
+    i64::from(shopdb_tests::load_plugin(&bundled(plugin)).manifest.head())
 }
 
 fn tables_of(plugin: &str) -> Vec<String> {
-    load::load(&bundled(plugin)).unwrap().manifest.tables
+    shopdb_tests::load_plugin(&bundled(plugin)).manifest.tables
 }
 
 fn table_exists(sandbox: &Sandbox, table: &str) -> bool {

@@ -5,7 +5,6 @@
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use shopdb_host::core;
-use shopdb_host::load;
 use shopdb_host::schema::Schema;
 use shopdb_tests::{bundled, chain, Sandbox, BUNDLED};
 use std::os::unix::process::CommandExt;
@@ -14,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn head_of(plugin: &str) -> i64 {
-    i64::from(load::load(&bundled(plugin)).unwrap().manifest.head())
+    i64::from(shopdb_tests::load_plugin(&bundled(plugin)).manifest.head())
 }
 
 fn versions(conn: &Connection, plugin: &str) -> Vec<i64> {
@@ -109,7 +108,7 @@ fn bootstrap_refuses_a_plugin_that_is_already_installed() {
 fn hand_made_computers_v1() -> Sandbox {
     let sandbox = Sandbox::new();
     sandbox.host(&["upgrade-all"]).succeeds();
-    let v1 = load::load(&bundled("computers")).unwrap().manifest.chain[0].sql.clone();
+    let v1 = shopdb_tests::load_plugin(&bundled("computers")).manifest.chain[0].sql.clone();
     let conn = sandbox.open_db();
     conn.execute_batch(&v1).unwrap();
     conn.execute_batch("INSERT INTO computers (hostname, status_id) VALUES ('press-hmi-01', 1)").unwrap();
@@ -159,7 +158,7 @@ fn tables_that_match_no_version_are_refused_with_a_diff_and_left_alone() {
 fn stamp_records_history_without_running_and_never_backwards() {
     let sandbox = Sandbox::new();
     sandbox.host(&["upgrade-all"]).succeeds();
-    let ddl = load::load(&bundled("computers")).unwrap().manifest.ddl;
+    let ddl = shopdb_tests::load_plugin(&bundled("computers")).manifest.ddl;
     sandbox.open_db().execute_batch(&ddl).unwrap();
     sandbox.install(&["computers"]);
     let head = head_of("computers").to_string();
@@ -509,7 +508,7 @@ fn a_full_disk_fails_cleanly_and_leaves_every_plugin_whole() {
     let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(ok, "ok");
     for plugin in BUNDLED {
-        let manifest = load::load(&bundled(plugin)).unwrap().manifest;
+        let manifest = shopdb_tests::load_plugin(&bundled(plugin)).manifest;
         let history = versions(&conn, plugin);
         let present = manifest.tables.iter().filter(|t| !columns(&conn, t).is_empty()).count();
         if history.is_empty() {

@@ -96,6 +96,7 @@ fn a_symlink_is_followed_only_to_a_file_that_passes_the_checks() {
     let sandbox = Sandbox::new();
     let elsewhere = sandbox.path().join("elsewhere");
     std::fs::create_dir(&elsewhere).unwrap();
+    chmod(&elsewhere, 0o755);
     let target = elsewhere.join(lib("fixture_init_marker"));
     std::fs::copy(fixture("init-marker"), &target).unwrap();
     let link = sandbox.plugins_dir().join(lib("linked"));
@@ -177,6 +178,7 @@ fn the_code_loaded_is_the_file_that_was_checked_even_if_the_name_is_swapped() {
     let sandbox = Sandbox::new();
     let path = sandbox.plugins_dir().join(lib("swapped"));
     std::fs::copy(bundled("computers"), &path).unwrap();
+    chmod(&path, 0o755);
     let opened = shopdb_host::trust::open(&path).unwrap();
     // Between the check and the load, the name is pointed at other code.
     let replacement = sandbox.plugins_dir().join("replacement.tmp");
