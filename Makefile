@@ -9,7 +9,7 @@ HOST        := $(BUILD_DIR)/shopdb-host
 BUNDLED     := computers equipment network notifications printers usb
 DLL         := $(if $(filter Darwin,$(shell uname -s)),dylib,so)
 
-.PHONY: all build plugins run test lint
+.PHONY: all build plugins run test lint bench
 
 all: build
 
@@ -49,3 +49,9 @@ test: build
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Benchmarks (docs/PERFORMANCE.md): a release build, then every figure,
+# measured side by side in one run. `make bench BENCH_ARGS=--quick` for fewer runs.
+bench:
+	$(CARGO) build --release --workspace
+	target/release/shopdb-bench $(BENCH_ARGS)

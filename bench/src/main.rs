@@ -57,9 +57,16 @@ fn run_all(quick: bool) {
     let work = tempfile::tempdir().unwrap();
     let plugins = work.path().join("plugins");
     std::fs::create_dir(&plugins).unwrap();
+    // The host refuses plugin files and directories others can write: set
+    // the modes rather than inherit the umask.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path, mode: u32| std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    mode(work.path(), 0o755);
+    mode(&plugins, 0o755);
     for name in BUNDLED {
         let file = format!("libshopdb_plugin_{name}.so");
         std::fs::copy(build_dir().join(&file), plugins.join(&file)).unwrap();
+        mode(&plugins.join(&file), 0o755);
     }
 
     let mut printed = 0;
