@@ -32,9 +32,10 @@ fn main() {
         Some("phases") => phases(Path::new(&args[1]), Path::new(&args[2])),
         Some("fresh-phases") => fresh_phases(Path::new(&args[1]), Path::new(&args[2])),
         Some("scale-point") => scale::point(args[1].parse().unwrap(), args[2].parse().unwrap()),
-        Some("--quick") | None => run_all(!args.is_empty()),
+        Some("--quick") | None => run_all(!args.is_empty(), None),
+        Some("--only") if args.len() == 2 => run_all(true, Some(args[1].as_str())),
         Some(other) => {
-            eprintln!("error: unknown argument `{other}`; usage: shopdb-bench [--quick]");
+            eprintln!("error: unknown argument `{other}`; usage: shopdb-bench [--quick | --only fresh|noop|big|scale]");
             std::process::exit(2);
         }
     }
@@ -49,7 +50,9 @@ fn host_binary() -> PathBuf {
     build_dir().join("shopdb-host")
 }
 
-fn run_all(quick: bool) {
+/// Every figure, or (`--only`) one section of them with the quick settings.
+fn run_all(quick: bool, only: Option<&str>) {
+    let wanted = |section: &str| only.is_none_or(|o| o == section);
     let runs = if quick { 5 } else { 11 };
     let mut report = String::new();
     let _ = writeln!(report, "# shopdb-host benchmarks\n");
@@ -76,14 +79,25 @@ fn run_all(quick: bool) {
         printed = report.len();
     };
     flush(&report);
-    fresh_upgrade(&mut report, work.path(), &plugins, runs);
-    flush(&report);
-    noop_upgrade(&mut report, work.path(), &plugins, runs * 2 - 1);
-    flush(&report);
-    big_data(&mut report, work.path(), if quick { 3 } else { 5 }, if quick { 200_000 } else { 1_000_000 });
-    flush(&report);
-    scale::run(&mut report, quick);
-    flush(&report);
+    if wanted("fresh") {
+        fresh_upgrade(&mut report, work.path(), &plugins, runs);
+        flush(&report);
+    }
+    if wanted("noop") {
+        noop_upgrade(&mut report, work.path(), &plugins, runs * 2 - 1);
+        flush(&report);
+    }
+    if wanted("big") {
+        big_data(&mut report, work.path(), if quick { 3 } else { 5 }, if quick { 200_000 } else { 1_000_000 });
+        flush(&report);
+    }
+    if wanted("scale") {
+        scale::run(&mut report, quick);
+        flush(&report);
+    }
+    if only.is_some() {
+        return;
+    }
 
     let out = build_dir().join("../bench");
     std::fs::create_dir_all(&out).unwrap();

@@ -25,6 +25,8 @@ pub struct TrustedFile {
     /// The path it was found under.
     pub path: PathBuf,
     handle: Arc<File>,
+    /// The content's SHA-256, once computed.
+    digest: Arc<std::sync::OnceLock<String>>,
 }
 
 /// Why a file or directory is not trusted. Each says what to run to fix it.
@@ -94,7 +96,7 @@ pub fn open(path: &Path) -> Result<TrustedFile, TrustError> {
     } else {
         check_metadata(path, &meta)?;
     }
-    Ok(TrustedFile { path: path.to_owned(), handle: Arc::new(file) })
+    Ok(TrustedFile { path: path.to_owned(), handle: Arc::new(file), digest: Arc::default() })
 }
 
 impl TrustedFile {
@@ -124,7 +126,11 @@ impl TrustedFile {
     }
 
     /// The SHA-256 of the opened file's content, as lowercase hex.
+    /// Computed once per opened file: several records of one run name it.
     pub fn sha256(&self) -> Result<String, TrustError> {
+        if let Some(digest) = self.digest.get() {
+            return Ok(digest.clone());
+        }
         let unreadable = |e: std::io::Error| TrustError::Unreadable { path: self.path.clone(), reason: e.to_string() };
         // Read through a second descriptor on the same open file, from the
         // start, so that the first one's position is left alone.
@@ -138,7 +144,8 @@ impl TrustedFile {
             }
             hasher.update(&buffer[..n]);
         }
-        Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Ok(self.digest.get_or_init(|| digest).clone())
     }
 }
 
