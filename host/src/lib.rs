@@ -10,6 +10,7 @@
 //! [`db::Database::apply`].
 
 pub mod adopt;
+pub mod ahead;
 pub mod audit;
 pub mod check;
 pub mod cli;

@@ -13,6 +13,7 @@
 //! history by hand.
 
 use crate::adopt::{self, Adoption};
+use crate::ahead::Ahead;
 use crate::audit;
 use crate::check::{self, dependency_closure, policy_for, Checker, LazyChecker};
 use crate::db::{ApplyError, ChainRun, ChainTx, Database, DbError, Mark, PluginRecord, Session, Step};
@@ -245,14 +246,39 @@ fn run(
     dry_run: bool,
 ) -> Result<RunReport, RunError> {
     let mut report = RunReport { database: db.path().to_owned(), dry_run, chains: Vec::new() };
+    // Plugins without history are (almost always) first installs: their
+    // DDL checks can run ahead, beside the chains applied before them.
+    let first_installs: Vec<&Plugin> = selection
+        .iter()
+        .filter(|(plugin, target)| {
+            target.is_none() && db.applied(&plugin.manifest.history_table()).is_ok_and(|a| a.is_empty())
+        })
+        .map(|(plugin, _)| *plugin)
+        .collect();
     let mut session = db.session(dry_run)?;
-    let core = advance(&mut session, core::OWNER, None, &core_run(), None);
-    audit_unless_ok(&mut session, &core, None);
+    std::thread::scope(|scope| {
+        let mut ahead = Ahead::start(scope, inventory, first_installs);
+        run_chains(&mut session, inventory, selection, report_refused, &mut report, &mut ahead);
+    });
+    Ok(report)
+}
+
+/// The body of [`run`], with the first-install checks running `ahead`.
+fn run_chains(
+    session: &mut Session<'_>,
+    inventory: &Inventory,
+    selection: Vec<(&Plugin, Option<i32>)>,
+    report_refused: bool,
+    report: &mut RunReport,
+    ahead: &mut Ahead<'_>,
+) {
+    let core = advance(session, core::OWNER, None, &core_run(), None, ahead);
+    audit_unless_ok(session, &core, None);
     let core_ok = core.status.is_ok();
     report.chains.push(core);
     if report_refused {
         for refusal in refusals(inventory) {
-            audit_unless_ok(&mut session, &refusal, None);
+            audit_unless_ok(session, &refusal, None);
             report.chains.push(refusal);
         }
     }
@@ -265,8 +291,9 @@ fn run(
             Some(by) => outcome(name, Some(&plugin.file), None, Status::Blocked { by }),
             None => {
                 let run = plugin_run(plugin, inventory, target);
-                let result = advance(&mut session, name, Some(&plugin.file), &run, Some((plugin, inventory, &checker)));
-                audit_unless_ok(&mut session, &result, Some(plugin));
+                let result =
+                    advance(session, name, Some(&plugin.file), &run, Some((plugin, inventory, &checker)), ahead);
+                audit_unless_ok(session, &result, Some(plugin));
                 result
             }
         };
@@ -275,7 +302,6 @@ fn run(
         }
         report.chains.push(result);
     }
-    Ok(report)
 }
 
 /// Records a refused or failed chain in the audit record, in a transaction
@@ -303,6 +329,7 @@ fn advance(
     file: Option<&Path>,
     run: &ChainRun<'_>,
     plugin: Option<(&Plugin, &Inventory, &LazyChecker<'_>)>,
+    ahead: &mut Ahead<'_>,
 ) -> ChainOutcome {
     let db = session.database();
     let recorded = match db.applied(&run.history) {
@@ -350,13 +377,14 @@ fn advance(
     let first_install = recorded.is_empty() && adopted.is_none() && run.target.is_none();
     let mut expected = None;
     if let Some((plugin, _, checker)) = plugin {
-        let checked = checker.get().map_err(|e| e.to_string()).and_then(|c| {
-            if first_install {
-                c.ddl_checks(plugin).map(Some).map_err(|e| e.to_string())
-            } else {
-                c.schema_checks(plugin).map(|()| None).map_err(|e| e.to_string())
-            }
-        });
+        let checked = if first_install {
+            ahead
+                .take(name)
+                .unwrap_or_else(|| checker.get().and_then(|c| c.ddl_checks(plugin).map_err(|e| e.to_string())))
+                .map(Some)
+        } else {
+            checker.get().and_then(|c| c.schema_checks(plugin).map_err(|e| e.to_string())).map(|()| None)
+        };
         match checked {
             Ok(schema) => expected = schema,
             Err(reason) => return outcome(name, file, from, Status::Refused { reason }),

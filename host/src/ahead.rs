@@ -1,0 +1,126 @@
+//! First-install checks done ahead, on a second thread.
+//!
+//! A plugin installed for the first time needs its DDL checked in a scratch
+//! database and its file hashed for the audit record. Neither depends on the
+//! operator's database, so a worker does them plugin by plugin, in the order
+//! the main thread applies chains, while the main thread is busy with the
+//! chains before: the checks overlap the SQL and its `fsync`s instead of
+//! adding to them. Results are the ones [`Checker::ddl_checks`] gives; a
+//! plugin the worker did not get to (or could not do) is checked by the
+//! main thread as before.
+
+use crate::check::Checker;
+use crate::inventory::Inventory;
+use crate::load::Plugin;
+use crate::schema::Schema;
+use std::collections::HashMap;
+use std::sync::mpsc::{self, Receiver};
+use std::thread::{Scope, ScopedJoinHandle};
+
+/// A plugin's DDL checks: its schema, or the reason it is refused.
+pub type DdlVerdict = Result<Schema, String>;
+
+/// The results the worker sends back, taken by plugin name.
+pub struct Ahead<'scope> {
+    received: Receiver<(String, DdlVerdict)>,
+    waiting: HashMap<String, DdlVerdict>,
+    scheduled: Vec<String>,
+    worker: Option<ScopedJoinHandle<'scope, ()>>,
+}
+
+impl<'scope> Ahead<'scope> {
+    /// Starts checking `plugins` (in this order) on a thread of `scope`.
+    pub fn start<'env>(
+        scope: &'scope Scope<'scope, 'env>,
+        inventory: &'env Inventory,
+        plugins: Vec<&'env Plugin>,
+    ) -> Self {
+        let (send, received) = mpsc::channel();
+        let scheduled = plugins.iter().map(|p| p.manifest.name.clone()).collect();
+        let worker = (!plugins.is_empty()).then(|| {
+            scope.spawn(move || {
+                let Ok(checker) = Checker::new(inventory) else { return };
+                for plugin in plugins {
+                    let verdict = checker.ddl_checks(plugin).map_err(|e| e.to_string());
+                    // Hashed now, cached in the plugin for the audit record.
+                    let _ = plugin.sha256();
+                    if send.send((plugin.manifest.name.clone(), verdict)).is_err() {
+                        return;
+                    }
+                }
+            })
+        });
+        Ahead { received, waiting: HashMap::new(), scheduled, worker }
+    }
+
+    /// The worker's verdict on `plugin`, waiting for it if needed; `None`
+    /// when it was not scheduled or the worker stopped before it.
+    pub fn take(&mut self, plugin: &str) -> Option<DdlVerdict> {
+        if !self.scheduled.iter().any(|s| s == plugin) {
+            return None;
+        }
+        while !self.waiting.contains_key(plugin) {
+            let (name, verdict) = self.received.recv().ok()?;
+            self.waiting.insert(name, verdict);
+        }
+        self.waiting.remove(plugin)
+    }
+}
+
+impl std::fmt::Debug for Ahead<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ahead").field("scheduled", &self.scheduled).finish_non_exhaustive()
+    }
+}
+
+impl Drop for Ahead<'_> {
+    fn drop(&mut self) {
+        // Nobody will take what is left: the worker's next send fails and
+        // it stops. Joined here so that a panic on the worker stays there.
+        let (_, closed) = mpsc::channel();
+        drop(std::mem::replace(&mut self.received, closed));
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Manifest;
+    use plugin_api::{MigrationRecord, PluginDescription};
+    use std::path::PathBuf;
+
+    fn plugin(name: &str, ddl: &str) -> Plugin {
+        let table = format!("{name}_items");
+        let records = vec![MigrationRecord::new(1, "baseline", ddl)];
+        let description = PluginDescription::new(name, "1.0.0", "test", &[table.as_str()], &[], ddl, records);
+        let manifest = Manifest::try_from(&description).expect("a valid manifest");
+        Plugin { file: PathBuf::from(format!("{name}.so")), manifest, opened: None }
+    }
+
+    #[test]
+    fn gives_the_verdicts_the_checker_gives_and_nothing_for_unscheduled_plugins() {
+        let good = plugin("good", "CREATE TABLE good_items (id INTEGER PRIMARY KEY);");
+        let trespass = plugin("trespass", "CREATE TABLE trespass_items (id INTEGER PRIMARY KEY); DROP TABLE sites;");
+        let later = plugin("later", "CREATE TABLE later_items (id INTEGER PRIMARY KEY);");
+        let inventory = Inventory::from_plugins(PathBuf::from("memory"), vec![good, trespass, later]);
+        let checker = Checker::new(&inventory).expect("a checker");
+        let verdict = |name: &str| {
+            let plugin = inventory.find(name).expect("in the inventory");
+            checker.ddl_checks(plugin).map_err(|e| e.to_string())
+        };
+        assert!(verdict("trespass").is_err_and(|e| e.contains("sites")));
+
+        std::thread::scope(|scope| {
+            let scheduled = ["good", "trespass"].iter().filter_map(|name| inventory.find(name)).collect();
+            let mut ahead = Ahead::start(scope, &inventory, scheduled);
+            // Taken out of order: the first result waits while the second is read.
+            assert_eq!(ahead.take("trespass"), Some(verdict("trespass")));
+            assert_eq!(ahead.take("good"), Some(verdict("good")));
+            assert_eq!(ahead.take("good"), None, "a verdict is handed out once");
+            assert_eq!(ahead.take("later"), None);
+        });
+    }
+}
