@@ -50,11 +50,7 @@ fn synthetic_plugin(i: usize, m: usize) -> Plugin {
     let tables = [table.as_str()];
     let deps: Vec<&str> = parent.iter().map(String::as_str).collect();
     let description = plugin_api::PluginDescription::new(&name, "1.0.0", "synthetic", &tables, &deps, &ddl, records);
-    Plugin {
-        file: PathBuf::from(format!("synthetic/{name}.so")),
-        manifest: Manifest::try_from(&description).unwrap(),
-        opened: None,
-    }
+    Plugin::in_memory(format!("synthetic/{name}.so"), &description).unwrap()
 }
 
 /// An inventory of already-loaded plugins, checked and ordered as a scan

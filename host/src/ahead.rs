@@ -88,17 +88,8 @@ impl Drop for Ahead<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Manifest;
-    use plugin_api::{MigrationRecord, PluginDescription};
+    use crate::check::tests::plugin;
     use std::path::PathBuf;
-
-    fn plugin(name: &str, ddl: &str) -> Plugin {
-        let table = format!("{name}_items");
-        let records = vec![MigrationRecord::new(1, "baseline", ddl)];
-        let description = PluginDescription::new(name, "1.0.0", "test", &[table.as_str()], &[], ddl, records);
-        let manifest = Manifest::try_from(&description).expect("a valid manifest");
-        Plugin { file: PathBuf::from(format!("{name}.so")), manifest, opened: None }
-    }
 
     #[test]
     fn gives_the_verdicts_the_checker_gives_and_nothing_for_unscheduled_plugins() {

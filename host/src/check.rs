@@ -88,9 +88,12 @@ pub fn policy_for(manifest: &Manifest, inventory: &Inventory) -> Policy {
 pub struct Checker<'i> {
     inventory: &'i Inventory,
     base: Connection,
+    /// The lowercase names of `base`'s tables and views.
+    base_names: BTreeSet<String>,
     /// Table → the statements that create it, its indexes and triggers;
     /// built the first time a plugin's SQL names another plugin's table.
-    catalog: std::cell::OnceCell<BTreeMap<String, Vec<String>>>,
+    /// Shared with the checker's forks (see [`Checker::schema_checks_all`]).
+    catalog: Arc<std::sync::OnceLock<BTreeMap<String, Vec<String>>>>,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -106,7 +109,47 @@ impl<'i> Checker<'i> {
         for migration in core::chain() {
             base.execute_batch(&migration.sql).map_err(|e| format!("core {}: {e}", migration.label()))?;
         }
-        Ok(Checker { inventory, base, catalog: std::cell::OnceCell::new() })
+        let base_names = object_names(&base)?;
+        Ok(Checker { inventory, base, base_names, catalog: Arc::default() })
+    }
+
+    /// A checker for another thread: its own core database, the same catalog.
+    fn fork(&self) -> Result<Checker<'i>, String> {
+        Ok(Checker { catalog: Arc::clone(&self.catalog), ..Checker::new(self.inventory)? })
+    }
+
+    /// [`Checker::schema_checks`] of each of `plugins`, in order, spread
+    /// over the machine's cores: one plugin's checks never depend on
+    /// another's, and at a thousand plugins they are most of a `check`.
+    pub fn schema_checks_all(&self, plugins: &[&Plugin]) -> Result<Vec<Result<(), CheckError>>, String> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(plugins.len());
+        let mut verdicts: Vec<Option<Result<(), CheckError>>> = vec![None; plugins.len()];
+        if threads <= 1 {
+            return Ok(plugins.iter().map(|p| self.schema_checks(p)).collect());
+        }
+        let forks = (1..threads).map(|_| self.fork()).collect::<Result<Vec<_>, _>>()?;
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = forks
+                .into_iter()
+                .enumerate()
+                .map(|(k, fork)| {
+                    scope.spawn(move || {
+                        let mine = plugins.iter().enumerate().skip(k + 1).step_by(threads);
+                        mine.map(|(i, p)| (i, fork.schema_checks(p))).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for (i, plugin) in plugins.iter().enumerate().step_by(threads) {
+                verdicts[i] = Some(self.schema_checks(plugin));
+            }
+            for worker in workers {
+                let done = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                for (i, verdict) in done {
+                    verdicts[i] = Some(verdict);
+                }
+            }
+        });
+        Ok(verdicts.into_iter().flatten().collect())
     }
 
     /// Every plugin's DDL applied once into a catalog database, read back as
@@ -169,8 +212,11 @@ impl<'i> Checker<'i> {
                 }
             }
         }
+        // Names in SQLite's schema, kept up to date here: asking SQLite for
+        // each word would re-read the schema after every table created.
+        let mut present = self.base_names.clone();
         for word in &named {
-            if manifest.owns(word) || conn.table_exists(None, word.as_str()).unwrap_or(false) {
+            if manifest.owns(word) || !present.insert(word.clone()) {
                 continue;
             }
             if core::is_bookkeeping(word) {
@@ -436,11 +482,13 @@ pub fn check_all(inventory: &Inventory, db: Option<&Database>, only: Option<&str
     }
     let mut unusable = inventory.refused_names();
     let checker = Checker::new(inventory).map_err(DbError::Scratch)?;
-    for plugin in &inventory.plugins {
+    let everyone: Vec<&Plugin> = inventory.plugins.iter().collect();
+    let checked = checker.schema_checks_all(&everyone).map_err(DbError::Scratch)?;
+    for (plugin, checked) in inventory.plugins.iter().zip(checked) {
         let name = &plugin.manifest.name;
         let outcome = match inventory.blocked_by(plugin, &unusable) {
             Some(by) => Outcome::Blocked { by },
-            None => match checker.schema_checks(plugin) {
+            None => match checked {
                 Err(e) => Outcome::Refused { reason: e.to_string() },
                 Ok(()) => match db {
                     Some(db) => {
@@ -465,4 +513,44 @@ pub fn check_all(inventory: &Inventory, db: Option<&Database>, only: Option<&str
 
 fn file_name(path: &std::path::Path) -> String {
     path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use plugin_api::{MigrationRecord, PluginDescription};
+
+    /// A plugin owning `<name>_items`, whose DDL and one migration are `ddl`.
+    pub(crate) fn plugin(name: &str, ddl: &str) -> Plugin {
+        let table = format!("{name}_items");
+        let records = vec![MigrationRecord::new(1, "baseline", ddl)];
+        let description = PluginDescription::new(name, "1.0.0", "test", &[table.as_str()], &[], ddl, records);
+        Plugin::in_memory(format!("{name}.so"), &description).expect("a valid manifest")
+    }
+
+    #[test]
+    fn checks_spread_over_threads_give_each_plugin_its_own_verdict() {
+        let plugins: Vec<Plugin> = (0..9)
+            .map(|i| {
+                let name = format!("p{i}");
+                match i % 3 {
+                    0 => plugin(&name, &format!("CREATE TABLE {name}_items (id INTEGER PRIMARY KEY);")),
+                    1 => plugin(&name, &format!("CREATE TABLE {name}_items (id INTEGER PRIMARY KEY); DROP TABLE sites;")),
+                    _ => plugin(&name, &format!("CREATE TABLE {name}_items (id INTEGER PRIMARY KEY); CREATE TABLE {name}_extra (id INTEGER);")),
+                }
+            })
+            .collect();
+        let inventory = Inventory::from_plugins(PathBuf::from("memory"), plugins);
+        let checker = Checker::new(&inventory).expect("a checker");
+        let everyone: Vec<&Plugin> = inventory.plugins.iter().collect();
+        let one_by_one: Vec<_> = everyone.iter().map(|p| checker.schema_checks(p)).collect();
+        assert_eq!(checker.schema_checks_all(&everyone), Ok(one_by_one.clone()));
+        let refused: Vec<&str> = everyone
+            .iter()
+            .zip(&one_by_one)
+            .filter(|(_, verdict)| verdict.is_err())
+            .map(|(p, _)| p.manifest.name.as_str())
+            .collect();
+        assert_eq!(refused, ["p1", "p2", "p4", "p5", "p7", "p8"]);
+    }
 }

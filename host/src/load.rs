@@ -29,6 +29,15 @@ pub struct Plugin {
 }
 
 impl Plugin {
+    /// A plugin made in memory from a description, validated as a loaded
+    /// one's is: for generated plugins (benchmarks) and tests.
+    pub fn in_memory(
+        file: impl Into<PathBuf>,
+        description: &plugin_api::PluginDescription,
+    ) -> Result<Plugin, ManifestError> {
+        Ok(Plugin { file: file.into(), manifest: Manifest::try_from(description)?, opened: None })
+    }
+
     /// The SHA-256 of the file the plugin was loaded from, for the audit
     /// record; `None` for plugins made in memory or unreadable files.
     pub fn sha256(&self) -> Option<String> {
