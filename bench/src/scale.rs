@@ -119,7 +119,7 @@ pub fn run(report: &mut String, quick: bool) {
     );
     let _ = writeln!(
         report,
-        "| N | M | N×M | check | no-op apply | check + no-op | µs per migration (check + no-op) | fresh apply | floor | fresh − floor per migration |\n|---|---|---|---|---|---|---|---|---|---|"
+        "| N | M | N×M | check | no-op apply | check + no-op | µs per migration (check + no-op) | fresh apply | floor | fresh host/floor | fresh − floor per migration |\n|---|---|---|---|---|---|---|---|---|---|---|"
     );
     let mut points = (Vec::new(), Vec::new(), Vec::new());
     for &n in sizes {
@@ -151,16 +151,16 @@ pub fn run(report: &mut String, quick: bool) {
             }
             let (c, o) = (median(&checks), median(&noop));
             let per = (c + o) / units as f64 * 1e6;
-            let (fresh_text, floor_text, overhead) = if with_fresh {
+            let (fresh_text, floor_text, ratio, overhead) = if with_fresh {
                 let (f, fl) = (median(&fresh), median(&floors));
                 points.1.push((units as f64, f - fl));
-                (ms(f), ms(fl), format!("{:.0} µs", (f - fl) / units as f64 * 1e6))
+                (ms(f), ms(fl), format!("{:.2}", f / fl), format!("{:.0} µs", (f - fl) / units as f64 * 1e6))
             } else {
-                ("–".into(), "–".into(), "–".into())
+                ("–".into(), "–".into(), "–".into(), "–".into())
             };
             let _ = writeln!(
                 report,
-                "| {n} | {m} | {units} | {} | {} | {} | {per:.1} | {fresh_text} | {floor_text} | {overhead} |",
+                "| {n} | {m} | {units} | {} | {} | {} | {per:.1} | {fresh_text} | {floor_text} | {ratio} | {overhead} |",
                 ms(c),
                 ms(o),
                 ms(c + o)
