@@ -59,38 +59,66 @@ fn piped_output_has_no_colour_and_no_progress() {
     assert!(run.stderr.is_empty(), "nothing extra when piped\n{}", run.report());
 }
 
-/// Runs the host under `script`, which gives it a terminal; `None` where
-/// `script` is not installed.
-fn on_a_terminal(sandbox: &Sandbox, args: &str, no_colour: bool) -> Option<String> {
-    let host = shopdb_tests::host_binary();
-    let mut command = Command::new("script");
+/// Runs the host with its standard output and error on a pseudo-terminal
+/// (what an operator's shell gives it) and returns what it wrote there.
+fn on_a_terminal(sandbox: &Sandbox, args: &[&str], no_colour: bool) -> String {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut controller, mut terminal) = (-1, -1);
+    // SAFETY: openpty writes two descriptors it opened into the integers
+    // given; name, terminal settings and window size may be null.
+    let opened = unsafe {
+        libc::openpty(&mut controller, &mut terminal, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
+    };
+    assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened and are owned by nobody else.
+    let (mut controller, terminal) =
+        unsafe { (std::fs::File::from_raw_fd(controller), OwnedFd::from_raw_fd(terminal)) };
+    let mut command = Command::new(shopdb_tests::host_binary());
     command
-        .args(["-qec", &format!("{} {args}", host.display()), "/dev/null"])
+        .args(args)
         .current_dir(sandbox.path())
         .env("SHOPDB_PLUGINS_DIR", sandbox.plugins_dir())
         .env("SHOPDB_DATABASE", sandbox.database())
-        .env_remove("NO_COLOR");
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null())
+        .stdout(terminal.try_clone().unwrap())
+        .stderr(terminal);
     if no_colour {
         command.env("NO_COLOR", "1");
     }
-    let output = command.output().ok()?;
-    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    let mut child = command.spawn().unwrap();
+    // The terminal's last descriptor outside the child goes with the command:
+    // reading then ends (EIO on Linux) when the child exits.
+    drop(command);
+    let mut written = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match controller.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => written.extend_from_slice(&chunk[..n]),
+            Err(e) if e.raw_os_error() == Some(libc::EIO) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => panic!("reading the terminal: {e}"),
+        }
+    }
+    let status = child.wait().unwrap();
+    let written = String::from_utf8_lossy(&written).into_owned();
+    assert!(status.success(), "shopdb-host {args:?} failed on a terminal:\n{written}");
+    written
 }
 
 #[test]
 fn on_a_terminal_results_are_coloured_and_progress_shown_unless_no_color() {
     let sandbox = Sandbox::new();
     sandbox.install(&["computers"]);
-    let Some(coloured) = on_a_terminal(&sandbox, "upgrade-all", false) else {
-        eprintln!("skipped: no `script` command to give the host a terminal");
-        return;
-    };
+    let coloured = on_a_terminal(&sandbox, &["upgrade-all"], false);
     assert!(coloured.contains("\u{1b}[32mapplied"), "{coloured}");
     assert!(
         coloured.contains("computers: applying V1__baseline") && coloured.contains("computers: done in"),
         "{coloured}"
     );
-    let plain = on_a_terminal(&sandbox, "status", true).unwrap();
+    let plain = on_a_terminal(&sandbox, &["status"], true);
     assert!(!plain.contains('\u{1b}'), "NO_COLOR is respected: {plain}");
 }
 
