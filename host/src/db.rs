@@ -970,16 +970,7 @@ mod tests {
     fn database() -> (tempfile::TempDir, Database) {
         let dir = tempfile::tempdir().unwrap();
         let mut db = Database::open(&dir.path().join("shop.sqlite"), DEFAULT_BUSY_TIMEOUT).unwrap();
-        let core = ChainRun {
-            owner: "core",
-            history: core::HISTORY_TABLE.into(),
-            migrations: core::chain(),
-            target: None,
-            policy: None,
-            plugin: None,
-            referencing: Vec::new(),
-        };
-        db.apply(&core).unwrap();
+        db.apply(&crate::migrate::core_run()).unwrap();
         (dir, db)
     }
 
