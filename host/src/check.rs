@@ -471,7 +471,7 @@ pub fn check_all(inventory: &Inventory, db: Option<&Database>, only: Option<&str
     let wanted = |name: &str| only.is_none_or(|o| o == name);
     let mut plugins = Vec::new();
     for refusal in &inventory.refused {
-        let name = refusal.plugin.clone().unwrap_or_else(|| file_name(&refusal.file));
+        let name = refusal.name();
         if wanted(&name) {
             plugins.push(Verdict {
                 name,
@@ -509,10 +509,6 @@ pub fn check_all(inventory: &Inventory, db: Option<&Database>, only: Option<&str
         }
     }
     Ok(CheckReport { plugins_dir: inventory.dir.clone(), database: db.map(|d| d.path().to_owned()), plugins })
-}
-
-fn file_name(path: &std::path::Path) -> String {
-    path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]

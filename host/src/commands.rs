@@ -170,7 +170,7 @@ pub fn lock(plugins: &PluginsArgs, check: bool) -> Result<LockReport, Error> {
     let mut pins = Vec::new();
     for plugin in &inventory.plugins {
         let Some(sha256) = plugin.sha256() else { continue };
-        let file = plugin.file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let file = crate::discover::file_name(&plugin.file);
         pins.push(pin::Pin {
             file,
             plugin: plugin.manifest.name.clone(),

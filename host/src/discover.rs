@@ -9,6 +9,12 @@ use std::path::{Path, PathBuf};
 /// The platform's shared-library suffix (`.so`, `.dylib`, `.dll`).
 pub const LIBRARY_SUFFIX: &str = std::env::consts::DLL_SUFFIX;
 
+/// The last part of a plugin file's path, as pins, tables and refusals name
+/// it (empty for a path without one).
+pub fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}
+
 /// Why the plugins directory could not be listed.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {

@@ -27,6 +27,13 @@ pub struct Refusal {
     pub reason: String,
 }
 
+impl Refusal {
+    /// The plugin's name, or its file's when it did not get to say it.
+    pub fn name(&self) -> String {
+        self.plugin.clone().unwrap_or_else(|| crate::discover::file_name(&self.file))
+    }
+}
+
 /// The result of scanning a plugins directory.
 #[derive(Debug, Default)]
 pub struct Inventory {
@@ -73,7 +80,7 @@ impl Inventory {
                 }
             };
             if let Some(lock) = lock {
-                let name = file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                let name = crate::discover::file_name(file);
                 let verdict = opened.sha256().map(|sha| pin::verdict(lock, &name, &sha));
                 match verdict {
                     Ok(None) => {}
@@ -282,7 +289,7 @@ impl Inventory {
     /// [`Inventory::blocked_by`]). Repeats until nothing changes, so a
     /// refusal propagates to dependents.
     fn refuse_missing_dependencies(&mut self) {
-        let refused_names: BTreeSet<String> = self.refused.iter().filter_map(|r| r.plugin.clone()).collect();
+        let refused_names = self.refused_names();
         let dir = self.dir.clone();
         self.refuse_where(|plugin, plugins| {
             let missing: Vec<&String> = plugin

@@ -203,11 +203,7 @@ fn outcome(name: &str, file: Option<&Path>, from: Option<i32>, status: Status) -
 
 fn refusals(inventory: &Inventory) -> impl Iterator<Item = ChainOutcome> + '_ {
     inventory.refused.iter().map(|refusal| {
-        let name = refusal
-            .plugin
-            .clone()
-            .unwrap_or_else(|| refusal.file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()));
-        outcome(&name, Some(&refusal.file), None, Status::Refused { reason: refusal.reason.clone() })
+        outcome(&refusal.name(), Some(&refusal.file), None, Status::Refused { reason: refusal.reason.clone() })
     })
 }
 

@@ -216,7 +216,7 @@ pub fn list(out: &mut dyn Write, report: &ListReport) -> io::Result<()> {
     ]];
     for plugin in &report.plugins {
         let m = &plugin.manifest;
-        let file = plugin.file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let file = crate::discover::file_name(&plugin.file);
         let deps = if m.depends_on.is_empty() { "-".into() } else { m.depends_on.join(", ") };
         rows.push(vec![
             m.name.clone(),
