@@ -31,13 +31,22 @@ fn with_records(mut inventory: Inventory, db: Option<&Database>) -> Result<Inven
     Ok(inventory)
 }
 
-/// Opens the database for a command that may change it; what it changes
-/// goes into the audit record under this process's user and command line.
-fn open_for_changes(database: &DatabaseArgs, dry_run: bool) -> Result<Database, Error> {
+/// What a command that may change the database starts from: the plugins
+/// found (scanned first, so that a bad directory leaves the database
+/// unopened), the database, and the inventory with its records. What the
+/// command changes goes into the audit record under this process's user and
+/// command line.
+fn open_for_changes(
+    plugins: &PluginsArgs,
+    database: &DatabaseArgs,
+    dry_run: bool,
+) -> Result<(Database, Inventory), Error> {
+    let scanned = scan(plugins)?;
     let open = if dry_run { Database::open_for_dry_run } else { Database::open };
     let mut db = open(&database.database, database.busy_timeout())?;
     db.set_actor(actor());
-    Ok(db)
+    let inventory = with_records(scanned, Some(&db))?;
+    Ok((db, inventory))
 }
 
 /// This process's user and command line.
@@ -85,25 +94,19 @@ pub fn migrate(
     target: Option<i32>,
     dry_run: bool,
 ) -> Result<RunReport, Error> {
-    let scanned = scan(plugins)?;
-    let mut db = open_for_changes(database, dry_run)?;
-    let inventory = with_records(scanned, Some(&db))?;
+    let (mut db, inventory) = open_for_changes(plugins, database, dry_run)?;
     Ok(migrate::migrate_plugin(&mut db, &inventory, plugin, target, dry_run)?)
 }
 
 /// `shopdb-host upgrade-all [--dry-run]`.
 pub fn upgrade_all(plugins: &PluginsArgs, database: &DatabaseArgs, dry_run: bool) -> Result<RunReport, Error> {
-    let scanned = scan(plugins)?;
-    let mut db = open_for_changes(database, dry_run)?;
-    let inventory = with_records(scanned, Some(&db))?;
+    let (mut db, inventory) = open_for_changes(plugins, database, dry_run)?;
     Ok(migrate::upgrade_all(&mut db, &inventory, dry_run)?)
 }
 
 /// `shopdb-host bootstrap [--dry-run]`.
 pub fn bootstrap(plugins: &PluginsArgs, database: &DatabaseArgs, dry_run: bool) -> Result<RunReport, Error> {
-    let scanned = scan(plugins)?;
-    let mut db = open_for_changes(database, dry_run)?;
-    let inventory = with_records(scanned, Some(&db))?;
+    let (mut db, inventory) = open_for_changes(plugins, database, dry_run)?;
     Ok(migrate::bootstrap(&mut db, &inventory, dry_run)?)
 }
 
@@ -115,9 +118,7 @@ pub fn stamp(
     version: i32,
     dry_run: bool,
 ) -> Result<RunReport, Error> {
-    let scanned = scan(plugins)?;
-    let mut db = open_for_changes(database, dry_run)?;
-    let inventory = with_records(scanned, Some(&db))?;
+    let (mut db, inventory) = open_for_changes(plugins, database, dry_run)?;
     Ok(migrate::stamp(&mut db, &inventory, plugin, version, dry_run)?)
 }
 
