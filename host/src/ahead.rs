@@ -13,7 +13,7 @@ use crate::check::Checker;
 use crate::inventory::Inventory;
 use crate::load::Plugin;
 use crate::schema::Schema;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{self, Receiver};
 use std::thread::{Scope, ScopedJoinHandle};
 
@@ -24,7 +24,7 @@ pub type DdlVerdict = Result<Schema, String>;
 pub struct Ahead<'scope> {
     received: Receiver<(String, DdlVerdict)>,
     waiting: HashMap<String, DdlVerdict>,
-    scheduled: Vec<String>,
+    scheduled: HashSet<String>,
     worker: Option<ScopedJoinHandle<'scope, ()>>,
 }
 
@@ -56,7 +56,7 @@ impl<'scope> Ahead<'scope> {
     /// The worker's verdict on `plugin`, waiting for it if needed; `None`
     /// when it was not scheduled or the worker stopped before it.
     pub fn take(&mut self, plugin: &str) -> Option<DdlVerdict> {
-        if !self.scheduled.iter().any(|s| s == plugin) {
+        if !self.scheduled.contains(plugin) {
             return None;
         }
         while !self.waiting.contains_key(plugin) {

@@ -123,10 +123,10 @@ impl<'i> Checker<'i> {
     /// another's, and at a thousand plugins they are most of a `check`.
     pub fn schema_checks_all(&self, plugins: &[&Plugin]) -> Result<Vec<Result<(), CheckError>>, String> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(plugins.len());
-        let mut verdicts: Vec<Option<Result<(), CheckError>>> = vec![None; plugins.len()];
         if threads <= 1 {
             return Ok(plugins.iter().map(|p| self.schema_checks(p)).collect());
         }
+        let mut verdicts: Vec<Option<Result<(), CheckError>>> = vec![None; plugins.len()];
         let forks = (1..threads).map(|_| self.fork()).collect::<Result<Vec<_>, _>>()?;
         std::thread::scope(|scope| {
             let workers: Vec<_> = forks

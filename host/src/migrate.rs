@@ -242,12 +242,13 @@ fn run(
     dry_run: bool,
 ) -> Result<RunReport, RunError> {
     let mut report = RunReport { database: db.path().to_owned(), dry_run, chains: Vec::new() };
-    // Plugins without history are (almost always) first installs: their
-    // DDL checks can run ahead, beside the chains applied before them.
+    // Plugins without a history table are (almost always) first installs:
+    // their DDL checks can run ahead, beside the chains applied before them.
+    // Only a guess: `advance` reads the history and decides.
     let first_installs: Vec<&Plugin> = selection
         .iter()
         .filter(|(plugin, target)| {
-            target.is_none() && db.applied(&plugin.manifest.history_table()).is_ok_and(|a| a.is_empty())
+            target.is_none() && db.has_table(&plugin.manifest.history_table()).is_ok_and(|exists| !exists)
         })
         .map(|(plugin, _)| *plugin)
         .collect();
