@@ -104,7 +104,6 @@ crate-type = ["cdylib"]
 [dependencies]
 plugin-api = {api}
 abi_stable = "0.11.3"
-refinery = {{ version = "0.10", default-features = false }}
 
 # A plugin is its own workspace, even when created inside another one.
 [workspace]
@@ -125,8 +124,8 @@ codegen-units = 1
     )
 }
 
-const BUILD_RS: &str = r#"//! refinery's `embed_migrations!` reads `migrations/` at compile time but
-//! does not tell cargo to watch it: a new migration must trigger a rebuild.
+const BUILD_RS: &str = r#"//! `export_plugin!` embeds `migrations/` at compile time, but cargo only
+//! watches the files it embedded: a new migration must trigger a rebuild.
 
 fn main() {
     println!("cargo:rerun-if-changed=migrations");

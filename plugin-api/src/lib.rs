@@ -51,6 +51,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 #[doc(hidden)]
 pub use abi_stable;
+/// Embeds a refinery chain at compile time; [`export_plugin!`] calls it.
+pub use plugin_api_macros::embed_chain;
 
 /// The newest description format this crate writes and understands.
 ///
@@ -213,9 +215,13 @@ pub fn describe_guarded(build: impl FnOnce() -> PluginDescription) -> RResult<Pl
 /// Optional, in this order: `maintainer: "…"` (who to ask about the plugin),
 /// and `files: { schema: "…", migrations: "…" }` for other locations.
 ///
-/// The plugin crate must depend on `plugin-api`, `abi_stable` and `refinery`
-/// (with `default-features = false`): the macros of the latter two expand to
-/// paths that name them.
+/// The plugin crate must depend on `plugin-api` and `abi_stable` (whose
+/// macro expands to paths that name it).
+///
+/// The chain is found and named by refinery's own rules (the functions its
+/// `embed_migrations!` uses), but at compile time: see [`embed_chain!`]. A
+/// plugin therefore carries no regular-expression engine and parses nothing
+/// when it is loaded.
 ///
 /// ```
 /// plugin_api::export_plugin! {
@@ -261,7 +267,8 @@ macro_rules! export_plugin {
     (@emit $name:literal, $summary:literal, [$($table:literal),*], [$($dependency:literal),*], [$($maintainer:literal)?], $schema:literal, $migrations:literal) => {
         #[doc(hidden)]
         pub mod __shopdb_plugin {
-            ::refinery::embed_migrations!($migrations);
+            /// The chain, embedded at compile time: (version, name, SQL).
+            const CHAIN: &[(i64, &str, &str)] = $crate::embed_chain!($migrations);
 
             #[::abi_stable::export_root_module]
             fn root_module() -> $crate::PluginModuleRef {
@@ -282,13 +289,7 @@ macro_rules! export_plugin {
                         &[$($table),*],
                         &[$($dependency),*],
                         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", $schema)),
-                        migrations::runner().get_migrations().iter().map(|m| {
-                            $crate::MigrationRecord::new(
-                                i64::from(m.version()),
-                                m.name(),
-                                m.sql().unwrap_or_default(),
-                            )
-                        }),
+                        CHAIN.iter().map(|&(version, name, sql)| $crate::MigrationRecord::new(version, name, sql)),
                     )
                     $(.with_maintainer($maintainer))?
                 })

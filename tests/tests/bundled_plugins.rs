@@ -47,6 +47,48 @@ fn every_bundled_plugin_loads_through_the_abi_and_describes_itself() {
     }
 }
 
+/// refinery's `embed_migrations!` over each bundled plugin's directory: the
+/// reference for what `plugin_api::embed_chain!` must embed.
+mod refinery_reference {
+    macro_rules! reference {
+        ($($name:ident: $dir:literal),*) => {
+            $(pub mod $name {
+                refinery::embed_migrations!($dir);
+            })*
+            pub fn chain(plugin: &str) -> Vec<(i64, String, String)> {
+                let runner = match plugin {
+                    $(stringify!($name) => $name::migrations::runner(),)*
+                    other => panic!("no reference chain for '{other}'"),
+                };
+                let mut chain: Vec<_> = runner
+                    .get_migrations()
+                    .iter()
+                    .map(|m| (i64::from(m.version()), m.name().to_owned(), m.sql().unwrap_or_default().to_owned()))
+                    .collect();
+                chain.sort();
+                chain
+            }
+        };
+    }
+    reference!(
+        computers: "../plugins/computers/migrations",
+        equipment: "../plugins/equipment/migrations",
+        network: "../plugins/network/migrations",
+        notifications: "../plugins/notifications/migrations",
+        printers: "../plugins/printers/migrations",
+        usb: "../plugins/usb/migrations"
+    );
+}
+
+#[test]
+fn each_chain_is_the_one_refinery_would_embed() {
+    for (plugin, name) in load_all().iter().zip(BUNDLED) {
+        let handed_over: Vec<(i64, String, String)> =
+            plugin.manifest.chain.iter().map(|m| (i64::from(m.version), m.name.clone(), m.sql.clone())).collect();
+        assert_eq!(handed_over, refinery_reference::chain(name), "plugin {name}: the chain it hands over");
+    }
+}
+
 #[test]
 fn loading_several_files_gives_each_its_own_plugin() {
     // abi_stable's RootModule::load_from_file caches the first library per

@@ -1,0 +1,112 @@
+//! Compile-time embedding of a plugin's migration chain.
+//!
+//! refinery's `embed_migrations!` embeds the files but leaves their names to
+//! be parsed at run time, with a regular expression compiled on first use in
+//! every library that calls it. In a plugin that meant the `regex` crates in
+//! every `.so` (four fifths of its code) and a compile on every load.
+//! [`embed_chain!`] finds and names the files with the same refinery
+//! functions `embed_migrations!` uses ([`refinery_core::find_migration_files`],
+//! [`refinery_core::parse_migration_name`]), but while the plugin is being
+//! compiled, so the plugin carries only `(version, name, SQL)` constants.
+
+use proc_macro::TokenStream;
+use quote::quote;
+use refinery_core::{find_migration_files, parse_migration_name, MigrationType};
+use std::path::{Path, PathBuf};
+use syn::{parse_macro_input, LitStr};
+
+/// `embed_chain!("migrations")`: the chain in that directory (relative to
+/// the crate's root), as a `&'static [(i64, &'static str, &'static str)]` of
+/// version, name and SQL in file-name order. Every file refinery would pick
+/// up is embedded with `include_str!`, so editing one rebuilds the plugin.
+/// Files refinery would take but a plugin cannot hand over (Rust
+/// migrations, unversioned `U` migrations) stop the build with a message.
+#[proc_macro]
+pub fn embed_chain(input: TokenStream) -> TokenStream {
+    let location = parse_macro_input!(input as LitStr);
+    let root = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+    match chain(&root.join(location.value())) {
+        Ok(records) => {
+            let records = records.iter().map(|(version, name, path)| {
+                let path = path.display().to_string();
+                quote! { (#version, #name, include_str!(#path)) }
+            });
+            quote! { &[#(#records),*] }.into()
+        }
+        Err(message) => syn::Error::new(location.span(), message).to_compile_error().into(),
+    }
+}
+
+/// `(version, name, file)` of each migration under `dir`, or why the
+/// directory cannot be a plugin's chain.
+fn chain(dir: &Path) -> Result<Vec<(i64, String, PathBuf)>, String> {
+    let files = find_migration_files(dir, MigrationType::All)
+        .map_err(|e| format!("cannot read the migrations directory `{}`: {e}", dir.display()))?;
+    let mut records = Vec::new();
+    for file in files {
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        if file.extension().is_some_and(|e| e == "rs") {
+            return Err(format!(
+                "`{}`: a plugin's migrations are SQL files (V<n>__<name>.sql); the host runs SQL, not Rust",
+                file.display()
+            ));
+        }
+        let (kind, version, name) = parse_migration_name(stem)
+            .map_err(|e| format!("`{}`: not a refinery migration name: {e}", file.display()))?;
+        // refinery's migration type is not nameable outside it; it displays as its prefix.
+        if kind.to_string() != "V" {
+            return Err(format!(
+                "`{}`: unversioned (U) migrations are not supported: a plugin's chain is versioned; rename it V<n>__{name}.sql",
+                file.display()
+            ));
+        }
+        records.push((i64::from(version), name, file));
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chain;
+    use std::path::Path;
+
+    fn dir_with(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        for file in files {
+            std::fs::write(dir.path().join(file), "SELECT 1;").expect("a migration file");
+        }
+        dir
+    }
+
+    fn versions_and_names(dir: &Path) -> Vec<(i64, String)> {
+        chain(dir).expect("a chain").into_iter().map(|(v, n, _)| (v, n)).collect()
+    }
+
+    #[test]
+    fn versioned_sql_files_become_the_chain_and_other_files_are_ignored() {
+        let dir = dir_with(&["V1__baseline.sql", "V2__add_toner.sql", "V10__later.sql", "README.md"]);
+        // File-name order ("V10__" sorts before "V1__"), as refinery embeds them;
+        // the description sorts by version.
+        let expected = vec![(10, "later".into()), (1, "baseline".into()), (2, "add_toner".into())];
+        assert_eq!(versions_and_names(dir.path()), expected);
+    }
+
+    #[test]
+    fn rust_and_unversioned_migrations_are_refused_by_name() {
+        let rust = dir_with(&["V1__baseline.sql", "V2__compute.rs"]);
+        let error = chain(rust.path()).expect_err("a Rust migration");
+        assert!(error.contains("V2__compute.rs") && error.contains("SQL"), "{error}");
+
+        let unversioned = dir_with(&["V1__baseline.sql", "U2__anytime.sql"]);
+        let error = chain(unversioned.path()).expect_err("an unversioned migration");
+        assert!(error.contains("U2__anytime.sql") && error.contains("V<n>__anytime.sql"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_directory_is_named() {
+        let dir = dir_with(&[]);
+        let missing = dir.path().join("migrations");
+        let error = chain(&missing).expect_err("no directory");
+        assert!(error.contains(&missing.display().to_string()), "{error}");
+    }
+}
