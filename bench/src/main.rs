@@ -6,7 +6,8 @@
 //!
 //! Subcommands used as child processes (so that process start and library
 //! loading are paid as in real use): `floor SQL_DIR DB` applies SQL files,
-//! one transaction each, with nothing else; `phases PLUGINS_DIR DB` times the
+//! one transaction each, with nothing else (`floor-sql PLUGINS_DIR SQL_DIR`
+//! writes them, to time the floor by hand); `phases PLUGINS_DIR DB` times the
 //! steps of a no-op `upgrade-all` inside a fresh process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -29,6 +30,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("floor") => floor(Path::new(&args[1]), Path::new(&args[2])),
+        Some("floor-sql") => dump_sql(Path::new(&args[1]), Path::new(&args[2])),
         Some("phases") => phases(Path::new(&args[1]), Path::new(&args[2])),
         Some("fresh-phases") => fresh_phases(Path::new(&args[1]), Path::new(&args[2])),
         Some("scale-point") => scale::point(args[1].parse().unwrap(), args[2].parse().unwrap()),

@@ -9,7 +9,7 @@
 //! rest is applied. When no version matches, nothing is touched and the
 //! difference to the closest version is reported.
 
-use crate::check::{policy_for, Checker};
+use crate::check::{policy_for, LazyChecker};
 use crate::inventory::Inventory;
 use crate::load::Plugin;
 use crate::schema::{ReadError, Schema};
@@ -44,12 +44,13 @@ pub enum AdoptError {
 /// Decides whether `plugin`'s tables in `conn` (which has no history for
 /// it) can be adopted, and at which version. The lowest matching version
 /// wins: a later migration that changed data but not the schema runs again
-/// rather than being skipped.
+/// rather than being skipped. The checker is only set up when tables are
+/// found (a first install does not need one).
 pub fn decide(
     conn: &Connection,
     plugin: &Plugin,
     inventory: &Inventory,
-    checker: &Checker<'_>,
+    checker: &LazyChecker<'_>,
 ) -> Result<Adoption, AdoptError> {
     let manifest = &plugin.manifest;
     // The common case, a first install, answered from SQLite's in-memory
@@ -62,6 +63,7 @@ pub fn decide(
         return Ok(Adoption::NotNeeded);
     }
     let policy = Arc::new(policy_for(manifest, inventory));
+    let checker = checker.get().map_err(crate::db::DbError::Scratch)?;
     let scratch = checker.scratch(plugin).map_err(AdoptError::Replay)?;
     let mut closest: Option<(i32, Vec<String>)> = None;
     for migration in &manifest.chain {

@@ -336,11 +336,7 @@ fn advance(
     let from = recorded.iter().map(|a| a.version).max();
     let mut adopted = None;
     if let (true, Some((plugin, inventory, checker))) = (recorded.is_empty(), plugin) {
-        let decided = checker
-            .get()
-            .map_err(DbError::Scratch)
-            .map_err(adopt::AdoptError::from)
-            .and_then(|checker| adopt::decide(db.connection(), plugin, inventory, checker));
+        let decided = adopt::decide(db.connection(), plugin, inventory, checker);
         match decided {
             Ok(Adoption::NotNeeded) => {}
             Ok(Adoption::AtVersion(version)) => adopted = Some(version),
