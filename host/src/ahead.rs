@@ -40,8 +40,20 @@ impl<'scope> Ahead<'scope> {
         let worker = (!plugins.is_empty()).then(|| {
             scope.spawn(move || {
                 let Ok(checker) = Checker::new(inventory) else { return };
+                // Plugins come in dependency order: each is checked on top of
+                // the ones before it (Checker::ddl_checks_in).
+                let mut shared = checker.core_scratch().ok();
                 for plugin in plugins {
-                    let verdict = checker.ddl_checks(plugin).map_err(|e| e.to_string());
+                    let in_sequence = shared.as_mut().map(|scratch| checker.ddl_checks_in(scratch, plugin));
+                    let verdict = match in_sequence {
+                        Some(Ok(Some(verdict))) => verdict,
+                        Some(Err(_)) => {
+                            shared = None;
+                            checker.ddl_checks(plugin)
+                        }
+                        Some(Ok(None)) | None => checker.ddl_checks(plugin),
+                    };
+                    let verdict = verdict.map_err(|e| e.to_string());
                     // Hashed now, cached in the plugin for the audit record.
                     let _ = plugin.sha256();
                     if send.send((plugin.manifest.name.clone(), verdict)).is_err() {

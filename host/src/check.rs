@@ -194,28 +194,12 @@ impl<'i> Checker<'i> {
     /// Only named tables: every `ALTER TABLE` makes SQLite re-read the whole
     /// schema, so a scratch database stays small.
     pub(crate) fn scratch(&self, plugin: &Plugin) -> Result<Scratch, String> {
-        let mut conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
-        {
-            let backup = rusqlite::backup::Backup::new(&self.base, &mut conn).map_err(|e| e.to_string())?;
-            backup.step(-1).map_err(|e| e.to_string())?;
-        }
-        // As in a real run: foreign keys off, so that a rebuild's DROP TABLE
-        // does not turn into a DELETE reaching into other plugins' tables.
-        conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(|e| e.to_string())?;
-        let guard = Guard::install(&mut conn).map_err(|e| e.to_string())?;
+        let Scratch { conn, guard, .. } = self.core_scratch()?;
         let manifest = &plugin.manifest;
-        let mut named: BTreeSet<String> = BTreeSet::new();
-        for sql in std::iter::once(&manifest.ddl).chain(manifest.chain.iter().map(|m| &m.sql)) {
-            for token in tokenize(sql) {
-                if let Token::Word(word) = token {
-                    named.insert(word);
-                }
-            }
-        }
         // Names in SQLite's schema, kept up to date here: asking SQLite for
         // each word would re-read the schema after every table created.
         let mut present = self.base_names.clone();
-        for word in &named {
+        for word in &named_words(manifest) {
             if manifest.owns(word) || !present.insert(word.clone()) {
                 continue;
             }
@@ -237,6 +221,20 @@ impl<'i> Checker<'i> {
         Ok(Scratch { conn, guard, before })
     }
 
+    /// A scratch database holding the core schema and nothing else.
+    pub(crate) fn core_scratch(&self) -> Result<Scratch, String> {
+        let mut conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+        {
+            let backup = rusqlite::backup::Backup::new(&self.base, &mut conn).map_err(|e| e.to_string())?;
+            backup.step(-1).map_err(|e| e.to_string())?;
+        }
+        // As in a real run: foreign keys off, so that a rebuild's DROP TABLE
+        // does not turn into a DELETE reaching into other plugins' tables.
+        conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(|e| e.to_string())?;
+        let guard = Guard::install(&mut conn).map_err(|e| e.to_string())?;
+        Ok(Scratch { conn, guard, before: self.base_names.clone() })
+    }
+
     /// Runs the scratch checks for one plugin of the inventory.
     pub fn schema_checks(&self, plugin: &Plugin) -> Result<(), CheckError> {
         let started = std::time::Instant::now();
@@ -251,10 +249,55 @@ impl<'i> Checker<'i> {
     /// schema it builds.
     pub fn ddl_checks(&self, plugin: &Plugin) -> Result<Schema, CheckError> {
         let manifest = &plugin.manifest;
+        let setup_failed = |message: String| CheckError::DdlFailed { plugin: manifest.name.clone(), message };
+        let ddl_db = self.scratch(plugin).map_err(setup_failed)?;
+        self.ddl_checks_on(&ddl_db, plugin)
+    }
+
+    /// [`Checker::ddl_checks`] in `scratch`, a database shared by plugins
+    /// checked one after another (in dependency order, starting from
+    /// [`Checker::core_scratch`]): a plugin that passes leaves its tables
+    /// there for the plugins that build on it, one that fails leaves
+    /// nothing. Each DDL then runs once, instead of once more for every
+    /// plugin naming its tables. `Ok(None)` when the plugin's SQL names a
+    /// table the shared database lacks (another plugin's, not checked
+    /// before it): it needs a scratch database of its own. `Err` when the
+    /// shared database can no longer be trusted.
+    pub(crate) fn ddl_checks_in(
+        &self,
+        scratch: &mut Scratch,
+        plugin: &Plugin,
+    ) -> Result<Option<Result<Schema, CheckError>>, String> {
+        let manifest = &plugin.manifest;
+        let owners = self.inventory.owners();
+        let lacking = named_words(manifest).into_iter().any(|word| {
+            !manifest.owns(&word)
+                && !scratch.before.contains(&word)
+                && (core::is_bookkeeping(&word) || owners.contains_key(word.as_str()))
+        });
+        if lacking {
+            return Ok(None);
+        }
+        scratch.conn.execute_batch("SAVEPOINT shopdb_check").map_err(|e| e.to_string())?;
+        let verdict = self.ddl_checks_on(scratch, plugin);
+        let end = match &verdict {
+            Ok(_) => "RELEASE shopdb_check",
+            Err(_) => "ROLLBACK TO shopdb_check; RELEASE shopdb_check",
+        };
+        scratch.conn.execute_batch(end).map_err(|e| e.to_string())?;
+        if let Ok(schema) = &verdict {
+            scratch.before.extend(schema.table_names());
+        }
+        Ok(Some(verdict))
+    }
+
+    /// The body of [`Checker::ddl_checks`], in a scratch database made ready for it.
+    fn ddl_checks_on(&self, ddl_db: &Scratch, plugin: &Plugin) -> Result<Schema, CheckError> {
+        let manifest = &plugin.manifest;
         let name = || manifest.name.clone();
         let policy = Arc::new(policy_for(manifest, self.inventory));
         let setup_failed = |message: String| CheckError::DdlFailed { plugin: name(), message };
-        let ddl_db = self.scratch(plugin).map_err(setup_failed)?;
+        ddl_db.guard.take_touched();
         ddl_db.run_as(&policy, &manifest.ddl).and_then(|()| ddl_db.probe(&policy)).map_err(|e| match e {
             Ok(denial) => CheckError::DdlDenied { plugin: name(), denial },
             Err(message) => CheckError::DdlFailed { plugin: name(), message },
@@ -346,6 +389,20 @@ impl<'i> LazyChecker<'i> {
     pub fn get(&self) -> Result<&Checker<'i>, String> {
         self.cell.get_or_init(|| Checker::new(self.inventory)).as_ref().map_err(Clone::clone)
     }
+}
+
+/// Every word of a plugin's SQL (DDL and chain), lowercase: the tables it
+/// may name are among them.
+fn named_words(manifest: &Manifest) -> BTreeSet<String> {
+    let mut named = BTreeSet::new();
+    for sql in std::iter::once(&manifest.ddl).chain(manifest.chain.iter().map(|m| &m.sql)) {
+        for token in tokenize(sql) {
+            if let Token::Word(word) = token {
+                named.insert(word);
+            }
+        }
+    }
+    named
 }
 
 /// The lowercase names of every table and view of `conn`.
@@ -548,5 +605,53 @@ pub(crate) mod tests {
             .map(|(p, _)| p.manifest.name.as_str())
             .collect();
         assert_eq!(refused, ["p1", "p2", "p4", "p5", "p7", "p8"]);
+    }
+
+    /// A plugin owning `<name>_items`, depending on `depends_on`.
+    fn dependent(name: &str, depends_on: &[&str], ddl: &str) -> Plugin {
+        let table = format!("{name}_items");
+        let records = vec![MigrationRecord::new(1, "baseline", ddl)];
+        let description = PluginDescription::new(name, "1.0.0", "test", &[table.as_str()], depends_on, ddl, records);
+        Plugin::in_memory(format!("{name}.so"), &description).expect("a valid manifest")
+    }
+
+    #[test]
+    fn checks_in_one_shared_database_give_the_verdicts_of_separate_ones() {
+        let items = |name: &str, extra: &str| {
+            format!("CREATE TABLE {name}_items (id INTEGER PRIMARY KEY{extra}); CREATE INDEX {name}_i ON {name}_items (id);")
+        };
+        let plugins = vec![
+            dependent("base", &[], &items("base", ", site_id INTEGER REFERENCES sites (id)")),
+            dependent("child", &["base"], &items("child", ", base_id INTEGER REFERENCES base_items (id)")),
+            // Refused: it writes a row into its dependency's table.
+            dependent("bad", &["base"], &format!("{} INSERT INTO base_items (id) VALUES (1);", items("bad", ""))),
+            // Depends on the refused one: its table is not in the shared database.
+            dependent("orphan", &["bad"], &items("orphan", ", bad_id INTEGER REFERENCES bad_items (id)")),
+            // Names a table that is not its dependency's.
+            dependent("nosy", &["base"], &items("nosy", ", child_id INTEGER REFERENCES child_items (id)")),
+            dependent("late", &["child"], &items("late", ", child_id INTEGER REFERENCES child_items (id)")),
+        ];
+        let inventory = Inventory::from_plugins(PathBuf::from("memory"), plugins);
+        let checker = Checker::new(&inventory).expect("a checker");
+        let mut shared = checker.core_scratch().expect("a scratch database");
+        let mut needed_own = Vec::new();
+        for plugin in &inventory.plugins {
+            let separate = checker.ddl_checks(plugin);
+            match checker.ddl_checks_in(&mut shared, plugin).expect("a usable shared database") {
+                Some(in_sequence) => assert_eq!(in_sequence, separate, "{}", plugin.manifest.name),
+                None => needed_own.push(plugin.manifest.name.as_str()),
+            }
+        }
+        assert_eq!(needed_own, ["orphan"], "only a plugin whose dependency failed needs its own database");
+        let passed: BTreeSet<&str> = inventory
+            .plugins
+            .iter()
+            .filter(|p| checker.ddl_checks(p).is_ok())
+            .map(|p| p.manifest.name.as_str())
+            .collect();
+        assert_eq!(passed, BTreeSet::from(["base", "child", "orphan", "late"]));
+        // What a refused plugin created was rolled back.
+        assert!(!shared.before.contains("bad_items"));
+        assert!(!crate::schema::object_exists(shared.connection(), "bad_items").expect("a lookup"));
     }
 }

@@ -113,13 +113,20 @@ impl Schema {
         Schema::from_rows(conn, objects.iter())
     }
 
-    fn from_rows<'r>(conn: &Connection, objects: impl Iterator<Item = &'r MasterRow>) -> Result<Schema, ReadError> {
+    fn from_rows<'r>(
+        conn: &Connection,
+        objects: impl Iterator<Item = &'r MasterRow> + Clone,
+    ) -> Result<Schema, ReadError> {
         let mut schema = Schema::default();
+        // The text of each index, from the rows already read (rather than
+        // a lookup in sqlite_master, which has no index on names, per index).
+        let index_sql: BTreeMap<&str, &str> =
+            objects.clone().filter(|o| o.kind == "index").map(|o| (o.name.as_str(), o.sql.as_str())).collect();
         for object in objects {
             let wrap = |source| ReadError { table: object.table.clone(), source };
             match object.kind.as_str() {
                 "table" => {
-                    let table = read_table(conn, &object.name, &object.sql).map_err(wrap)?;
+                    let table = read_table(conn, &object.name, &object.sql, &index_sql).map_err(wrap)?;
                     schema.tables.insert(object.name.clone(), table);
                 }
                 "view" => {
@@ -164,10 +171,9 @@ pub fn object_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     if conn.table_exists(None, name)? {
         return Ok(true);
     }
-    conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'view' AND lower(name) = lower(?1)", [name], |r| {
-        r.get::<_, i64>(0)
-    })
-    .map(|n| n > 0)
+    conn.prepare_cached("SELECT count(*) FROM sqlite_master WHERE type = 'view' AND lower(name) = lower(?1)")?
+        .query_row([name], |r| r.get::<_, i64>(0))
+        .map(|n| n > 0)
 }
 
 /// A row of `sqlite_master`, lowercased.
@@ -193,7 +199,9 @@ fn master_rows(conn: &Connection, tables: Option<&[String]>) -> rusqlite::Result
     rows.collect()
 }
 
-fn read_table(conn: &Connection, name: &str, sql: &str) -> rusqlite::Result<Table> {
+/// `index_sql`: the `CREATE INDEX` text of each index of the table, by
+/// lowercase name.
+fn read_table(conn: &Connection, name: &str, sql: &str, index_sql: &BTreeMap<&str, &str>) -> rusqlite::Result<Table> {
     let text = parse_create_table(sql);
     let mut table = Table { checks: text.checks, options: text.options, ..Table::default() };
 
@@ -241,16 +249,14 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> rusqlite::Result<Tabl
     }
     table.foreign_keys = keys.into_values().collect();
 
-    let mut stmt = conn.prepare_cached(
-        "SELECT il.name, il.\"unique\", il.origin, ifnull(m.sql, '') FROM pragma_index_list(?1) AS il \
-         LEFT JOIN sqlite_master AS m ON m.type = 'index' AND m.name = il.name",
-    )?;
-    let indexes: Vec<(String, bool, String, String)> = stmt
-        .query_map([name], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
-        .collect::<Result<_, _>>()?;
-    for (index_name, unique, origin, index_sql) in indexes {
+    let mut stmt = conn.prepare_cached("SELECT name, \"unique\", origin FROM pragma_index_list(?1)")?;
+    let indexes: Vec<(String, bool, String)> =
+        stmt.query_map([name], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?.collect::<Result<_, _>>()?;
+    for (index_name, unique, origin) in indexes {
         let (key, definition) = if origin == "c" {
-            (index_name.to_lowercase(), normalize(&index_sql))
+            let index_name = index_name.to_lowercase();
+            let definition = normalize(index_sql.get(index_name.as_str()).copied().unwrap_or_default());
+            (index_name, definition)
         } else {
             let columns = index_columns(conn, &index_name)?;
             let kind = if origin == "pk" { "primary key" } else { "unique" };
