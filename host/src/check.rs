@@ -204,10 +204,7 @@ impl<'i> Checker<'i> {
                 continue;
             }
             if core::is_bookkeeping(word) {
-                conn.execute_batch(&format!(
-                    "CREATE TABLE {word} (version INT4 PRIMARY KEY, name VARCHAR(255), applied_on VARCHAR(255), checksum VARCHAR(255))"
-                ))
-                .map_err(|e| e.to_string())?;
+                conn.execute_batch(&crate::db::history_table_ddl(word)).map_err(|e| e.to_string())?;
             } else if let Some(statements) =
                 self.inventory.owners().contains_key(word.as_str()).then(|| self.catalog().get(word)).flatten()
             {

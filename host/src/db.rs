@@ -953,7 +953,25 @@ impl Query<Vec<Migration>> for Driver<'_> {
     }
 }
 
-impl Migrate for Driver<'_> {}
+impl Migrate for Driver<'_> {
+    /// refinery's history table, with `version INTEGER PRIMARY KEY` where
+    /// refinery writes `INT4 PRIMARY KEY`: the same columns and values, but
+    /// the version is the rowid, so SQLite keeps no separate index (one
+    /// b-tree and one schema entry less per plugin, which every `ALTER TABLE`
+    /// re-reads). Tables made by earlier hosts keep their definition.
+    fn assert_migrations_table_query(migration_table_name: &str) -> String {
+        history_table_ddl(migration_table_name)
+    }
+}
+
+/// The `CREATE TABLE IF NOT EXISTS` of a history table named `table` (a
+/// validated name: see [`crate::manifest::history_table`]).
+pub(crate) fn history_table_ddl(table: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {table}(version INTEGER PRIMARY KEY, name VARCHAR(255), \
+         applied_on VARCHAR(255), checksum VARCHAR(255));"
+    )
+}
 
 #[cfg(test)]
 mod tests {
