@@ -405,7 +405,7 @@ fn advance(
         let applied = tx.run_chain(run, Step::Run)?;
         if let (Some(expected), Some((plugin, _, _))) = (&expected, plugin) {
             let manifest = &plugin.manifest;
-            let built = Schema::read_tables(tx.database().connection(), &manifest.tables)
+            let built = Schema::read_tables_reusing(tx.database().connection(), &manifest.tables, expected)
                 .map_err(|e| ApplyError::Refused(one_line(&e)))?;
             check::drift(manifest, &built, expected).map_err(|e| ApplyError::Refused(e.to_string()))?;
         }

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 /// The structure of a set of tables and the objects on them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Schema {
     /// Tables by (lowercase) name.
     pub tables: BTreeMap<String, Table>,
@@ -24,7 +24,21 @@ pub struct Schema {
     pub views: BTreeMap<String, String>,
     /// Triggers by name: their normalized `CREATE TRIGGER` text.
     pub triggers: BTreeMap<String, String>,
+    /// Per table, the SQL text SQLite keeps for it and its indexes and
+    /// triggers. Not part of the structure (equality ignores it): the same
+    /// text means the same shape, which lets [`Schema::read_tables_reusing`]
+    /// skip reading a table again.
+    #[serde(skip)]
+    texts: BTreeMap<String, String>,
 }
+
+impl PartialEq for Schema {
+    fn eq(&self, other: &Self) -> bool {
+        self.tables == other.tables && self.views == other.views && self.triggers == other.triggers
+    }
+}
+
+impl Eq for Schema {}
 
 /// One table's structure.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -102,7 +116,7 @@ impl Schema {
     /// `owns` (given the lowercase table name). SQLite's own tables are skipped.
     pub fn read(conn: &Connection, owns: impl Fn(&str) -> bool) -> Result<Schema, ReadError> {
         let objects = master_rows(conn, None).map_err(|source| ReadError { table: "sqlite_master".into(), source })?;
-        Schema::from_rows(conn, objects.iter().filter(|o| owns(&o.table)))
+        Schema::from_rows(conn, objects.iter().filter(|o| owns(&o.table)), None)
     }
 
     /// [`Schema::read`] of just `tables` (lowercase): SQLite filters the
@@ -110,14 +124,30 @@ impl Schema {
     pub fn read_tables(conn: &Connection, tables: &[String]) -> Result<Schema, ReadError> {
         let objects =
             master_rows(conn, Some(tables)).map_err(|source| ReadError { table: "sqlite_master".into(), source })?;
-        Schema::from_rows(conn, objects.iter())
+        Schema::from_rows(conn, objects.iter(), None)
+    }
+
+    /// [`Schema::read_tables`], taking from `known` every table whose SQL
+    /// text (its own, its indexes' and its triggers') is the text `known`
+    /// was read from: the same text builds the same shape, and asking
+    /// SQLite's pragmas about each column, key and index is most of a read.
+    pub fn read_tables_reusing(conn: &Connection, tables: &[String], known: &Schema) -> Result<Schema, ReadError> {
+        let objects =
+            master_rows(conn, Some(tables)).map_err(|source| ReadError { table: "sqlite_master".into(), source })?;
+        Schema::from_rows(conn, objects.iter(), Some(known))
     }
 
     fn from_rows<'r>(
         conn: &Connection,
         objects: impl Iterator<Item = &'r MasterRow> + Clone,
+        known: Option<&Schema>,
     ) -> Result<Schema, ReadError> {
         let mut schema = Schema::default();
+        for object in objects.clone() {
+            let text = schema.texts.entry(object.table.clone()).or_default();
+            // Rows come ordered by type and name: the same objects give the same text.
+            let _ = writeln!(text, "{} {}: {}", object.kind, object.name, object.sql);
+        }
         // The text of each index, from the rows already read (rather than
         // a lookup in sqlite_master, which has no index on names, per index).
         let index_sql: BTreeMap<&str, &str> =
@@ -126,7 +156,14 @@ impl Schema {
             let wrap = |source| ReadError { table: object.table.clone(), source };
             match object.kind.as_str() {
                 "table" => {
-                    let table = read_table(conn, &object.name, &object.sql, &index_sql).map_err(wrap)?;
+                    let text = schema.texts.get(&object.table);
+                    let same = known
+                        .filter(|known| text.is_some() && known.texts.get(&object.table) == text)
+                        .and_then(|known| known.tables.get(&object.name));
+                    let table = match same {
+                        Some(table) => table.clone(),
+                        None => read_table(conn, &object.name, &object.sql, &index_sql).map_err(wrap)?,
+                    };
                     schema.tables.insert(object.name.clone(), table);
                 }
                 "view" => {
@@ -557,5 +594,35 @@ mod tests {
         .unwrap();
         let schema = Schema::read(&conn, |t| t == "mine").unwrap();
         assert_eq!(schema.table_names(), BTreeSet::from(["mine".to_owned()]));
+    }
+
+    #[test]
+    fn a_read_reuses_only_tables_whose_text_is_unchanged() {
+        let ddl = "CREATE TABLE kept (id INTEGER PRIMARY KEY, name TEXT); CREATE INDEX kept_name ON kept (name); \
+                   CREATE TABLE grown (id INTEGER PRIMARY KEY, a TEXT, b TEXT); \
+                   CREATE TABLE indexed (id INTEGER PRIMARY KEY, a TEXT); CREATE INDEX indexed_a ON indexed (a);";
+        // The same shapes, reached another way: `grown` by ADD COLUMN (other
+        // text), `indexed` with its index added later under a new name.
+        let chain = "CREATE TABLE kept (id INTEGER PRIMARY KEY, name TEXT); CREATE INDEX kept_name ON kept (name); \
+                     CREATE TABLE grown (id INTEGER PRIMARY KEY, a TEXT); ALTER TABLE grown ADD COLUMN b text; \
+                     CREATE TABLE indexed (id INTEGER PRIMARY KEY, a TEXT); CREATE INDEX indexed_a2 ON indexed (a);";
+        let tables: Vec<String> = ["kept", "grown", "indexed"].map(String::from).to_vec();
+        let known = schema_of(ddl);
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(chain).unwrap();
+        let full = Schema::read_tables(&conn, &tables).unwrap();
+        assert_eq!(Schema::read_tables_reusing(&conn, &tables, &known).unwrap(), full);
+
+        // Reuse is by text: a known shape altered behind the same text
+        // comes back for `kept` alone; the others are read from SQLite.
+        let mut altered = known.clone();
+        for table in altered.tables.values_mut() {
+            table.checks.insert("marker".into());
+        }
+        let reused = Schema::read_tables_reusing(&conn, &tables, &altered).unwrap();
+        assert!(reused.tables["kept"].checks.contains("marker"));
+        assert_eq!(reused.tables["grown"], full.tables["grown"]);
+        assert_eq!(reused.tables["indexed"], full.tables["indexed"]);
+        assert_ne!(reused.diff("db", &full, "full"), Vec::<String>::new());
     }
 }
