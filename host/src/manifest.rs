@@ -10,6 +10,7 @@ use plugin_api::{PluginDescription, DESCRIPTION_FORMAT};
 use refinery::Migration;
 use serde::Serialize;
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 /// The largest description the host accepts, in bytes of text (DDL, SQL,
 /// names). Real plugins are a few dozen kilobytes; this bounds memory and time.
@@ -73,9 +74,12 @@ pub struct ChainMigration {
     /// The SQL it runs.
     #[serde(skip)]
     pub sql: String,
-    /// The same migration parsed by refinery (which computes its checksum).
+    /// The same migration as refinery's runner takes it (refinery computes
+    /// its checksum), made on first use: refinery parses the name with a
+    /// regular expression compiled on first use (a millisecond or two),
+    /// which loading plugins need not wait for.
     #[serde(skip)]
-    refinery: Migration,
+    refinery: OnceLock<Migration>,
 }
 
 impl ChainMigration {
@@ -86,18 +90,28 @@ impl ChainMigration {
             version: migration.version(),
             name: migration.name().to_owned(),
             sql: migration.sql()?.to_owned(),
-            refinery: migration,
+            refinery: OnceLock::from(migration),
         })
     }
 
     /// The migration as refinery's runner wants it.
     pub fn to_refinery(&self) -> Migration {
-        self.refinery.clone()
+        self.refinery().clone()
     }
 
     /// refinery's checksum of this migration (name, version and SQL).
     pub fn checksum(&self) -> u64 {
-        self.refinery.checksum()
+        self.refinery().checksum()
+    }
+
+    fn refinery(&self) -> &Migration {
+        self.refinery.get_or_init(|| {
+            // The version (1 to i32::MAX) and name ([A-Za-z0-9_]+) were
+            // validated when the manifest was made: refinery's pattern
+            // (`V<digits>__<word characters>`) accepts every such label, as a
+            // property test checks.
+            Migration::unapplied(&self.label(), &self.sql).expect("a validated migration label is a refinery name")
+        })
     }
 
     /// `V3__add_toner_levels`: how people and refinery name it.
@@ -304,10 +318,7 @@ impl TryFrom<&PluginDescription> for Manifest {
                 return Err(ManifestError::InvalidMigrationName { plugin, version, name });
             }
             let sql = record.sql.to_string();
-            let refinery = Migration::unapplied(&format!("V{version}__{name}"), &sql).map_err(|_| {
-                ManifestError::InvalidMigrationName { plugin: plugin.clone(), version, name: name.clone() }
-            })?;
-            chain.push(ChainMigration { version, name, sql, refinery });
+            chain.push(ChainMigration { version, name, sql, refinery: OnceLock::new() });
         }
         let extensions = match d.extensions.trim() {
             "" => Extensions::default(),

@@ -47,7 +47,24 @@ proptest! {
             prop_assert!(!manifest.chain.is_empty());
             prop_assert!(manifest.chain.windows(2).all(|w| w[0].version < w[1].version));
             prop_assert!(manifest.chain[0].version >= 1);
+            for migration in &manifest.chain {
+                let refinery = migration.to_refinery();
+                prop_assert_eq!((refinery.version(), refinery.name()), (migration.version, migration.name.as_str()));
+            }
         }
+    }
+
+    #[test]
+    fn every_migration_name_the_host_accepts_is_one_refinery_accepts(
+        version in prop_oneof![1i64..20, Just(i64::from(i32::MAX)), 1i64..=i64::from(i32::MAX)],
+        name in prop_oneof!["[A-Za-z0-9_]{1,30}", "[0-9_]{1,5}", Just("_".to_owned())],
+    ) {
+        let records = [MigrationRecord::new(version, &name, "SELECT 1")];
+        let description = PluginDescription::new("p", "1.0.0", "s", &["p_items"], &[], "", records);
+        let manifest = Manifest::try_from(&description).expect("a valid version and name");
+        let refinery = manifest.chain[0].to_refinery();
+        prop_assert_eq!(i64::from(refinery.version()), version);
+        prop_assert_eq!(refinery.name(), name.as_str());
     }
 
     #[test]
