@@ -82,18 +82,22 @@ fn run_all(quick: bool, only: Option<&str>) {
     };
     flush(&report);
     if wanted("fresh") {
+        settle();
         fresh_upgrade(&mut report, work.path(), &plugins, runs);
         flush(&report);
     }
     if wanted("noop") {
+        settle();
         noop_upgrade(&mut report, work.path(), &plugins, runs * 2 - 1);
         flush(&report);
     }
     if wanted("big") {
+        settle();
         big_data(&mut report, work.path(), if quick { 3 } else { 5 }, if quick { 200_000 } else { 1_000_000 });
         flush(&report);
     }
     if wanted("scale") {
+        settle();
         scale::run(&mut report, quick);
         flush(&report);
     }
@@ -104,6 +108,14 @@ fn run_all(quick: bool, only: Option<&str>) {
     let out = build_dir().join("../bench");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("report.md"), &report).unwrap();
+}
+
+/// Writes back the system's dirty pages before a section is timed: those a
+/// build or an earlier section left behind, written back during the runs,
+/// would slow every fsync of host and floor alike.
+fn settle() {
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
 }
 
 fn machine() -> String {
@@ -158,7 +170,9 @@ fn fresh_upgrade(report: &mut String, work: &Path, plugins: &Path, runs: usize) 
     dump_sql(plugins, &sql);
     let me = std::env::current_exe().unwrap();
     let (mut host, mut floor) = (Samples::default(), Samples::default());
-    for run in 0..runs {
+    // Run 0 of each is a warm-up, not counted: the first start of a binary
+    // pays for reading it from disk.
+    for run in 0..=runs {
         let db = work.join(format!("fresh-host-{run}.sqlite"));
         let floor_db = work.join(format!("fresh-floor-{run}.sqlite"));
         let mut host_command = Command::new(host_binary());
@@ -171,12 +185,15 @@ fn fresh_upgrade(report: &mut String, work: &Path, plugins: &Path, runs: usize) 
         let mut floor_command = Command::new(&me);
         floor_command.arg("floor").arg(&sql).arg(&floor_db);
         // Alternate which goes first, so neither always meets a warm cache.
-        if run % 2 == 0 {
-            host.push(time_command(&mut host_command));
-            floor.push(time_command(&mut floor_command));
+        let (host_time, floor_time) = if run % 2 == 0 {
+            (time_command(&mut host_command), time_command(&mut floor_command))
         } else {
-            floor.push(time_command(&mut floor_command));
-            host.push(time_command(&mut host_command));
+            let floor_time = time_command(&mut floor_command);
+            (time_command(&mut host_command), floor_time)
+        };
+        if run > 0 {
+            host.push(host_time);
+            floor.push(floor_time);
         }
     }
     let ratio = host.median() / floor.median();
