@@ -5,9 +5,11 @@
 //! operator's database, so a worker does them plugin by plugin, in the order
 //! the main thread applies chains, while the main thread is busy with the
 //! chains before: the checks overlap the SQL and its `fsync`s instead of
-//! adding to them. Results are the ones [`Checker::ddl_checks`] gives; a
-//! plugin the worker did not get to (or could not do) is checked by the
-//! main thread as before.
+//! adding to them. The worker checks each plugin on top of the ones before
+//! it in one shared scratch database (`Checker::ddl_checks_in`, which
+//! falls back to [`Checker::ddl_checks`] when a plugin names a table that
+//! is not there); the verdicts are the ones `ddl_checks` gives. A plugin the
+//! worker did not get to (or could not do) is checked by the main thread.
 
 use crate::check::Checker;
 use crate::inventory::Inventory;
