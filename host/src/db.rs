@@ -633,7 +633,10 @@ impl ChainTx<'_> {
         params: impl rusqlite::Params,
     ) -> Result<usize, ApplyError> {
         self.log.push(sql.to_owned());
-        self.db.conn.execute(sql, params).map_err(|e| ApplyError::Db(self.db.error(what, e)))
+        // Cached: the same few statements record every plugin's owners,
+        // plugin row and audit entry, a table at a time.
+        let mut statement = self.db.conn.prepare_cached(sql).map_err(|e| ApplyError::Db(self.db.error(what, e)))?;
+        statement.execute(params).map_err(|e| ApplyError::Db(self.db.error(what, e)))
     }
 
     /// Writes an audit entry inside this transaction (for a run that
