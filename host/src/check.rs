@@ -195,19 +195,10 @@ impl<'i> Checker<'i> {
     /// schema, so a scratch database stays small.
     pub(crate) fn scratch(&self, plugin: &Plugin) -> Result<Scratch, String> {
         let Scratch { conn, guard, .. } = self.core_scratch()?;
-        let manifest = &plugin.manifest;
-        // Names in SQLite's schema, kept up to date here: asking SQLite for
-        // each word would re-read the schema after every table created.
-        let mut present = self.base_names.clone();
-        for word in &named_words(manifest) {
-            if manifest.owns(word) || !present.insert(word.clone()) {
-                continue;
-            }
-            if core::is_bookkeeping(word) {
-                conn.execute_batch(&crate::db::history_table_ddl(word)).map_err(|e| e.to_string())?;
-            } else if let Some(statements) =
-                self.inventory.owners().contains_key(word.as_str()).then(|| self.catalog().get(word)).flatten()
-            {
+        for word in self.missing_tables(&plugin.manifest, &self.base_names) {
+            if core::is_bookkeeping(&word) {
+                conn.execute_batch(&crate::db::history_table_ddl(&word)).map_err(|e| e.to_string())?;
+            } else if let Some(statements) = self.catalog().get(&word) {
                 for statement in statements {
                     // Best effort, as for the catalog itself.
                     let _ = conn.execute_batch(statement);
@@ -216,6 +207,24 @@ impl<'i> Checker<'i> {
         }
         let before = object_names(&conn)?;
         Ok(Scratch { conn, guard, before })
+    }
+
+    /// The tables `manifest`'s SQL names that a scratch database holding
+    /// `present` (lowercase table and view names) lacks: other plugins'
+    /// tables and the host's bookkeeping, never the plugin's own (its SQL
+    /// creates those). Known from the words of the SQL, without asking
+    /// SQLite, which would re-read the schema after every table created.
+    fn missing_tables<'a>(
+        &self,
+        manifest: &'a Manifest,
+        present: &'a BTreeSet<String>,
+    ) -> impl Iterator<Item = String> + 'a {
+        let owners = self.inventory.owners();
+        named_words(manifest).into_iter().filter(move |word| {
+            !manifest.owns(word)
+                && !present.contains(word)
+                && (core::is_bookkeeping(word) || owners.contains_key(word.as_str()))
+        })
     }
 
     /// A scratch database holding the core schema and nothing else.
@@ -265,14 +274,7 @@ impl<'i> Checker<'i> {
         scratch: &mut Scratch,
         plugin: &Plugin,
     ) -> Result<Option<Result<Schema, CheckError>>, String> {
-        let manifest = &plugin.manifest;
-        let owners = self.inventory.owners();
-        let lacking = named_words(manifest).into_iter().any(|word| {
-            !manifest.owns(&word)
-                && !scratch.before.contains(&word)
-                && (core::is_bookkeeping(&word) || owners.contains_key(word.as_str()))
-        });
-        if lacking {
+        if self.missing_tables(&plugin.manifest, &scratch.before).next().is_some() {
             return Ok(None);
         }
         scratch.conn.execute_batch("SAVEPOINT shopdb_check").map_err(|e| e.to_string())?;
