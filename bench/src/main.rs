@@ -129,6 +129,18 @@ fn machine() -> String {
     format!("{cpus} cores, {model}")
 }
 
+/// `shopdb-host upgrade-all` on `plugins` and `database`, its report discarded.
+fn upgrade_all(plugins: &Path, database: &Path) -> Command {
+    let mut command = Command::new(host_binary());
+    command
+        .args(["upgrade-all", "--plugins-dir"])
+        .arg(plugins)
+        .arg("--database")
+        .arg(database)
+        .stdout(std::process::Stdio::null());
+    command
+}
+
 fn time_command(command: &mut Command) -> Duration {
     let start = Instant::now();
     let status = command.status().unwrap();
@@ -175,13 +187,7 @@ fn fresh_upgrade(report: &mut String, work: &Path, plugins: &Path, runs: usize) 
     for run in 0..=runs {
         let db = work.join(format!("fresh-host-{run}.sqlite"));
         let floor_db = work.join(format!("fresh-floor-{run}.sqlite"));
-        let mut host_command = Command::new(host_binary());
-        host_command
-            .args(["upgrade-all", "--plugins-dir"])
-            .arg(plugins)
-            .arg("--database")
-            .arg(&db)
-            .stdout(std::process::Stdio::null());
+        let mut host_command = upgrade_all(plugins, &db);
         let mut floor_command = Command::new(&me);
         floor_command.arg("floor").arg(&sql).arg(&floor_db);
         // Alternate which goes first, so neither always meets a warm cache.
@@ -218,25 +224,12 @@ fn fresh_upgrade(report: &mut String, work: &Path, plugins: &Path, runs: usize) 
 
 fn noop_upgrade(report: &mut String, work: &Path, plugins: &Path, runs: usize) {
     let db = work.join("noop.sqlite");
-    let mut first = Command::new(host_binary());
-    first
-        .args(["upgrade-all", "--plugins-dir"])
-        .arg(plugins)
-        .arg("--database")
-        .arg(&db)
-        .stdout(std::process::Stdio::null());
-    time_command(&mut first);
+    time_command(&mut upgrade_all(plugins, &db));
     let (mut wall, mut start) = (Samples::default(), Samples::default());
     let mut phase_runs: Vec<serde_json::Value> = Vec::new();
     let me = std::env::current_exe().unwrap();
     for _ in 0..runs {
-        let mut noop = Command::new(host_binary());
-        noop.args(["upgrade-all", "--plugins-dir"])
-            .arg(plugins)
-            .arg("--database")
-            .arg(&db)
-            .stdout(std::process::Stdio::null());
-        wall.push(time_command(&mut noop));
+        wall.push(time_command(&mut upgrade_all(plugins, &db)));
         let mut version = Command::new(host_binary());
         version.arg("--version").stdout(std::process::Stdio::null());
         start.push(time_command(&mut version));
