@@ -55,7 +55,7 @@ pub fn decide(
     let manifest = &plugin.manifest;
     // The common case, a first install, answered from SQLite's in-memory
     // schema without reading sqlite_master.
-    if !manifest.tables.iter().any(|t| crate::schema::object_exists(conn, t).unwrap_or(true)) {
+    if !crate::schema::any_object_exists(conn, &manifest.tables).unwrap_or(true) {
         return Ok(Adoption::NotNeeded);
     }
     let found = Schema::read_tables(conn, &manifest.tables)?;

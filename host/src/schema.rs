@@ -201,16 +201,29 @@ impl Schema {
     }
 }
 
-/// Whether a table or view called `name` exists: a lookup in SQLite's
-/// in-memory schema for tables, a read of `sqlite_master` only for names
-/// that are not tables (SQLite's lookup does not see views).
+/// Whether a table or view called `name` exists (see [`any_object_exists`]).
 pub fn object_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
-    if conn.table_exists(None, name)? {
-        return Ok(true);
+    any_object_exists(conn, &[name])
+}
+
+/// Whether a table or view called any of `names` exists: lookups in
+/// SQLite's in-memory schema for tables, then one read of `sqlite_master`
+/// for views (SQLite's lookup does not see them), however many names.
+pub fn any_object_exists<S: AsRef<str>>(conn: &Connection, names: &[S]) -> rusqlite::Result<bool> {
+    for name in names {
+        if conn.table_exists(None, name.as_ref())? {
+            return Ok(true);
+        }
     }
-    conn.prepare_cached("SELECT count(*) FROM sqlite_master WHERE type = 'view' AND lower(name) = lower(?1)")?
-        .query_row([name], |r| r.get::<_, i64>(0))
-        .map(|n| n > 0)
+    if names.is_empty() {
+        return Ok(false);
+    }
+    let wanted = vec!["lower(?)"; names.len()].join(", ");
+    conn.prepare_cached(&format!(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND lower(name) IN ({wanted})"
+    ))?
+    .query_row(rusqlite::params_from_iter(names.iter().map(AsRef::as_ref)), |r| r.get::<_, i64>(0))
+    .map(|n| n > 0)
 }
 
 /// A row of `sqlite_master`, lowercased.
@@ -525,6 +538,19 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(sql).unwrap();
         Schema::read(&conn, |_| true).unwrap()
+    }
+
+    #[test]
+    fn tables_and_views_exist_whatever_the_case_of_their_names() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE Items (id INTEGER PRIMARY KEY); CREATE VIEW Cheap AS SELECT id FROM Items;")
+            .unwrap();
+        let exists = |names: &[&str]| any_object_exists(&conn, names).unwrap();
+        assert!(exists(&["items"]));
+        assert!(exists(&["nothing", "CHEAP"]), "a view is found by the sqlite_master read");
+        assert!(!exists(&["nothing", "else"]));
+        assert!(!exists(&[]));
+        assert!(object_exists(&conn, "cheap").unwrap() && !object_exists(&conn, "dear").unwrap());
     }
 
     #[test]
