@@ -386,7 +386,7 @@ impl<'i> LazyChecker<'i> {
 /// The core schema as an SQLite database image, built once per process.
 /// Every scratch database starts from the core schema: applying the core
 /// chain costs about half a millisecond, copying its image a few
-/// microseconds. [`warm_up`] builds it while the plugins load.
+/// microseconds.
 #[derive(Debug)]
 struct CoreImage {
     bytes: Vec<u8>,
@@ -417,13 +417,6 @@ impl CoreImage {
             .map_err(|e| e.to_string())?;
         Ok(conn)
     }
-}
-
-/// Builds what every check starts from (the core chain, with refinery's
-/// name pattern compiled, and the core schema's image) ahead of the first
-/// check: the scan calls it on a second thread while the plugins load.
-pub fn warm_up() {
-    let _ = CoreImage::get();
 }
 
 /// The lowercase names of every table and view of `conn`.

@@ -71,10 +71,9 @@ impl Inventory {
         let (loaded, mut refused) = std::thread::scope(|scope| {
             // Every chain is handed to refinery, which parses migration
             // names with a regular expression compiled on first use (about
-            // a millisecond), and every check starts from the core schema:
-            // both built here, beside the loading, rather than in the first
-            // plugin's turn.
-            scope.spawn(crate::check::warm_up);
+            // a millisecond): compiled here, beside the loading, rather than
+            // in the first plugin's turn.
+            scope.spawn(crate::core::chain);
             load_files(&files, lock)
         });
         if let Some(lock) = lock {
