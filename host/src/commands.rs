@@ -4,7 +4,7 @@
 use crate::audit::{self, Actor};
 use crate::check::{self, CheckReport};
 use crate::cli::{DatabaseArgs, PluginsArgs};
-use crate::db::{Database, DbError};
+use crate::db::{Database, DbError, InstalledPlugin};
 use crate::error::Error;
 use crate::inventory::Inventory;
 use crate::migrate::{self, RunError, RunReport};
@@ -12,6 +12,7 @@ use crate::pin;
 use crate::scaffold;
 use crate::status::{self, ListReport, StatusReport};
 use crate::uninstall::{self, UninstallReport};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Scans the plugins directory (checking ownership, modes and pins before
@@ -22,31 +23,52 @@ fn scan(plugins: &PluginsArgs) -> Result<Inventory, Error> {
     Ok(Inventory::scan_pinned(&plugins.plugins_dir, lock.as_ref())?)
 }
 
+/// What a database records about plugins, for [`with_records`].
+#[derive(Default)]
+struct Records {
+    owners: BTreeMap<String, String>,
+    installed: Vec<InstalledPlugin>,
+}
+
+impl Records {
+    fn read(db: Option<&Database>) -> Result<Records, DbError> {
+        match db {
+            Some(db) => Ok(Records { owners: db.recorded_owners()?, installed: db.installed_plugins()? }),
+            None => Ok(Records::default()),
+        }
+    }
+}
+
 /// Refuses plugins whose tables conflict with each other, with the core, or
-/// with the owners `db` records.
-fn with_records(mut inventory: Inventory, db: Option<&Database>) -> Result<Inventory, Error> {
-    let recorded = db.map(Database::recorded_owners).transpose()?.unwrap_or_default();
-    inventory.installed = db.map(Database::installed_plugins).transpose()?.unwrap_or_default();
-    inventory.refuse_ownership_conflicts(recorded);
-    Ok(inventory)
+/// with the owners the database records.
+fn with_records(mut inventory: Inventory, records: Records) -> Inventory {
+    inventory.installed = records.installed;
+    inventory.refuse_ownership_conflicts(records.owners);
+    inventory
 }
 
 /// What a command that may change the database starts from: the plugins
-/// found (scanned first, so that a bad directory leaves the database
-/// unopened), the database, and the inventory with its records. What the
-/// command changes goes into the audit record under this process's user and
-/// command line.
+/// found, the database, and the inventory with its records. The directory
+/// is checked and listed first, so that a bad one leaves the database
+/// unopened; the database is then opened and read while the plugins load.
+/// What the command changes goes into the audit record under this
+/// process's user and command line.
 fn open_for_changes(
     plugins: &PluginsArgs,
     database: &DatabaseArgs,
     dry_run: bool,
 ) -> Result<(Database, Inventory), Error> {
-    let scanned = scan(plugins)?;
+    let lock = pin::read(&plugins.lock_path(), plugins.locked)?;
     let open = if dry_run { Database::open_for_dry_run } else { Database::open };
-    let mut db = open(&database.database, database.busy_timeout())?;
-    db.set_actor(actor());
-    let inventory = with_records(scanned, Some(&db))?;
-    Ok((db, inventory))
+    let open_and_read = || -> Result<(Database, Records), DbError> {
+        let mut db = open(&database.database, database.busy_timeout())?;
+        db.set_actor(actor());
+        let records = Records::read(Some(&db))?;
+        Ok((db, records))
+    };
+    let (scanned, opened) = Inventory::scan_pinned_beside(&plugins.plugins_dir, lock.as_ref(), open_and_read)?;
+    let (db, records) = opened?;
+    Ok((db, with_records(scanned, records)))
 }
 
 /// This process's user and command line.
@@ -58,14 +80,14 @@ fn actor() -> Actor {
 
 /// `shopdb-host list`.
 pub fn list(plugins: &PluginsArgs) -> Result<ListReport, Error> {
-    Ok(status::list(&with_records(scan(plugins)?, None)?))
+    Ok(status::list(&with_records(scan(plugins)?, Records::default())))
 }
 
 /// `shopdb-host check [--plugin NAME]`.
 pub fn check(plugins: &PluginsArgs, database: &DatabaseArgs, only: Option<&str>) -> Result<CheckReport, Error> {
     let scanned = scan(plugins)?;
     let db = Database::open_read_only(&database.database, database.busy_timeout())?;
-    let inventory = with_records(scanned, db.as_ref())?;
+    let inventory = with_records(scanned, Records::read(db.as_ref())?);
     let report = check::check_all(&inventory, db.as_ref(), only)?;
     if let Some(name) = only.filter(|_| report.plugins.is_empty()) {
         return Err(RunError::UnknownPlugin {
@@ -82,7 +104,7 @@ pub fn check(plugins: &PluginsArgs, database: &DatabaseArgs, only: Option<&str>)
 pub fn status(plugins: &PluginsArgs, database: &DatabaseArgs) -> Result<StatusReport, Error> {
     let scanned = scan(plugins)?;
     let db = Database::open_read_only(&database.database, database.busy_timeout())?;
-    let inventory = with_records(scanned, db.as_ref())?;
+    let inventory = with_records(scanned, Records::read(db.as_ref())?);
     Ok(status::status(db.as_ref(), database.database.clone(), &inventory)?)
 }
 

@@ -63,18 +63,35 @@ impl Inventory {
     /// loading every file it does not pin with the same content, and
     /// reports pinned files that are missing.
     pub fn scan_pinned(dir: &Path, lock: Option<&LockFile>) -> Result<Inventory, DiscoverError> {
+        Self::scan_pinned_beside(dir, lock, || ()).map(|(inventory, ())| inventory)
+    }
+
+    /// [`Inventory::scan_pinned`], running `beside` on a second thread
+    /// while the plugins load: work that does not need them (opening the
+    /// database) overlaps their loading instead of following it. `beside`
+    /// runs only once the directory has been checked and listed, so that a
+    /// bad directory stops the command before it.
+    pub fn scan_pinned_beside<T: Send>(
+        dir: &Path,
+        lock: Option<&LockFile>,
+        beside: impl FnOnce() -> T + Send,
+    ) -> Result<(Inventory, T), DiscoverError> {
         trust::check_directory(dir).map_err(|e| match e {
             TrustError::Unreadable { .. } => DiscoverError::Missing(dir.to_owned()),
             other => DiscoverError::Untrusted(other),
         })?;
         let files = discover::plugin_files(dir)?;
-        let (loaded, mut refused) = std::thread::scope(|scope| {
-            // Every chain is handed to refinery, which parses migration
-            // names with a regular expression compiled on first use (about
-            // a millisecond): compiled here, beside the loading, rather than
-            // in the first plugin's turn.
-            scope.spawn(crate::core::chain);
-            load_files(&files, lock)
+        let ((loaded, mut refused), beside) = std::thread::scope(|scope| {
+            let helper = scope.spawn(|| {
+                // Every chain is handed to refinery, which parses migration
+                // names with a regular expression compiled on first use
+                // (about a millisecond): compiled here, beside the loading,
+                // rather than in the first plugin's turn.
+                crate::core::chain();
+                beside()
+            });
+            let loaded = load_files(&files, lock);
+            (loaded, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });
         if let Some(lock) = lock {
             for pin in lock
@@ -95,7 +112,7 @@ impl Inventory {
         let mut scanned = Inventory::from_plugins(dir.to_owned(), loaded);
         refused.append(&mut scanned.refused);
         scanned.refused = refused;
-        Ok(scanned)
+        Ok((scanned, beside))
     }
 
     /// An inventory of plugins loaded by other means (synthetic ones in the
