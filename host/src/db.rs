@@ -671,13 +671,14 @@ impl ChainTx<'_> {
         tables: &BTreeSet<String>,
     ) -> Result<(), ApplyError> {
         self.execute_host("recording table owners", "DELETE FROM shopdb_table_owners WHERE plugin = ?1", [plugin])?;
-        for table in tables {
-            self.execute_host(
-                "recording table owners",
-                "INSERT INTO shopdb_table_owners (table_name, plugin) VALUES (?1, ?2)",
-                [table.as_str(), plugin],
-            )?;
-        }
+        // One statement for all the tables: each statement is prepared anew
+        // after the plugin's SQL changed the schema.
+        let tables = serde_json::to_string(tables).expect("a set of strings serializes to JSON");
+        self.execute_host(
+            "recording table owners",
+            "INSERT INTO shopdb_table_owners (table_name, plugin) SELECT value, ?2 FROM json_each(?1)",
+            [tables.as_str(), plugin],
+        )?;
         let depends_on = serde_json::to_string(record.depends_on).unwrap_or_else(|_| "[]".into());
         self.execute_host(
             "recording the plugin",
