@@ -403,3 +403,25 @@ fn load_files(files: &[PathBuf], lock: Option<&LockFile>) -> (Vec<Plugin>, Vec<R
     }
     (loaded, refused)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[test]
+    fn the_work_beside_the_loading_waits_for_a_good_directory_and_its_result_comes_back() {
+        let ran = AtomicBool::new(false);
+        let missing = Path::new("/nonexistent/shopdb-plugins");
+        let refused = Inventory::scan_pinned_beside(missing, None, || ran.store(true, Ordering::SeqCst));
+        assert!(matches!(refused, Err(DiscoverError::Missing(_))));
+        assert!(!ran.load(Ordering::SeqCst), "a bad directory stops the command before the work beside it");
+
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let (inventory, answer) = Inventory::scan_pinned_beside(dir.path(), None, || 42).expect("an empty directory");
+        assert_eq!(answer, 42);
+        assert!(inventory.plugins.is_empty() && inventory.refused.is_empty());
+    }
+}
