@@ -81,17 +81,18 @@ pub fn policy_for(manifest: &Manifest, inventory: &Inventory) -> Policy {
     }
 }
 
-/// Builds the scratch databases the checks run in. Made once per command:
-/// the core schema is applied once and copied into each scratch database,
+/// Builds the scratch databases the checks run in. Made once per command
+/// and shared by its threads: the core schema is applied once per process
+/// ([`CoreImage`]) and copied into each scratch database,
 /// and every plugin's DDL is applied once into a catalog from which a
 /// scratch database takes only the tables the plugin's SQL names.
 pub struct Checker<'i> {
     inventory: &'i Inventory,
     base: &'static CoreImage,
     /// Table → the statements that create it, its indexes and triggers;
-    /// built the first time a plugin's SQL names another plugin's table.
-    /// Shared with the checker's forks (see [`Checker::schema_checks_all`]).
-    catalog: Arc<std::sync::OnceLock<BTreeMap<String, Vec<String>>>>,
+    /// built the first time a plugin's SQL names another plugin's table (by
+    /// whichever thread of [`Checker::schema_checks_all`] gets there first).
+    catalog: std::sync::OnceLock<BTreeMap<String, Vec<String>>>,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -103,32 +104,24 @@ impl std::fmt::Debug for Checker<'_> {
 impl<'i> Checker<'i> {
     /// A checker for `inventory`'s plugins, starting from the core schema.
     pub fn new(inventory: &'i Inventory) -> Result<Checker<'i>, String> {
-        Ok(Checker { inventory, base: CoreImage::get()?, catalog: Arc::default() })
-    }
-
-    /// A checker for another thread: its own core database, the same catalog.
-    fn fork(&self) -> Result<Checker<'i>, String> {
-        Ok(Checker { catalog: Arc::clone(&self.catalog), ..Checker::new(self.inventory)? })
+        Ok(Checker { inventory, base: CoreImage::get()?, catalog: std::sync::OnceLock::new() })
     }
 
     /// [`Checker::schema_checks`] of each of `plugins`, in order, spread
     /// over the machine's cores: one plugin's checks never depend on
     /// another's, and at a thousand plugins they are most of a `check`.
-    pub fn schema_checks_all(&self, plugins: &[&Plugin]) -> Result<Vec<Result<(), CheckError>>, String> {
+    pub fn schema_checks_all(&self, plugins: &[&Plugin]) -> Vec<Result<(), CheckError>> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(plugins.len());
         if threads <= 1 {
-            return Ok(plugins.iter().map(|p| self.schema_checks(p)).collect());
+            return plugins.iter().map(|p| self.schema_checks(p)).collect();
         }
         let mut verdicts: Vec<Option<Result<(), CheckError>>> = vec![None; plugins.len()];
-        let forks = (1..threads).map(|_| self.fork()).collect::<Result<Vec<_>, _>>()?;
         std::thread::scope(|scope| {
-            let workers: Vec<_> = forks
-                .into_iter()
-                .enumerate()
-                .map(|(k, fork)| {
+            let workers: Vec<_> = (1..threads)
+                .map(|k| {
                     scope.spawn(move || {
-                        let mine = plugins.iter().enumerate().skip(k + 1).step_by(threads);
-                        mine.map(|(i, p)| (i, fork.schema_checks(p))).collect::<Vec<_>>()
+                        let mine = plugins.iter().enumerate().skip(k).step_by(threads);
+                        mine.map(|(i, p)| (i, self.schema_checks(p))).collect::<Vec<_>>()
                     })
                 })
                 .collect();
@@ -142,7 +135,7 @@ impl<'i> Checker<'i> {
                 }
             }
         });
-        Ok(verdicts.into_iter().flatten().collect())
+        verdicts.into_iter().flatten().collect()
     }
 
     /// Every plugin's DDL applied once into a catalog database, read back as
@@ -554,7 +547,7 @@ pub fn check_all(inventory: &Inventory, db: Option<&Database>, only: Option<&str
     let mut unusable = inventory.refused_names();
     let checker = Checker::new(inventory).map_err(DbError::Scratch)?;
     let everyone: Vec<&Plugin> = inventory.plugins.iter().collect();
-    let checked = checker.schema_checks_all(&everyone).map_err(DbError::Scratch)?;
+    let checked = checker.schema_checks_all(&everyone);
     for (plugin, checked) in inventory.plugins.iter().zip(checked) {
         let name = &plugin.manifest.name;
         let outcome = match inventory.blocked_by(plugin, &unusable) {
@@ -611,7 +604,7 @@ pub(crate) mod tests {
         let checker = Checker::new(&inventory).expect("a checker");
         let everyone: Vec<&Plugin> = inventory.plugins.iter().collect();
         let one_by_one: Vec<_> = everyone.iter().map(|p| checker.schema_checks(p)).collect();
-        assert_eq!(checker.schema_checks_all(&everyone), Ok(one_by_one.clone()));
+        assert_eq!(checker.schema_checks_all(&everyone), one_by_one);
         let refused: Vec<&str> = everyone
             .iter()
             .zip(&one_by_one)

@@ -679,7 +679,7 @@ impl ChainTx<'_> {
             "INSERT INTO shopdb_table_owners (table_name, plugin) SELECT value, ?2 FROM json_each(?1)",
             [tables.as_str(), plugin],
         )?;
-        let depends_on = serde_json::to_string(record.depends_on).unwrap_or_else(|_| "[]".into());
+        let depends_on = serde_json::to_string(record.depends_on).expect("a list of strings serializes to JSON");
         self.execute_host(
             "recording the plugin",
             "INSERT INTO shopdb_plugins (name, version, depends_on) VALUES (?1, ?2, ?3) \
