@@ -11,14 +11,11 @@
 //! is not there); the verdicts are the ones `ddl_checks` gives. A plugin the
 //! worker did not get to (or could not do) is checked by the main thread.
 //!
-//! The worker keeps off the CPU the main thread is on when the run starts.
-//! The main thread sleeps in every `fsync`, and Linux wakes it on the CPU it
-//! slept on: when the worker was running there, the main thread waited for
-//! the end of the worker's time slice while the other CPU idled (traced on
-//! the development machine: 2.5–10 ms at the first commit in about half the
-//! runs). The main thread itself stays free to move.
+//! The worker runs beside the main thread ([`spawn_beside`]), off the CPU
+//! the main thread is on when the run starts.
 
 use crate::check::Checker;
+use crate::cpus::spawn_beside;
 use crate::inventory::Inventory;
 use crate::load::Plugin;
 use crate::schema::Schema;
@@ -46,12 +43,8 @@ impl<'scope> Ahead<'scope> {
     ) -> Self {
         let (send, received) = mpsc::channel();
         let scheduled = plugins.iter().map(|p| p.manifest.name.clone()).collect();
-        let main_cpu = current_cpu();
         let worker = (!plugins.is_empty()).then(|| {
-            scope.spawn(move || {
-                if let Some(cpu) = main_cpu {
-                    keep_off(cpu);
-                }
+            spawn_beside(scope, move || {
                 let Ok(checker) = Checker::new(inventory) else { return };
                 // Plugins come in dependency order: each is checked on top of
                 // the ones before it (Checker::ddl_checks_in).
@@ -94,40 +87,6 @@ impl<'scope> Ahead<'scope> {
     }
 }
 
-/// The CPU the calling thread is running on, where the platform says.
-#[cfg(target_os = "linux")]
-fn current_cpu() -> Option<usize> {
-    // SAFETY: sched_getcpu takes no arguments and only reports.
-    usize::try_from(unsafe { libc::sched_getcpu() }).ok()
-}
-
-#[cfg(not(target_os = "linux"))]
-fn current_cpu() -> Option<usize> {
-    None
-}
-
-/// Takes `cpu` out of the calling thread's allowed CPUs, unless it is the
-/// only one. Best effort: a thread that cannot be moved runs where it is.
-#[cfg(target_os = "linux")]
-fn keep_off(cpu: usize) {
-    let size = std::mem::size_of::<libc::cpu_set_t>();
-    // SAFETY: the set is plain data, zeroed, then filled and read by the
-    // libc calls and macros for exactly its size; 0 names this thread.
-    unsafe {
-        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, size, &mut allowed) != 0 || cpu >= libc::CPU_SETSIZE as usize {
-            return;
-        }
-        libc::CPU_CLR(cpu, &mut allowed);
-        if libc::CPU_COUNT(&allowed) > 0 {
-            libc::sched_setaffinity(0, size, &allowed);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn keep_off(_cpu: usize) {}
-
 impl std::fmt::Debug for Ahead<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ahead").field("scheduled", &self.scheduled).finish_non_exhaustive()
@@ -151,31 +110,6 @@ mod tests {
     use super::*;
     use crate::check::tests::plugin;
     use std::path::PathBuf;
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn a_thread_kept_off_a_cpu_may_run_on_every_other_allowed_one() {
-        let allowed = || {
-            let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-            // SAFETY: as in keep_off.
-            assert_eq!(unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) }, 0);
-            (0..libc::CPU_SETSIZE as usize).filter(|&c| unsafe { libc::CPU_ISSET(c, &set) }).collect::<Vec<_>>()
-        };
-        let before = allowed();
-        let cpu = before[0];
-        let after = std::thread::spawn(move || {
-            keep_off(cpu);
-            allowed()
-        })
-        .join()
-        .expect("the thread ends");
-        if before.len() > 1 {
-            assert_eq!(after, before[1..], "every allowed CPU but the one kept off");
-        } else {
-            assert_eq!(after, before, "the only allowed CPU stays allowed");
-        }
-        assert_eq!(allowed(), before, "the calling thread is not moved");
-    }
 
     #[test]
     fn gives_the_verdicts_the_checker_gives_and_nothing_for_unscheduled_plugins() {

@@ -119,7 +119,7 @@ impl<'i> Checker<'i> {
         std::thread::scope(|scope| {
             let workers: Vec<_> = (1..threads)
                 .map(|k| {
-                    scope.spawn(move || {
+                    crate::cpus::spawn_beside(scope, move || {
                         let mine = plugins.iter().enumerate().skip(k).step_by(threads);
                         mine.map(|(i, p)| (i, self.schema_checks(p))).collect::<Vec<_>>()
                     })

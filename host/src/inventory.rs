@@ -82,7 +82,7 @@ impl Inventory {
         })?;
         let files = discover::plugin_files(dir)?;
         let ((loaded, mut refused), beside) = std::thread::scope(|scope| {
-            let helper = scope.spawn(|| {
+            let helper = crate::cpus::spawn_beside(scope, || {
                 // Every chain is handed to refinery, which parses migration
                 // names with a regular expression compiled on first use
                 // (about a millisecond): compiled here, beside the loading,

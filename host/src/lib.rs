@@ -17,6 +17,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod core;
+pub mod cpus;
 pub mod db;
 pub mod discover;
 pub mod error;
