@@ -6,9 +6,9 @@ use crate::manifest::ChainMigration;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-mod embedded {
-    refinery::embed_migrations!("../migrations");
-}
+/// `(version, name, SQL)` of each `V<n>__<name>.sql` in `migrations/`,
+/// embedded at compile time, in file-name order.
+const EMBEDDED: &[(i64, &str, &str)] = plugin_api::embed_chain!("../migrations");
 
 /// The history table of the core chain.
 pub const HISTORY_TABLE: &str = "shopdb_core_history";
@@ -38,11 +38,12 @@ pub const MARKS_TABLE: &str = "shopdb_history_marks";
 pub fn chain() -> &'static [ChainMigration] {
     static CHAIN: OnceLock<Vec<ChainMigration>> = OnceLock::new();
     CHAIN.get_or_init(|| {
-        let mut chain: Vec<ChainMigration> = embedded::migrations::runner()
-            .get_migrations()
+        let mut chain: Vec<ChainMigration> = EMBEDDED
             .iter()
-            .cloned()
-            .filter_map(ChainMigration::from_refinery)
+            .map(|&(version, name, sql)| {
+                let version = i32::try_from(version).expect("core migration versions fit refinery's i32");
+                ChainMigration::new(version, name, sql)
+            })
             .collect();
         chain.sort_by_key(|m| m.version);
         chain
@@ -95,6 +96,25 @@ pub fn tables() -> &'static BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    mod refinery_embedded {
+        refinery::embed_migrations!("../migrations");
+    }
+
+    #[test]
+    fn the_chain_is_the_one_refinery_embeds_with_the_same_checksums() {
+        let mut theirs: Vec<refinery::Migration> = refinery_embedded::migrations::runner().get_migrations().clone();
+        theirs.sort_by_key(refinery::Migration::version);
+        let ours: Vec<refinery::Migration> = chain().iter().map(ChainMigration::to_refinery).collect();
+        assert_eq!(ours.len(), theirs.len());
+        assert!(!ours.is_empty());
+        for (ours, theirs) in ours.iter().zip(&theirs) {
+            assert_eq!(
+                (ours.version(), ours.name(), ours.sql(), ours.checksum()),
+                (theirs.version(), theirs.name(), theirs.sql(), theirs.checksum())
+            );
+        }
+    }
 
     #[test]
     fn the_tables_read_off_the_sql_are_those_the_chain_builds() {

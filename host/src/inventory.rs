@@ -82,14 +82,7 @@ impl Inventory {
         })?;
         let files = discover::plugin_files(dir)?;
         let ((loaded, mut refused), beside) = std::thread::scope(|scope| {
-            let helper = crate::cpus::spawn_beside(scope, || {
-                // Every chain is handed to refinery, which parses migration
-                // names with a regular expression compiled on first use
-                // (about a millisecond): compiled here, beside the loading,
-                // rather than in the first plugin's turn.
-                crate::core::chain();
-                beside()
-            });
+            let helper = crate::cpus::spawn_beside(scope, beside);
             let loaded = load_files(&files, lock);
             (loaded, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });

@@ -55,16 +55,25 @@ proptest! {
     }
 
     #[test]
-    fn every_migration_name_the_host_accepts_is_one_refinery_accepts(
+    fn every_migration_the_host_accepts_is_the_one_refinery_would_make_of_its_label(
         version in prop_oneof![1i64..20, Just(i64::from(i32::MAX)), 1i64..=i64::from(i32::MAX)],
         name in prop_oneof!["[A-Za-z0-9_]{1,30}", "[0-9_]{1,5}", Just("_".to_owned())],
+        sql in prop_oneof![Just("SELECT 1".to_owned()), Just(String::new()), ".{0,80}"],
     ) {
-        let records = [MigrationRecord::new(version, &name, "SELECT 1")];
+        let records = [MigrationRecord::new(version, &name, &sql)];
         let description = PluginDescription::new("p", "1.0.0", "s", &["p_items"], &[], "", records);
         let manifest = Manifest::try_from(&description).expect("a valid version and name");
-        let refinery = manifest.chain[0].to_refinery();
-        prop_assert_eq!(i64::from(refinery.version()), version);
-        prop_assert_eq!(refinery.name(), name.as_str());
+        let host = manifest.chain[0].to_refinery();
+        let label = format!("V{version}__{name}");
+        let refinery = refinery::Migration::unapplied(&label, &sql).expect("refinery takes the label");
+        prop_assert_eq!(host.version(), refinery.version());
+        prop_assert_eq!(host.name(), refinery.name());
+        prop_assert_eq!(host.checksum(), refinery.checksum());
+        prop_assert_eq!(manifest.chain[0].checksum(), refinery.checksum());
+        prop_assert_eq!(host.sql(), refinery.sql());
+        prop_assert!(host.prefix() == refinery.prefix());
+        prop_assert_eq!(host.applied_on(), refinery.applied_on());
+        prop_assert_eq!(host.to_string(), refinery.to_string());
     }
 
     #[test]
