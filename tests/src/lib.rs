@@ -58,20 +58,13 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// Loads a plugin file the way the host does, from a private copy with
 /// explicit modes: build outputs inherit the umask (which may leave them
-/// group-writable), and the host refuses files others can write.
+/// group-writable), and the host refuses files others can write. The copy
+/// is removed once loaded (the library stays mapped, and the host keeps its
+/// descriptor open): a test binary loads a hundred of them, megabytes each.
 pub fn load_plugin(file: &Path) -> shopdb_host::load::Plugin {
-    use std::sync::OnceLock;
-    static DIR: OnceLock<TempDir> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        let dir = tempfile::Builder::new().prefix("shopdb-load-").tempdir().expect("a temporary directory");
-        set_mode(dir.path(), 0o755);
-        dir
-    });
-    // A fresh name per call: the same name could be a stale copy.
-    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = file.file_name().expect("a file name").to_string_lossy();
-    let copy = dir.path().join(format!("{n}-{name}"));
+    let dir = tempfile::Builder::new().prefix("shopdb-load-").tempdir().expect("a temporary directory");
+    set_mode(dir.path(), 0o755);
+    let copy = dir.path().join(file.file_name().expect("a file name"));
     std::fs::copy(file, &copy).expect("copy the plugin file");
     set_mode(&copy, 0o755);
     shopdb_host::load::load(&copy).unwrap_or_else(|e| panic!("{} does not load: {e}", file.display()))
