@@ -26,8 +26,8 @@ pub struct Schema {
     pub triggers: BTreeMap<String, String>,
     /// Per table, the SQL text SQLite keeps for it and its indexes and
     /// triggers. Not part of the structure (equality ignores it): the same
-    /// text means the same shape, which lets [`Schema::read_tables_reusing`]
-    /// skip reading a table again.
+    /// text, up to [`normalize`], means the same shape, which lets
+    /// [`Schema::read_tables_reusing`] skip reading a table again.
     #[serde(skip)]
     texts: BTreeMap<String, String>,
 }
@@ -129,8 +129,11 @@ impl Schema {
 
     /// [`Schema::read_tables`], taking from `known` every table whose SQL
     /// text (its own, its indexes' and its triggers') is the text `known`
-    /// was read from: the same text builds the same shape, and asking
-    /// SQLite's pragmas about each column, key and index is most of a read.
+    /// was read from, up to [`normalize`] (case, quoting, spacing and
+    /// comments, which `ALTER TABLE` changes: it splices the new column's
+    /// text in, and a rename quotes the name): the same text builds the same
+    /// shape, and asking SQLite's pragmas about each column, key and index
+    /// is most of a read.
     pub fn read_tables_reusing(conn: &Connection, tables: &[String], known: &Schema) -> Result<Schema, ReadError> {
         let objects =
             master_rows(conn, Some(tables)).map_err(|source| ReadError { table: "sqlite_master".into(), source })?;
@@ -158,7 +161,7 @@ impl Schema {
                 "table" => {
                     let text = schema.texts.get(&object.table);
                     let same = known
-                        .filter(|known| text.is_some() && known.texts.get(&object.table) == text)
+                        .filter(|known| same_text(known.texts.get(&object.table), text))
                         .and_then(|known| known.tables.get(&object.name));
                     let table = match same {
                         Some(table) => table.clone(),
@@ -198,6 +201,15 @@ impl Schema {
             lines.push(format!("trigger `{name}`: {left} has `{a}`, {right} has `{b}`"));
         });
         lines
+    }
+}
+
+/// Whether two tables' texts (see [`Schema::texts`]) are the same SQL: the
+/// same characters, or failing that the same [`normalize`]d tokens.
+fn same_text(a: Option<&String>, b: Option<&String>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a == b || normalize(a) == normalize(b),
+        _ => false,
     }
 }
 
@@ -623,31 +635,37 @@ mod tests {
     }
 
     #[test]
-    fn a_read_reuses_only_tables_whose_text_is_unchanged() {
+    fn a_read_reuses_only_tables_whose_sql_is_unchanged_up_to_spelling() {
         let ddl = "CREATE TABLE kept (id INTEGER PRIMARY KEY, name TEXT); CREATE INDEX kept_name ON kept (name); \
                    CREATE TABLE grown (id INTEGER PRIMARY KEY, a TEXT, b TEXT); \
                    CREATE TABLE indexed (id INTEGER PRIMARY KEY, a TEXT); CREATE INDEX indexed_a ON indexed (a);";
-        // The same shapes, reached another way: `grown` by ADD COLUMN (other
-        // text), `indexed` with its index added later under a new name.
+        // The same shapes, reached another way: `grown` by ADD COLUMN (the
+        // same SQL spelled and spaced otherwise), `moved` rebuilt and renamed
+        // (SQLite quotes the new name), `indexed` with its index added later
+        // under a new name (other SQL).
+        let ddl = format!("{ddl} CREATE TABLE moved (id INTEGER PRIMARY KEY, a TEXT);");
         let chain = "CREATE TABLE kept (id INTEGER PRIMARY KEY, name TEXT); CREATE INDEX kept_name ON kept (name); \
                      CREATE TABLE grown (id INTEGER PRIMARY KEY, a TEXT); ALTER TABLE grown ADD COLUMN b text; \
+                     CREATE TABLE moved_new (id INTEGER PRIMARY KEY, a TEXT); ALTER TABLE moved_new RENAME TO moved; \
                      CREATE TABLE indexed (id INTEGER PRIMARY KEY, a TEXT); CREATE INDEX indexed_a2 ON indexed (a);";
-        let tables: Vec<String> = ["kept", "grown", "indexed"].map(String::from).to_vec();
-        let known = schema_of(ddl);
+        let tables: Vec<String> = ["kept", "grown", "moved", "indexed"].map(String::from).to_vec();
+        let known = schema_of(&ddl);
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(chain).unwrap();
         let full = Schema::read_tables(&conn, &tables).unwrap();
         assert_eq!(Schema::read_tables_reusing(&conn, &tables, &known).unwrap(), full);
 
         // Reuse is by text: a known shape altered behind the same text
-        // comes back for `kept` alone; the others are read from SQLite.
+        // comes back for `kept`, `grown` and `moved`; `indexed` is read from
+        // SQLite.
         let mut altered = known.clone();
         for table in altered.tables.values_mut() {
             table.checks.insert("marker".into());
         }
         let reused = Schema::read_tables_reusing(&conn, &tables, &altered).unwrap();
-        assert!(reused.tables["kept"].checks.contains("marker"));
-        assert_eq!(reused.tables["grown"], full.tables["grown"]);
+        for table in ["kept", "grown", "moved"] {
+            assert!(reused.tables[table].checks.contains("marker"), "{table} reused");
+        }
         assert_eq!(reused.tables["indexed"], full.tables["indexed"]);
         assert_ne!(reused.diff("db", &full, "full"), Vec::<String>::new());
     }
