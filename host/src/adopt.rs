@@ -14,6 +14,8 @@ use crate::inventory::Inventory;
 use crate::load::Plugin;
 use crate::schema::{ReadError, Schema};
 use rusqlite::Connection;
+use std::cell::OnceCell;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// What the host makes of a plugin's tables found without history.
@@ -41,6 +43,33 @@ pub enum AdoptError {
     Db(#[from] crate::db::DbError),
 }
 
+/// The names of the database's views (lowercase), read at the first
+/// adoption decision of a run and kept for the rest of it. SQLite's table
+/// lookup does not see views, so without this every first install would
+/// read `sqlite_master` for them. Kept for the run because the only SQL
+/// that may create a view named like one of a plugin's tables is that
+/// plugin's own chain, which runs after its decision: the guard refuses any
+/// other plugin's SQL creating an object another plugin owns, the host
+/// creates no views, and no plugin may own a core table.
+#[derive(Debug, Default)]
+pub struct RunViews {
+    names: OnceCell<BTreeSet<String>>,
+}
+
+impl RunViews {
+    /// Whether any of `names` (lowercase) is a view of `conn`'s database.
+    fn any(&self, conn: &Connection, names: &[String]) -> rusqlite::Result<bool> {
+        let views = match self.names.get() {
+            Some(views) => views,
+            None => {
+                let read = crate::schema::view_names(conn)?;
+                self.names.get_or_init(|| read)
+            }
+        };
+        Ok(names.iter().any(|name| views.contains(name)))
+    }
+}
+
 /// Decides whether `plugin`'s tables in `conn` (which has no history for
 /// it) can be adopted, and at which version. The lowest matching version
 /// wins: a later migration that changed data but not the schema runs again
@@ -51,11 +80,13 @@ pub fn decide(
     plugin: &Plugin,
     inventory: &Inventory,
     checker: &LazyChecker<'_>,
+    views: &RunViews,
 ) -> Result<Adoption, AdoptError> {
     let manifest = &plugin.manifest;
     // The common case, a first install, answered from SQLite's in-memory
-    // schema without reading sqlite_master.
-    if !crate::schema::any_object_exists(conn, &manifest.tables).unwrap_or(true) {
+    // schema and the run's view names, without reading sqlite_master.
+    let tables_exist = manifest.tables.iter().any(|t| conn.table_exists(None, t.as_str()).unwrap_or(true));
+    if !tables_exist && !views.any(conn, &manifest.tables).unwrap_or(true) {
         return Ok(Adoption::NotNeeded);
     }
     let found = Schema::read_tables(conn, &manifest.tables)?;
@@ -81,4 +112,27 @@ pub fn decide(
     }
     let (closest, diff) = closest.unwrap_or((0, Vec::new()));
     Ok(Adoption::NoMatch { closest, diff })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::tests::plugin;
+    use std::path::PathBuf;
+
+    fn decision(setup: &str) -> Adoption {
+        let mine = plugin("mine", "CREATE VIEW mine_items AS SELECT 1 AS one;");
+        let inventory = Inventory::from_plugins(PathBuf::from("memory"), vec![mine]);
+        let conn = Connection::open_in_memory().expect("a database");
+        conn.execute_batch(setup).expect("the setup runs");
+        let plugin = inventory.find("mine").expect("in the inventory");
+        decide(&conn, plugin, &inventory, &LazyChecker::new(&inventory), &RunViews::default()).expect("a decision")
+    }
+
+    #[test]
+    fn a_plugin_whose_view_is_found_without_history_is_not_a_first_install() {
+        assert_eq!(decision("CREATE TABLE unrelated (id INTEGER PRIMARY KEY);"), Adoption::NotNeeded);
+        assert_eq!(decision("CREATE VIEW mine_items AS SELECT 1 AS one;"), Adoption::AtVersion(1));
+        assert!(matches!(decision("CREATE VIEW MINE_ITEMS AS SELECT 2 AS two;"), Adoption::NoMatch { .. }));
+    }
 }

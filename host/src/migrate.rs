@@ -12,7 +12,7 @@
 //! one transaction and records its history as applied; [`stamp`] records
 //! history by hand.
 
-use crate::adopt::{self, Adoption};
+use crate::adopt::{self, Adoption, RunViews};
 use crate::ahead::Ahead;
 use crate::audit;
 use crate::check::{self, dependency_closure, policy_for, Checker, LazyChecker};
@@ -281,6 +281,7 @@ fn run_chains(
     }
     let mut unusable: BTreeSet<String> = inventory.refused_names();
     let checker = LazyChecker::new(inventory);
+    let views = RunViews::default();
     for (plugin, target) in selection {
         let name = &plugin.manifest.name;
         let blocker = if core_ok { inventory.blocked_by(plugin, &unusable) } else { Some(core::OWNER.to_owned()) };
@@ -288,8 +289,14 @@ fn run_chains(
             Some(by) => outcome(name, Some(&plugin.file), None, Status::Blocked { by }),
             None => {
                 let run = plugin_run(plugin, inventory, target);
-                let result =
-                    advance(session, name, Some(&plugin.file), &run, Some((plugin, inventory, &checker)), ahead);
+                let result = advance(
+                    session,
+                    name,
+                    Some(&plugin.file),
+                    &run,
+                    Some((plugin, inventory, &checker, &views)),
+                    ahead,
+                );
                 audit_unless_ok(session, &result, Some(plugin));
                 result
             }
@@ -325,7 +332,7 @@ fn advance(
     name: &str,
     file: Option<&Path>,
     run: &ChainRun<'_>,
-    plugin: Option<(&Plugin, &Inventory, &LazyChecker<'_>)>,
+    plugin: Option<(&Plugin, &Inventory, &LazyChecker<'_>, &RunViews)>,
     ahead: &mut Ahead<'_>,
 ) -> ChainOutcome {
     let db = session.database();
@@ -335,8 +342,8 @@ fn advance(
     };
     let from = recorded.iter().map(|a| a.version).max();
     let mut adopted = None;
-    if let (true, Some((plugin, inventory, checker))) = (recorded.is_empty(), plugin) {
-        let decided = adopt::decide(db.connection(), plugin, inventory, checker);
+    if let (true, Some((plugin, inventory, checker, views))) = (recorded.is_empty(), plugin) {
+        let decided = adopt::decide(db.connection(), plugin, inventory, checker, views);
         match decided {
             Ok(Adoption::NotNeeded) => {}
             Ok(Adoption::AtVersion(version)) => adopted = Some(version),
@@ -369,7 +376,7 @@ fn advance(
     // with the DDL's inside the real transaction instead, and refused there.
     let first_install = recorded.is_empty() && adopted.is_none() && run.target.is_none();
     let mut expected = None;
-    if let Some((plugin, _, checker)) = plugin {
+    if let Some((plugin, _, checker, _)) = plugin {
         let checked = if first_install {
             ahead
                 .take(name)
@@ -403,7 +410,7 @@ fn advance(
             _ => None,
         };
         let applied = tx.run_chain(run, Step::Run)?;
-        if let (Some(expected), Some((plugin, _, _))) = (&expected, plugin) {
+        if let (Some(expected), Some((plugin, ..))) = (&expected, plugin) {
             let manifest = &plugin.manifest;
             let built = Schema::read_tables_reusing(tx.database().connection(), &manifest.tables, expected)
                 .map_err(|e| ApplyError::Refused(one_line(&e)))?;
@@ -411,7 +418,7 @@ fn advance(
         }
         if let Some(to) = applied.last().map(|m| m.version).or(adopted) {
             let outcome = if applied.is_empty() { audit::Outcome::Recorded } else { audit::Outcome::Applied };
-            let sha256 = plugin.and_then(|(p, _, _)| p.sha256());
+            let sha256 = plugin.and_then(|(p, ..)| p.sha256());
             tx.audit(&audit::Entry { plugin: name, from, to: Some(to), sha256, outcome, reason: None })?;
         }
         Ok((applied, adopted, tx.commit()?))

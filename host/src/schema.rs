@@ -218,6 +218,13 @@ pub fn object_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     any_object_exists(conn, &[name])
 }
 
+/// The names of every view (lowercase).
+pub fn view_names(conn: &Connection) -> rusqlite::Result<BTreeSet<String>> {
+    let mut stmt = conn.prepare_cached("SELECT lower(name) FROM sqlite_master WHERE type = 'view'")?;
+    let names = stmt.query_map([], |r| r.get(0))?;
+    names.collect()
+}
+
 /// Whether a table or view called any of `names` exists: lookups in
 /// SQLite's in-memory schema for tables, then one read of `sqlite_master`
 /// for views (SQLite's lookup does not see them), however many names.
