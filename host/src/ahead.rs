@@ -5,7 +5,9 @@
 //! operator's database, so a worker does them plugin by plugin, in the order
 //! the main thread applies chains, while the main thread is busy with the
 //! chains before: the checks overlap the SQL and its `fsync`s instead of
-//! adding to them. The worker checks each plugin on top of the ones before
+//! adding to them. The main thread takes a plugin's verdict once that
+//! plugin's chain has run in its transaction (a refusal rolls it back), so
+//! a late verdict overlaps that chain's SQL too. The worker checks each plugin on top of the ones before
 //! it in one shared scratch database (`Checker::ddl_checks_in`, which
 //! falls back to [`Checker::ddl_checks`] when a plugin names a table that
 //! is not there); the verdicts are the ones `ddl_checks` gives. A plugin the
@@ -64,8 +66,8 @@ impl<'scope> Ahead<'scope> {
                         return;
                     }
                     // Hashed after the verdict is sent, cached in the plugin:
-                    // the main thread needs the verdict to start the chain,
-                    // the hash only for the audit row when the chain is done.
+                    // the main thread needs the verdict before the read-back,
+                    // the hash only for the audit row after it.
                     let _ = plugin.sha256();
                 }
             })

@@ -374,20 +374,23 @@ fn advance(
     // A first install runs the whole chain on tables that do not exist yet,
     // which is what the scratch chain check would do: its result is compared
     // with the DDL's inside the real transaction instead, and refused there.
+    // The DDL's checks (done ahead, on the second thread) are taken only then,
+    // once the chain has run: it runs under the guard either way and a
+    // refusal rolls it back, so waiting for them overlaps the chain's SQL.
     let first_install = recorded.is_empty() && adopted.is_none() && run.target.is_none();
-    let mut expected = None;
-    if let Some((plugin, _, checker, _)) = plugin {
-        let checked = if first_install {
+    let mut ddl_verdict: Option<Result<Schema, String>> = None;
+    let mut take_ddl_verdict = |ahead: &mut Ahead<'_>| -> Option<Result<Schema, String>> {
+        let (plugin, _, checker, _) = plugin.filter(|_| first_install)?;
+        let verdict = ddl_verdict.get_or_insert_with(|| {
             ahead
                 .take(name)
                 .unwrap_or_else(|| checker.get().and_then(|c| c.ddl_checks(plugin).map_err(|e| e.to_string())))
-                .map(Some)
-        } else {
-            checker.get().and_then(|c| c.schema_checks(plugin).map_err(|e| e.to_string())).map(|()| None)
-        };
-        match checked {
-            Ok(schema) => expected = schema,
-            Err(reason) => return outcome(name, file, from, Status::Refused { reason }),
+        });
+        Some(verdict.clone())
+    };
+    if let (false, Some((plugin, _, checker, _))) = (first_install, plugin) {
+        if let Err(reason) = checker.get().and_then(|c| c.schema_checks(plugin).map_err(|e| e.to_string())) {
+            return outcome(name, file, from, Status::Refused { reason });
         }
     }
     let labels: Vec<String> =
@@ -410,11 +413,12 @@ fn advance(
             _ => None,
         };
         let applied = tx.run_chain(run, Step::Run)?;
-        if let (Some(expected), Some((plugin, ..))) = (&expected, plugin) {
+        if let (Some(verdict), Some((plugin, ..))) = (take_ddl_verdict(ahead), plugin) {
+            let expected = verdict.map_err(ApplyError::Refused)?;
             let manifest = &plugin.manifest;
-            let built = Schema::read_tables_reusing(tx.database().connection(), &manifest.tables, expected)
+            let built = Schema::read_tables_reusing(tx.database().connection(), &manifest.tables, &expected)
                 .map_err(|e| ApplyError::Refused(one_line(&e)))?;
-            check::drift(manifest, &built, expected).map_err(|e| ApplyError::Refused(e.to_string()))?;
+            check::drift(manifest, &built, &expected).map_err(|e| ApplyError::Refused(e.to_string()))?;
         }
         if let Some(to) = applied.last().map(|m| m.version).or(adopted) {
             let outcome = if applied.is_empty() { audit::Outcome::Recorded } else { audit::Outcome::Applied };
@@ -423,6 +427,15 @@ fn advance(
         }
         Ok((applied, adopted, tx.commit()?))
     });
+    // A first install whose chain failed before its DDL's verdict was taken:
+    // when the checks refuse the DDL, that is what is wrong with the plugin.
+    let applied = match applied {
+        Err(error) if !matches!(error, ApplyError::Refused(_)) => match take_ddl_verdict(ahead) {
+            Some(Err(reason)) => Err(ApplyError::Refused(reason)),
+            _ => Err(error),
+        },
+        other => other,
+    };
     tracing::info!(
         "{name}: {} in {} ms",
         if applied.is_ok() { "done" } else { "rolled back" },
