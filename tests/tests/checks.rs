@@ -379,6 +379,23 @@ fn a_ddl_that_trespasses_is_refused_too() {
     );
 }
 
+#[test]
+fn a_chain_that_fails_is_reported_by_the_ddl_refusal_when_the_ddl_is_refused_too() {
+    // The chain runs before the DDL's verdict is taken; when both are bad,
+    // the refusal of the DDL is what the operator needs to read.
+    let sandbox = with_computers_applied();
+    let mut spec = gizmos_with("INSERT INTO gizmos (no_such_column) VALUES (1);", &[]);
+    spec["ddl"] = json!(
+        "CREATE TABLE gizmos (id INTEGER PRIMARY KEY, label TEXT); CREATE INDEX gizmos_sneaky ON computers (hostname);"
+    );
+    sandbox.install_scripted("gizmos", spec);
+    refused_and_untouched(
+        &sandbox,
+        "gizmos",
+        &["schema.sql was refused", "CREATE INDEX `gizmos_sneaky` ON `computers`"],
+    );
+}
+
 // 9. Dependencies.
 
 #[test]
