@@ -13,16 +13,18 @@
 //! is not there); the verdicts are the ones `ddl_checks` gives. A plugin the
 //! worker did not get to (or could not do) is checked by the main thread.
 //!
-//! The worker runs beside the main thread ([`spawn_beside`]), off the CPU
-//! the main thread is on when the run starts.
+//! The worker runs beside the main thread ([`spawn_beside`]): off the CPU
+//! the main thread was last seen on, which the main thread reports at each
+//! chain ([`Ahead::main_is_here`]) and the worker looks at between plugins.
 
 use crate::check::Checker;
-use crate::cpus::spawn_beside;
+use crate::cpus::{spawn_beside, Lead};
 use crate::inventory::Inventory;
 use crate::load::Plugin;
 use crate::schema::Schema;
 use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::Arc;
 use std::thread::{Scope, ScopedJoinHandle};
 
 /// A plugin's DDL checks: its schema, or the reason it is refused.
@@ -34,6 +36,8 @@ pub struct Ahead<'scope> {
     waiting: HashMap<String, DdlVerdict>,
     scheduled: HashSet<String>,
     worker: Option<ScopedJoinHandle<'scope, ()>>,
+    /// Where the main thread was last seen, for the worker to keep off.
+    main: Arc<Lead>,
 }
 
 impl<'scope> Ahead<'scope> {
@@ -45,13 +49,15 @@ impl<'scope> Ahead<'scope> {
     ) -> Self {
         let (send, received) = mpsc::channel();
         let scheduled = plugins.iter().map(|p| p.manifest.name.clone()).collect();
+        let main = Lead::here();
         let worker = (!plugins.is_empty()).then(|| {
-            spawn_beside(scope, move || {
+            spawn_beside(scope, Arc::clone(&main), move |beside| {
                 let Ok(checker) = Checker::new(inventory) else { return };
                 // Plugins come in dependency order: each is checked on top of
                 // the ones before it (Checker::ddl_checks_in).
                 let mut shared = checker.core_scratch().ok();
                 for plugin in plugins {
+                    beside.step_aside();
                     let in_sequence = shared.as_mut().map(|scratch| checker.ddl_checks_in(scratch, plugin));
                     let verdict = match in_sequence {
                         Some(Ok(Some(verdict))) => verdict,
@@ -68,11 +74,18 @@ impl<'scope> Ahead<'scope> {
                     // Hashed after the verdict is sent, cached in the plugin:
                     // the main thread needs the verdict before the read-back,
                     // the hash only for the audit row after it.
+                    beside.step_aside();
                     let _ = plugin.sha256();
                 }
             })
         });
-        Ahead { received, waiting: HashMap::new(), scheduled, worker }
+        Ahead { received, waiting: HashMap::new(), scheduled, worker, main }
+    }
+
+    /// Tells the worker which CPU the main thread is on now (it moves when
+    /// woken from an `fsync`), for the worker to keep off it.
+    pub fn main_is_here(&self) {
+        self.main.moved();
     }
 
     /// The worker's verdict on `plugin`, waiting for it if needed; `None`
@@ -81,6 +94,7 @@ impl<'scope> Ahead<'scope> {
         if !self.scheduled.contains(plugin) {
             return None;
         }
+        self.main_is_here();
         while !self.waiting.contains_key(plugin) {
             let (name, verdict) = self.received.recv().ok()?;
             self.waiting.insert(name, verdict);

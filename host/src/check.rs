@@ -116,10 +116,11 @@ impl<'i> Checker<'i> {
             return plugins.iter().map(|p| self.schema_checks(p)).collect();
         }
         let mut verdicts: Vec<Option<Result<(), CheckError>>> = vec![None; plugins.len()];
+        let lead = crate::cpus::Lead::here();
         std::thread::scope(|scope| {
             let workers: Vec<_> = (1..threads)
                 .map(|k| {
-                    crate::cpus::spawn_beside(scope, move || {
+                    crate::cpus::spawn_beside(scope, Arc::clone(&lead), move |_| {
                         let mine = plugins.iter().enumerate().skip(k).step_by(threads);
                         mine.map(|(i, p)| (i, self.schema_checks(p))).collect::<Vec<_>>()
                     })

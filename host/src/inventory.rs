@@ -82,7 +82,7 @@ impl Inventory {
         })?;
         let files = discover::plugin_files(dir)?;
         let ((loaded, mut refused), beside) = std::thread::scope(|scope| {
-            let helper = crate::cpus::spawn_beside(scope, beside);
+            let helper = crate::cpus::spawn_beside(scope, crate::cpus::Lead::here(), |_| beside());
             let loaded = load_files(&files, lock);
             (loaded, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
         });

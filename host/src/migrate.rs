@@ -335,6 +335,7 @@ fn advance(
     plugin: Option<(&Plugin, &Inventory, &LazyChecker<'_>, &RunViews)>,
     ahead: &mut Ahead<'_>,
 ) -> ChainOutcome {
+    ahead.main_is_here();
     let db = session.database();
     let recorded = match db.applied(&run.history) {
         Ok(recorded) => recorded,
