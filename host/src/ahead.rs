@@ -16,6 +16,10 @@
 //! The worker runs beside the main thread ([`spawn_beside`]): off the CPU
 //! the main thread was last seen on, which the main thread reports at each
 //! chain ([`Ahead::main_is_here`]) and the worker looks at between plugins.
+//! It runs at the lowest priority ([`crate::cpus::lower_priority`]), so that
+//! the kernel's work completing the main thread's `fsync`s never waits for
+//! it; on a machine too busy to give it a CPU, the main thread stops
+//! waiting for a verdict after [`PATIENCE`] and checks the plugin itself.
 
 use crate::check::Checker;
 use crate::cpus::{spawn_beside, Lead};
@@ -23,9 +27,16 @@ use crate::inventory::Inventory;
 use crate::load::Plugin;
 use crate::schema::Schema;
 use std::collections::{HashMap, HashSet};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::{Scope, ScopedJoinHandle};
+use std::time::{Duration, Instant};
+
+/// How long the main thread waits for a verdict before checking the plugin
+/// itself. A verdict takes about a millisecond on an idle CPU, and the main
+/// thread asks only once the plugin's chain has run.
+pub const PATIENCE: Duration = Duration::from_millis(50);
 
 /// A plugin's DDL checks: its schema, or the reason it is refused.
 pub type DdlVerdict = Result<Schema, String>;
@@ -38,6 +49,8 @@ pub struct Ahead<'scope> {
     worker: Option<ScopedJoinHandle<'scope, ()>>,
     /// Where the main thread was last seen, for the worker to keep off.
     main: Arc<Lead>,
+    /// Set when nobody will take more verdicts: the worker stops between steps.
+    stop: Arc<AtomicBool>,
 }
 
 impl<'scope> Ahead<'scope> {
@@ -50,13 +63,19 @@ impl<'scope> Ahead<'scope> {
         let (send, received) = mpsc::channel();
         let scheduled = plugins.iter().map(|p| p.manifest.name.clone()).collect();
         let main = Lead::here();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
         let worker = (!plugins.is_empty()).then(|| {
             spawn_beside(scope, Arc::clone(&main), move |beside| {
+                crate::cpus::lower_priority();
                 let Ok(checker) = Checker::new(inventory) else { return };
                 // Plugins come in dependency order: each is checked on top of
                 // the ones before it (Checker::ddl_checks_in).
                 let mut shared = checker.core_scratch().ok();
                 for plugin in plugins {
+                    if stopped.load(Ordering::Relaxed) {
+                        return;
+                    }
                     beside.step_aside();
                     let in_sequence = shared.as_mut().map(|scratch| checker.ddl_checks_in(scratch, plugin));
                     let verdict = match in_sequence {
@@ -74,12 +93,15 @@ impl<'scope> Ahead<'scope> {
                     // Hashed after the verdict is sent, cached in the plugin:
                     // the main thread needs the verdict before the read-back,
                     // the hash only for the audit row after it.
+                    if stopped.load(Ordering::Relaxed) {
+                        return;
+                    }
                     beside.step_aside();
                     let _ = plugin.sha256();
                 }
             })
         });
-        Ahead { received, waiting: HashMap::new(), scheduled, worker, main }
+        Ahead { received, waiting: HashMap::new(), scheduled, worker, main, stop }
     }
 
     /// Tells the worker which CPU the main thread is on now (it moves when
@@ -88,16 +110,31 @@ impl<'scope> Ahead<'scope> {
         self.main.moved();
     }
 
-    /// The worker's verdict on `plugin`, waiting for it if needed; `None`
-    /// when it was not scheduled or the worker stopped before it.
+    /// The worker's verdict on `plugin`, waiting up to [`PATIENCE`] for it;
+    /// `None` when it was not scheduled, the worker stopped before it, or
+    /// it did not come in time (the caller then checks the plugin itself).
     pub fn take(&mut self, plugin: &str) -> Option<DdlVerdict> {
+        self.take_within(plugin, PATIENCE)
+    }
+
+    fn take_within(&mut self, plugin: &str, patience: Duration) -> Option<DdlVerdict> {
         if !self.scheduled.contains(plugin) {
             return None;
         }
         self.main_is_here();
+        let deadline = Instant::now() + patience;
         while !self.waiting.contains_key(plugin) {
-            let (name, verdict) = self.received.recv().ok()?;
-            self.waiting.insert(name, verdict);
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.received.recv_timeout(left) {
+                Ok((name, verdict)) => {
+                    self.waiting.insert(name, verdict);
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                    tracing::debug!("{plugin}: no verdict from the checking thread within {patience:?}");
+                    self.scheduled.remove(plugin);
+                    return None;
+                }
+            }
         }
         self.waiting.remove(plugin)
     }
@@ -111,8 +148,10 @@ impl std::fmt::Debug for Ahead<'_> {
 
 impl Drop for Ahead<'_> {
     fn drop(&mut self) {
-        // Nobody will take what is left: the worker's next send fails and
-        // it stops. Joined here so that a panic on the worker stays there.
+        // Nobody will take what is left: the worker stops at its next step
+        // (or its next send fails). Joined here so that a panic on the
+        // worker stays there.
+        self.stop.store(true, Ordering::Relaxed);
         let (_, closed) = mpsc::channel();
         drop(std::mem::replace(&mut self.received, closed));
         if let Some(worker) = self.worker.take() {
@@ -126,6 +165,28 @@ mod tests {
     use super::*;
     use crate::check::tests::plugin;
     use std::path::PathBuf;
+
+    #[test]
+    fn a_verdict_not_there_in_time_is_not_waited_for_and_then_left_to_the_caller() {
+        let plugins: Vec<Plugin> = (0..20)
+            .map(|i| plugin(&format!("p{i:02}"), &format!("CREATE TABLE p{i:02}_items (id INTEGER PRIMARY KEY);")))
+            .collect();
+        let inventory = Inventory::from_plugins(PathBuf::from("memory"), plugins);
+        std::thread::scope(|scope| {
+            let mut ahead = Ahead::start(scope, &inventory, inventory.plugins.iter().collect());
+            let last = "p19";
+            let started = std::time::Instant::now();
+            let verdict = ahead.take_within(last, Duration::ZERO);
+            assert!(started.elapsed() < Duration::from_secs(1), "waited {:?}", started.elapsed());
+            match verdict {
+                // Twenty checks done before the first look: possible, but
+                // then it is the checker's verdict.
+                Some(verdict) => assert!(verdict.is_ok()),
+                None => assert_eq!(ahead.take(last), None, "given up once, it is the caller's"),
+            }
+            assert!(ahead.take("p00").is_some_and(|v| v.is_ok()), "the others still come");
+        });
+    }
 
     #[test]
     fn gives_the_verdicts_the_checker_gives_and_nothing_for_unscheduled_plugins() {
