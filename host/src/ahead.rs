@@ -7,11 +7,12 @@
 //! chains before: the checks overlap the SQL and its `fsync`s instead of
 //! adding to them. The main thread takes a plugin's verdict once that
 //! plugin's chain has run in its transaction (a refusal rolls it back), so
-//! a late verdict overlaps that chain's SQL too. The worker checks each plugin on top of the ones before
-//! it in one shared scratch database (`Checker::ddl_checks_in`, which
-//! falls back to [`Checker::ddl_checks`] when a plugin names a table that
-//! is not there); the verdicts are the ones `ddl_checks` gives. A plugin the
-//! worker did not get to (or could not do) is checked by the main thread.
+//! a late verdict overlaps that chain's SQL too. The worker checks each
+//! plugin on top of the ones before it in one shared scratch database
+//! (`Checker::ddl_checks_in`, which falls back to [`Checker::ddl_checks`]
+//! when a plugin names a table that is not there); the verdicts are the
+//! ones `ddl_checks` gives. A plugin the worker did not get to (or could
+//! not do) is checked by the main thread.
 //!
 //! The worker runs beside the main thread ([`spawn_beside`]): off the CPU
 //! the main thread was last seen on, which the main thread reports at each
@@ -90,13 +91,13 @@ impl<'scope> Ahead<'scope> {
                     if send.send((plugin.manifest.name.clone(), verdict)).is_err() {
                         return;
                     }
-                    // Hashed after the verdict is sent, cached in the plugin:
-                    // the main thread needs the verdict before the read-back,
-                    // the hash only for the audit row after it.
                     if stopped.load(Ordering::Relaxed) {
                         return;
                     }
                     beside.step_aside();
+                    // Hashed after the verdict is sent, cached in the plugin:
+                    // the main thread needs the verdict before the read-back,
+                    // the hash only for the audit row after it.
                     let _ = plugin.sha256();
                 }
             })
