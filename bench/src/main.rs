@@ -217,16 +217,8 @@ fn fresh_upgrade(report: &mut String, work: &Path, plugins: &Path, runs: usize) 
     // Run 0 of each is a warm-up, not counted: the first start of a binary
     // pays for reading it from disk.
     for run in 0..=runs {
-        let same = std::env::var_os("SAME").is_some();
-        let dir = std::env::var_os("WORK").map(PathBuf::from).unwrap_or(work.to_owned());
-        let db = if same { dir.join("ab-host.sqlite") } else { dir.join(format!("fresh-host-{run}.sqlite")) };
-        let floor_db = if same { dir.join("ab-floor.sqlite") } else { dir.join(format!("fresh-floor-{run}.sqlite")) };
-        let plugins: &Path = &std::env::var_os("PLUG").map(PathBuf::from).unwrap_or(plugins.to_owned());
-        if std::env::var_os("BEFORE").is_some() {
-            for file in [&db, &floor_db] {
-                let _ = std::fs::remove_file(file);
-            }
-        }
+        let db = work.join(format!("fresh-host-{run}.sqlite"));
+        let floor_db = work.join(format!("fresh-floor-{run}.sqlite"));
         let mut host_command = upgrade_all(plugins, &db);
         let mut floor_command = Command::new(&me);
         floor_command.arg("floor").arg(&sql).arg(&floor_db);
