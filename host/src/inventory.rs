@@ -63,7 +63,7 @@ impl Inventory {
     /// loading every file it does not pin with the same content, and
     /// reports pinned files that are missing.
     pub fn scan_pinned(dir: &Path, lock: Option<&LockFile>) -> Result<Inventory, DiscoverError> {
-        Self::scan_pinned_beside(dir, lock, || ()).map(|(inventory, ())| inventory)
+        Self::scan_with(dir, lock, |files| (load_files(files, lock), ())).map(|(inventory, ())| inventory)
     }
 
     /// [`Inventory::scan_pinned`], running `beside` on a second thread
@@ -76,16 +76,29 @@ impl Inventory {
         lock: Option<&LockFile>,
         beside: impl FnOnce() -> T + Send,
     ) -> Result<(Inventory, T), DiscoverError> {
+        Self::scan_with(dir, lock, |files| {
+            std::thread::scope(|scope| {
+                let helper = crate::cpus::spawn_beside(scope, crate::cpus::Lead::here(), |_| beside());
+                let loaded = load_files(files, lock);
+                (loaded, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            })
+        })
+    }
+
+    /// The body of both scans: checks and lists the directory, then `load`s
+    /// the files (with whatever it runs beside them), then applies the pins
+    /// and sorts out which plugins can be used.
+    fn scan_with<T>(
+        dir: &Path,
+        lock: Option<&LockFile>,
+        load: impl FnOnce(&[PathBuf]) -> ((Vec<Plugin>, Vec<Refusal>), T),
+    ) -> Result<(Inventory, T), DiscoverError> {
         trust::check_directory(dir).map_err(|e| match e {
             TrustError::Unreadable { .. } => DiscoverError::Missing(dir.to_owned()),
             other => DiscoverError::Untrusted(other),
         })?;
         let files = discover::plugin_files(dir)?;
-        let ((loaded, mut refused), beside) = std::thread::scope(|scope| {
-            let helper = crate::cpus::spawn_beside(scope, crate::cpus::Lead::here(), |_| beside());
-            let loaded = load_files(&files, lock);
-            (loaded, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-        });
+        let ((loaded, mut refused), beside) = load(&files);
         if let Some(lock) = lock {
             for pin in lock
                 .plugins
