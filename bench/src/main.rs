@@ -347,7 +347,7 @@ fn big_data(report: &mut String, work: &Path, runs: usize, rows: i64) {
         let mut db = Database::open(&template, DEFAULT_BUSY_TIMEOUT).unwrap();
         let inventory = scale::inventory_of(vec![setup.clone()]);
         db.apply(&migrate::core_run()).unwrap();
-        db.apply(&migrate::plugin_run(&setup, &inventory, Some(1))).unwrap();
+        db.apply(&migrate::plugin_run(&setup, &inventory, Some(1), None)).unwrap();
         db.connection()
             .execute_batch(&format!(
                 "INSERT INTO sites (code, name) VALUES ('S1', 'Plant 1'), ('S2', 'Plant 2');
@@ -380,7 +380,7 @@ fn big_data(report: &mut String, work: &Path, runs: usize, rows: i64) {
                     let mut db = Database::open(&db_path, DEFAULT_BUSY_TIMEOUT).unwrap();
                     let inventory = scale::inventory_of(vec![setup.clone()]);
                     let start = Instant::now();
-                    let applied = db.apply(&migrate::plugin_run(&setup, &inventory, Some(version))).unwrap();
+                    let applied = db.apply(&migrate::plugin_run(&setup, &inventory, Some(version), None)).unwrap();
                     host.push(start.elapsed());
                     assert_eq!(applied.len(), 1);
                 } else {

@@ -1,31 +1,44 @@
-//! Adopting tables created without history.
+//! Adopting objects created without history.
 //!
-//! An older deploy may have created a plugin's tables directly, so the
-//! tables exist and the plugin's history table does not. Running the chain
-//! from V1 would fail on `CREATE TABLE`; recording it all as applied would
-//! skip what the database lacks. Instead the host rebuilds the chain's
-//! schema after each version in a scratch database and looks for the version
-//! whose schema equals the tables found: history is recorded up to it and the
-//! rest is applied. When no version matches, nothing is touched and the
-//! difference to the closest version is reported.
+//! An older deploy, or a restored dump, may hold a plugin's objects while the
+//! plugin's history table is missing. Running the chain from V1 would fail on
+//! `CREATE TABLE`; recording it all as applied would skip what the database
+//! lacks. Instead the host replays the chain in a scratch database and
+//! compares, after each version, everything the chain has created by then
+//! (tables it later drops, indexes, triggers, views) with what the database
+//! holds under the names the chain ever uses. History is recorded up to the
+//! version that matches, and the rest is applied.
+//!
+//! The host does not guess: when several versions match (a migration that
+//! changes data but not the schema lies between them), it refuses and names
+//! the `stamp` command to run, unless every migration between them provably
+//! did nothing (the guard saw it neither write nor change the schema, as a
+//! comment-only migration): then those versions are the same database and
+//! the latest of them is taken.
 
-use crate::check::{policy_for, LazyChecker};
+use crate::check::{policy_for, Checker};
 use crate::inventory::Inventory;
 use crate::load::Plugin;
+use crate::names::ChainNames;
 use crate::schema::{ReadError, Schema};
 use rusqlite::Connection;
-use std::cell::OnceCell;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-/// What the host makes of a plugin's tables found without history.
+/// What the host makes of a plugin's objects found without history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Adoption {
-    /// None of the plugin's tables exist: a plain first install.
+    /// None of the names the plugin's chain creates exist: a plain first install.
     NotNeeded,
-    /// The tables equal the chain's schema at this version.
+    /// The objects equal the chain's schema at this version.
     AtVersion(i32),
-    /// The tables match no version; the differences to the closest one.
+    /// The objects equal the chain's schema at several versions, and a
+    /// migration between them changes data: which ran is not known.
+    Ambiguous {
+        /// The matching versions, in order.
+        versions: Vec<i32>,
+    },
+    /// The objects match no version; the differences to the closest one.
     NoMatch { closest: i32, diff: Vec<String> },
 }
 
@@ -43,96 +56,146 @@ pub enum AdoptError {
     Db(#[from] crate::db::DbError),
 }
 
-/// The names of the database's views (lowercase), read at the first
-/// adoption decision of a run and kept for the rest of it. SQLite's table
-/// lookup does not see views, so without this every first install would
-/// read `sqlite_master` for them. Kept for the run because the only SQL
-/// that may create a view named like one of a plugin's tables is that
-/// plugin's own chain, which runs after its decision: the guard refuses any
-/// other plugin's SQL creating an object another plugin owns, the host
-/// creates no views, and no plugin may own a core table.
-#[derive(Debug, Default)]
-pub struct RunViews {
-    names: OnceCell<BTreeSet<String>>,
-}
-
-impl RunViews {
-    /// Whether any of `names` (lowercase) is a view of `conn`'s database.
-    fn any(&self, conn: &Connection, names: &[String]) -> rusqlite::Result<bool> {
-        let views = match self.names.get() {
-            Some(views) => views,
-            None => {
-                let read = crate::schema::view_names(conn)?;
-                self.names.get_or_init(|| read)
+impl Adoption {
+    /// Why `plugin` cannot be adopted and what to do, when it cannot.
+    pub fn refusal(&self, plugin: &str) -> Option<String> {
+        let stamp = |v: i32| format!("`shopdb-host stamp --plugin {plugin} --version {v}`");
+        match self {
+            Adoption::NotNeeded | Adoption::AtVersion(_) => None,
+            Adoption::Ambiguous { versions } => {
+                let listed = versions.iter().map(|v| format!("V{v}")).collect::<Vec<_>>().join(", ");
+                let (first, last) = (versions[0], versions[versions.len() - 1]);
+                Some(format!(
+                    "plugin '{plugin}': its objects exist without history and match {listed} of its chain alike: \
+                     the migrations between them change data, not the schema, so the host cannot tell which ran; \
+                     record the version you know with {} (or {} …), then run upgrade-all",
+                    stamp(last),
+                    stamp(first)
+                ))
             }
-        };
-        Ok(names.iter().any(|name| views.contains(name)))
+            Adoption::NoMatch { closest, diff } => Some(format!(
+                "plugin '{plugin}': its objects exist without history but match no version of its chain \
+                 (closest is V{closest}: {}); fix them, or record a version by hand with {}",
+                diff.join("; "),
+                stamp(*closest)
+            )),
+        }
     }
 }
 
-/// Decides whether `plugin`'s tables in `conn` (which has no history for
-/// it) can be adopted, and at which version. The lowest matching version
-/// wins: a later migration that changed data but not the schema runs again
-/// rather than being skipped. The checker is only set up when tables are
-/// found (a first install does not need one).
+/// Decides whether `plugin`'s objects in `conn` (which has no history for
+/// it) can be adopted, and at which version. `names` is what the plugin's
+/// checks learnt its chain creates.
 pub fn decide(
     conn: &Connection,
     plugin: &Plugin,
     inventory: &Inventory,
-    checker: &LazyChecker<'_>,
-    views: &RunViews,
+    checker: &Checker<'_>,
+    names: &ChainNames,
 ) -> Result<Adoption, AdoptError> {
     let manifest = &plugin.manifest;
-    // The common case, a first install, answered from SQLite's in-memory
-    // schema and the run's view names, without reading sqlite_master.
-    let tables_exist = manifest.tables.iter().any(|t| conn.table_exists(None, t.as_str()).unwrap_or(true));
-    if !tables_exist && !views.any(conn, &manifest.tables).unwrap_or(true) {
+    let mut wanted: BTreeSet<String> = names.ever_created().into_keys().collect();
+    wanted.extend(manifest.tables.iter().cloned());
+    let wanted: Vec<String> = wanted.into_iter().collect();
+    if !crate::schema::any_object_exists(conn, &wanted).map_err(|e| crate::db::DbError::Scratch(e.to_string()))? {
         return Ok(Adoption::NotNeeded);
     }
-    let found = Schema::read_tables(conn, &manifest.tables)?;
-    if found.tables.is_empty() && found.views.is_empty() {
-        return Ok(Adoption::NotNeeded);
-    }
+    let is_wanted = |table: &str| wanted.binary_search_by(|w| w.as_str().cmp(table)).is_ok();
+    let found = Schema::read(conn, is_wanted)?;
     let policy = Arc::new(policy_for(manifest, inventory));
-    let checker = checker.get().map_err(crate::db::DbError::Scratch)?;
     let scratch = checker.scratch(plugin).map_err(AdoptError::Replay)?;
+    let mut matching = Vec::new();
     let mut closest: Option<(i32, Vec<String>)> = None;
     for migration in &manifest.chain {
         scratch.run_as(&policy, &migration.sql).map_err(|e| {
             AdoptError::Replay(format!("{}: {}", migration.label(), e.map_or_else(|m| m, |d| d.to_string())))
         })?;
-        let at_version = Schema::read(scratch.connection(), |t| manifest.owns(t))?;
+        let at_version = Schema::read(scratch.connection(), is_wanted)?;
         let diff = found.diff("the database", &at_version, &format!("V{}", migration.version));
         if diff.is_empty() {
-            return Ok(Adoption::AtVersion(migration.version));
-        }
-        if closest.as_ref().is_none_or(|(_, d)| diff.len() <= d.len()) {
+            matching.push(migration.version);
+        } else if closest.as_ref().is_none_or(|(_, d)| diff.len() <= d.len()) {
             closest = Some((migration.version, diff));
         }
     }
-    let (closest, diff) = closest.unwrap_or((0, Vec::new()));
-    Ok(Adoption::NoMatch { closest, diff })
+    Ok(match matching.as_slice() {
+        [] => {
+            let (closest, diff) = closest.unwrap_or((0, Vec::new()));
+            Adoption::NoMatch { closest, diff }
+        }
+        [only] => Adoption::AtVersion(*only),
+        [first, .., last] => {
+            let between_did_nothing =
+                names.steps.iter().filter(|s| s.version > *first && s.version <= *last).all(|s| !s.changed);
+            if between_did_nothing {
+                Adoption::AtVersion(*last)
+            } else {
+                Adoption::Ambiguous { versions: matching }
+            }
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::tests::plugin;
+    use plugin_api::{MigrationRecord, PluginDescription};
     use std::path::PathBuf;
 
-    fn decision(setup: &str) -> Adoption {
-        let mine = plugin("mine", "CREATE VIEW mine_items AS SELECT 1 AS one;");
-        let inventory = Inventory::from_plugins(PathBuf::from("memory"), vec![mine]);
+    /// The decision for a plugin `mine` with `chain`, on a database made by `setup`.
+    fn decision(chain: &[(i64, &str)], ddl: &str, setup: &str) -> Adoption {
+        let records = chain.iter().enumerate().map(|(i, (v, sql))| MigrationRecord::new(*v, &format!("m{i}"), sql));
+        let description = PluginDescription::new("mine", "1.0.0", "test", &["mine_items"], &[], ddl, records);
+        let plugin = Plugin::in_memory("mine.so", &description).expect("a valid manifest");
+        let inventory = Inventory::from_plugins(PathBuf::from("memory"), vec![plugin]);
+        let plugin = inventory.find("mine").expect("in the inventory");
+        let checker = Checker::new(&inventory).expect("a checker");
+        let checked = checker.schema_checks(plugin).expect("the plugin passes its checks");
         let conn = Connection::open_in_memory().expect("a database");
         conn.execute_batch(setup).expect("the setup runs");
-        let plugin = inventory.find("mine").expect("in the inventory");
-        decide(&conn, plugin, &inventory, &LazyChecker::new(&inventory), &RunViews::default()).expect("a decision")
+        decide(&conn, plugin, &inventory, &checker, &checked.names).expect("a decision")
+    }
+
+    const ITEMS: &str = "CREATE TABLE mine_items (id INTEGER PRIMARY KEY);";
+
+    #[test]
+    fn a_view_found_without_history_is_not_a_first_install() {
+        let view = "CREATE VIEW mine_items AS SELECT 1 AS one;";
+        assert_eq!(
+            decision(&[(1, view)], view, "CREATE TABLE unrelated (id INTEGER PRIMARY KEY);"),
+            Adoption::NotNeeded
+        );
+        assert_eq!(decision(&[(1, view)], view, view), Adoption::AtVersion(1));
+        assert!(matches!(
+            decision(&[(1, view)], view, "CREATE VIEW MINE_ITEMS AS SELECT 2 AS two;"),
+            Adoption::NoMatch { .. }
+        ));
     }
 
     #[test]
-    fn a_plugin_whose_view_is_found_without_history_is_not_a_first_install() {
-        assert_eq!(decision("CREATE TABLE unrelated (id INTEGER PRIMARY KEY);"), Adoption::NotNeeded);
-        assert_eq!(decision("CREATE VIEW mine_items AS SELECT 1 AS one;"), Adoption::AtVersion(1));
-        assert!(matches!(decision("CREATE VIEW MINE_ITEMS AS SELECT 2 AS two;"), Adoption::NoMatch { .. }));
+    fn a_table_the_chain_drops_later_tells_the_versions_apart() {
+        let chain = [
+            (1, ITEMS),
+            (2, "CREATE TABLE mine_staging (id INTEGER); CREATE INDEX mine_staging_id ON mine_staging (id);"),
+            (3, "CREATE INDEX mine_items_id ON mine_items (id);"),
+            (4, "DROP TABLE mine_staging;"),
+        ];
+        let ddl = "CREATE TABLE mine_items (id INTEGER PRIMARY KEY); CREATE INDEX mine_items_id ON mine_items (id);";
+        let at = |upto: usize| chain[..upto].iter().map(|(_, sql)| *sql).collect::<Vec<_>>().join("\n");
+        for version in 1..=4 {
+            assert_eq!(decision(&chain, ddl, &at(version)), Adoption::AtVersion(version as i32), "V{version}");
+        }
+    }
+
+    #[test]
+    fn versions_told_apart_only_by_data_are_not_guessed() {
+        let chain = [(1, ITEMS), (2, "INSERT INTO mine_items (id) VALUES (1);"), (3, "-- nothing to do here")];
+        assert_eq!(decision(&chain, ITEMS, ITEMS), Adoption::Ambiguous { versions: vec![1, 2, 3] });
+        let refusal = Adoption::Ambiguous { versions: vec![1, 2, 3] }.refusal("mine").expect("a refusal");
+        assert!(refusal.contains("V1, V2, V3") && refusal.contains("stamp --plugin mine --version 3"), "{refusal}");
+
+        // Between versions that did nothing (comments only), any is the same database.
+        let quiet = [(1, ITEMS), (2, "-- nothing"), (3, "-- nor here")];
+        assert_eq!(decision(&quiet, ITEMS, ITEMS), Adoption::AtVersion(3));
     }
 }

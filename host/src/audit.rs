@@ -84,13 +84,17 @@ pub struct Entry<'a> {
     pub reason: Option<String>,
 }
 
-/// The SQL that writes one entry.
-pub const INSERT: &str =
-    "INSERT INTO shopdb_audit (os_user, command, plugin, from_version, to_version, file_sha256, outcome, reason) \
-                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+/// The SQL that writes one entry into the audit table `table` (its name
+/// now, or before core V5 in a database not upgraded yet).
+pub fn insert_sql(table: &str) -> String {
+    format!(
+        "INSERT INTO {table} (os_user, command, plugin, from_version, to_version, file_sha256, outcome, reason) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    )
+}
 
 impl Entry<'_> {
-    /// The statement's parameters, in [`INSERT`]'s order.
+    /// The statement's parameters, in [`insert_sql`]'s order.
     pub fn params(&self, actor: &Actor) -> [rusqlite::types::Value; 8] {
         use rusqlite::types::Value;
         let text = |s: Option<&str>| s.map_or(Value::Null, |s| Value::Text(s.to_owned()));
@@ -135,14 +139,14 @@ pub struct Recorded {
 
 /// The record, oldest first, of one plugin or all.
 pub fn read(db: &Database, plugin: Option<&str>) -> Result<Vec<Recorded>, DbError> {
-    if !db.has_table(core::AUDIT_TABLE)? {
+    let Some(table) = db.bookkeeping_table(core::AUDIT_TABLE)? else {
         return Ok(Vec::new());
-    }
+    };
     let read = || -> rusqlite::Result<Vec<Recorded>> {
-        let mut stmt = db.connection().prepare(
+        let mut stmt = db.connection().prepare(&format!(
             "SELECT id, at, os_user, command, plugin, from_version, to_version, file_sha256, outcome, reason \
-             FROM shopdb_audit WHERE ?1 IS NULL OR plugin = ?1 ORDER BY id",
-        )?;
+             FROM {table} WHERE ?1 IS NULL OR plugin = ?1 ORDER BY id"
+        ))?;
         let rows = stmt.query_map([plugin], |r| {
             Ok(Recorded {
                 id: r.get(0)?,

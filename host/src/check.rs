@@ -14,6 +14,7 @@ use crate::history;
 use crate::inventory::Inventory;
 use crate::load::Plugin;
 use crate::manifest::Manifest;
+use crate::names::{ChainNames, ObjectKind, StepNames};
 use crate::schema::Schema;
 use crate::sqltext::{tokenize, Token};
 use crate::{core, db::sqlite_message};
@@ -44,6 +45,12 @@ pub enum CheckError {
     /// A foreign key to a table the plugin may not reference.
     #[error("plugin '{plugin}': table `{table}` references `{target}`{}, which is neither its own, a core table nor a dependency's; add the owner to depends_on", owner.as_ref().map_or_else(String::new, |o| format!(" of plugin '{o}'")))]
     ForeignReference { plugin: String, table: String, target: String, owner: Option<String> },
+    /// The chain leaves a table at its head that the manifest does not list.
+    #[error("plugin '{plugin}': its chain leaves {kind} `{name}` (created by V{created_by}) that the manifest does not list: add it to `tables` in export_plugin! (and to schema.sql), or drop it in a later migration")]
+    UnlistedAtHead { plugin: String, kind: ObjectKind, name: String, created_by: i32 },
+    /// Two plugins in the directory create the same name.
+    #[error("plugin '{plugin}': {kind} `{name}` (created by its V{created_by}) is also created by {}; every table, index, trigger and view name belongs to one plugin: rename it in one of them", others.join(" and "))]
+    NameShared { plugin: String, kind: ObjectKind, name: String, created_by: i32, others: Vec<String> },
     /// Chain and DDL produce different schemas.
     #[error("plugin '{plugin}': the migration chain (up to V{head}) and schema.sql produce different schemas: {}", diff.join("; "))]
     ChainDrift { plugin: String, head: i32, diff: Vec<String> },
@@ -108,35 +115,38 @@ impl<'i> Checker<'i> {
     }
 
     /// [`Checker::schema_checks`] of each of `plugins`, in order, spread
-    /// over the machine's cores: one plugin's checks never depend on
-    /// another's, and at a thousand plugins they are most of a `check`.
-    pub fn schema_checks_all(&self, plugins: &[&Plugin]) -> Vec<Result<(), CheckError>> {
+    /// over the machine's cores (one plugin's checks never depend on
+    /// another's, and at a thousand plugins they are most of a `check`),
+    /// then the names two of them would both create refused in each.
+    pub fn check_plugins(&self, plugins: &[&Plugin]) -> Vec<Result<Checked, CheckError>> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(plugins.len());
-        if threads <= 1 {
-            return plugins.iter().map(|p| self.schema_checks(p)).collect();
-        }
-        let mut verdicts: Vec<Option<Result<(), CheckError>>> = vec![None; plugins.len()];
-        let lead = crate::cpus::Lead::here();
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (1..threads)
-                .map(|k| {
-                    crate::cpus::spawn_beside(scope, Arc::clone(&lead), move |_| {
-                        let mine = plugins.iter().enumerate().skip(k).step_by(threads);
-                        mine.map(|(i, p)| (i, self.schema_checks(p))).collect::<Vec<_>>()
+        let mut verdicts: Vec<Result<Checked, CheckError>> = if threads <= 1 {
+            plugins.iter().map(|p| self.schema_checks(p)).collect()
+        } else {
+            let mut verdicts: Vec<Option<Result<Checked, CheckError>>> = vec![None; plugins.len()];
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = (1..threads)
+                    .map(|k| {
+                        scope.spawn(move || {
+                            let mine = plugins.iter().enumerate().skip(k).step_by(threads);
+                            mine.map(|(i, p)| (i, self.schema_checks(p))).collect::<Vec<_>>()
+                        })
                     })
-                })
-                .collect();
-            for (i, plugin) in plugins.iter().enumerate().step_by(threads) {
-                verdicts[i] = Some(self.schema_checks(plugin));
-            }
-            for worker in workers {
-                let done = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                for (i, verdict) in done {
-                    verdicts[i] = Some(verdict);
+                    .collect();
+                for (i, plugin) in plugins.iter().enumerate().step_by(threads) {
+                    verdicts[i] = Some(self.schema_checks(plugin));
                 }
-            }
-        });
-        verdicts.into_iter().flatten().collect()
+                for worker in workers {
+                    let done = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    for (i, verdict) in done {
+                        verdicts[i] = Some(verdict);
+                    }
+                }
+            });
+            verdicts.into_iter().flatten().collect()
+        };
+        refuse_shared_names(plugins, &mut verdicts);
+        verdicts
     }
 
     /// Every plugin's DDL applied once into a catalog database, read back as
@@ -219,7 +229,7 @@ impl<'i> Checker<'i> {
     }
 
     /// A scratch database holding the core schema and nothing else.
-    pub(crate) fn core_scratch(&self) -> Result<Scratch, String> {
+    fn core_scratch(&self) -> Result<Scratch, String> {
         let mut conn = self.base.open()?;
         // As in a real run: foreign keys off, so that a rebuild's DROP TABLE
         // does not turn into a DELETE reaching into other plugins' tables.
@@ -228,13 +238,14 @@ impl<'i> Checker<'i> {
         Ok(Scratch { conn, guard, before: self.base.names.clone() })
     }
 
-    /// Runs the scratch checks for one plugin of the inventory.
-    pub fn schema_checks(&self, plugin: &Plugin) -> Result<(), CheckError> {
+    /// Runs the scratch checks for one plugin of the inventory; what they
+    /// learnt comes with the verdict.
+    pub fn schema_checks(&self, plugin: &Plugin) -> Result<Checked, CheckError> {
         let started = std::time::Instant::now();
         let ddl_schema = self.ddl_checks(plugin)?;
-        let result = self.chain_checks(plugin, &ddl_schema);
+        let names = self.chain_checks(plugin, &ddl_schema);
         tracing::debug!("{}: scratch checks in {} µs", plugin.manifest.name, started.elapsed().as_micros());
-        result
+        Ok(Checked { schema: ddl_schema, names: names? })
     }
 
     /// The checks on the plugin's DDL: it runs, stays in its tables, creates
@@ -247,36 +258,6 @@ impl<'i> Checker<'i> {
         self.ddl_checks_on(&ddl_db, plugin)
     }
 
-    /// [`Checker::ddl_checks`] in `scratch`, a database shared by plugins
-    /// checked one after another (in dependency order, starting from
-    /// [`Checker::core_scratch`]): a plugin that passes leaves its tables
-    /// there for the plugins that build on it, one that fails leaves
-    /// nothing. Each DDL then runs once, instead of once more for every
-    /// plugin naming its tables. `Ok(None)` when the plugin's SQL names a
-    /// table the shared database lacks (another plugin's, not checked
-    /// before it): it needs a scratch database of its own. `Err` when the
-    /// shared database can no longer be trusted.
-    pub(crate) fn ddl_checks_in(
-        &self,
-        scratch: &mut Scratch,
-        plugin: &Plugin,
-    ) -> Result<Option<Result<Schema, CheckError>>, String> {
-        if !self.missing_tables(&plugin.manifest, &scratch.before).is_empty() {
-            return Ok(None);
-        }
-        scratch.conn.execute_batch("SAVEPOINT shopdb_check").map_err(|e| e.to_string())?;
-        let verdict = self.ddl_checks_on(scratch, plugin);
-        let end = match &verdict {
-            Ok(_) => "RELEASE shopdb_check",
-            Err(_) => "ROLLBACK TO shopdb_check; RELEASE shopdb_check",
-        };
-        scratch.conn.execute_batch(end).map_err(|e| e.to_string())?;
-        if let Ok(schema) = &verdict {
-            scratch.before.extend(schema.table_names());
-        }
-        Ok(Some(verdict))
-    }
-
     /// The body of [`Checker::ddl_checks`], in a scratch database made ready for it.
     fn ddl_checks_on(&self, ddl_db: &Scratch, plugin: &Plugin) -> Result<Schema, CheckError> {
         let manifest = &plugin.manifest;
@@ -284,10 +265,13 @@ impl<'i> Checker<'i> {
         let policy = Arc::new(policy_for(manifest, self.inventory));
         let setup_failed = |message: String| CheckError::DdlFailed { plugin: name(), message };
         ddl_db.guard.take_touched();
-        ddl_db.run_as(&policy, &manifest.ddl).and_then(|()| ddl_db.probe(&policy)).map_err(|e| match e {
-            Ok(denial) => CheckError::DdlDenied { plugin: name(), denial },
-            Err(message) => CheckError::DdlFailed { plugin: name(), message },
-        })?;
+        ddl_db
+            .run_as(&policy, &manifest.ddl)
+            .and_then(|()| ddl_db.probe(&policy, &ddl_db.guard.take_touched()))
+            .map_err(|e| match e {
+                Ok(denial) => CheckError::DdlDenied { plugin: name(), denial },
+                Err(message) => CheckError::DdlFailed { plugin: name(), message },
+            })?;
         let ddl_schema = ddl_db.created_schema().map_err(setup_failed)?;
         let created = ddl_schema.table_names();
         let listed: BTreeSet<String> = manifest.tables.iter().cloned().collect();
@@ -303,24 +287,52 @@ impl<'i> Checker<'i> {
     }
 
     /// The checks on the plugin's chain: run from an empty database, every
-    /// migration runs and stays in its tables, and the result is the schema
-    /// the DDL builds.
-    pub fn chain_checks(&self, plugin: &Plugin, ddl_schema: &Schema) -> Result<(), CheckError> {
+    /// migration runs and stays in what the plugin owns, the chain leaves
+    /// what the manifest lists, and the result is the schema the DDL builds.
+    /// Returns the names the chain creates, migration by migration.
+    pub fn chain_checks(&self, plugin: &Plugin, ddl_schema: &Schema) -> Result<ChainNames, CheckError> {
         let manifest = &plugin.manifest;
         let name = || manifest.name.clone();
         let policy = Arc::new(policy_for(manifest, self.inventory));
         let setup_failed = |message: String| CheckError::DdlFailed { plugin: name(), message };
         let chain_db = self.scratch(plugin).map_err(setup_failed)?;
+        let mut names = ChainNames::default();
+        let mut present: BTreeMap<String, ObjectKind> = BTreeMap::new();
         for migration in &manifest.chain {
+            chain_db.guard.take_touched();
             // Probing after each step names the migration that created a view
             // or trigger whose body reaches too far.
-            chain_db.run_as(&policy, &migration.sql).and_then(|()| chain_db.probe(&policy)).map_err(|e| match e {
+            let ran = chain_db.run_as(&policy, &migration.sql);
+            let touched = chain_db.guard.take_touched();
+            ran.and_then(|()| chain_db.probe(&policy, &touched)).map_err(|e| match e {
                 Ok(denial) => CheckError::ChainDenied { plugin: name(), migration: migration.label(), denial },
                 Err(message) => CheckError::ChainFailed { plugin: name(), migration: migration.label(), message },
             })?;
+            if touched.schema {
+                present = chain_db.created_objects().map_err(setup_failed)?;
+            }
+            let created = touched.named.into_iter().filter(|(n, _)| !chain_db.before.contains(n)).collect();
+            names.steps.push(StepNames {
+                version: migration.version,
+                created,
+                present: present.clone(),
+                changed: touched.changed,
+            });
+        }
+        for (object, kind) in &present {
+            let listed = manifest.owns(object);
+            if matches!(kind, ObjectKind::Table | ObjectKind::View) && !listed {
+                return Err(CheckError::UnlistedAtHead {
+                    plugin: name(),
+                    kind: *kind,
+                    name: object.clone(),
+                    created_by: names.created_by(object).unwrap_or(manifest.head()),
+                });
+            }
         }
         let chain_schema = chain_db.created_schema().map_err(setup_failed)?;
-        drift(manifest, &chain_schema, ddl_schema)
+        drift(manifest, &chain_schema, ddl_schema)?;
+        Ok(names)
     }
 
     /// A foreign key may point at the plugin's own tables, core tables and
@@ -413,20 +425,34 @@ impl CoreImage {
     }
 }
 
-/// The lowercase names of every table and view of `conn`.
-fn object_names(conn: &Connection) -> Result<BTreeSet<String>, String> {
+/// Every table, view, index and trigger of `conn` by lowercase name
+/// (SQLite's own objects aside).
+fn objects(conn: &Connection) -> Result<BTreeMap<String, ObjectKind>, String> {
     let mut stmt = conn
-        .prepare("SELECT lower(name) FROM sqlite_master WHERE type IN ('table', 'view')")
+        .prepare_cached("SELECT lower(name), type FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
         .map_err(|e| e.to_string())?;
-    let names = stmt.query_map([], |r| r.get(0)).map_err(|e| e.to_string())?;
-    names.collect::<Result<_, _>>().map_err(|e| e.to_string())
+    let rows =
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(|e| e.to_string())?;
+    let mut objects = BTreeMap::new();
+    for row in rows {
+        let (name, kind) = row.map_err(|e| e.to_string())?;
+        if let Some(kind) = ObjectKind::parse(&kind) {
+            objects.insert(name, kind);
+        }
+    }
+    Ok(objects)
+}
+
+/// The names of every object of `conn` (see [`objects`]).
+fn object_names(conn: &Connection) -> Result<BTreeSet<String>, String> {
+    Ok(objects(conn)?.into_keys().collect())
 }
 
 /// A throw-away in-memory database; see [`Checker::scratch`].
 pub(crate) struct Scratch {
     conn: Connection,
     guard: Guard,
-    /// The tables and views that were there before the plugin's SQL ran.
+    /// The objects that were there before the plugin's SQL ran.
     before: BTreeSet<String>,
 }
 
@@ -442,18 +468,71 @@ impl Scratch {
         self.conn.execute_batch(sql).map_err(|e| self.guard.take_denial().ok_or_else(|| sqlite_message(&e)))
     }
 
-    /// Checks what the plugin's new views and triggers read.
-    fn probe(&self, policy: &Arc<Policy>) -> Result<(), Result<Denial, String>> {
-        probe_bodies(&self.conn, &self.guard, policy, &self.guard.take_touched()).map_err(|e| match e {
+    /// Checks what the views and triggers the plugin's SQL created (as
+    /// `touched` says) read.
+    fn probe(&self, policy: &Arc<Policy>, touched: &crate::guard::Touched) -> Result<(), Result<Denial, String>> {
+        probe_bodies(&self.conn, &self.guard, policy, touched).map_err(|e| match e {
             ProbeError::Denied(denial) => Ok(denial),
             ProbeError::Sqlite(e) => Err(e.to_string()),
         })
+    }
+
+    /// The objects the plugin's SQL created and left (whatever was not
+    /// there before), by name.
+    fn created_objects(&self) -> Result<BTreeMap<String, ObjectKind>, String> {
+        let mut objects = objects(&self.conn)?;
+        objects.retain(|name, _| !self.before.contains(name) && !core::is_bookkeeping(name));
+        Ok(objects)
     }
 
     /// Everything the plugin's SQL created (whatever was not there before),
     /// so that tables the manifest forgot show up too.
     fn created_schema(&self) -> Result<Schema, String> {
         Schema::read(&self.conn, |t| !self.before.contains(t) && !core::is_bookkeeping(t)).map_err(|e| e.to_string())
+    }
+}
+
+/// A plugin that passed every check, and what the checks learnt about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// The schema its DDL builds (which its chain builds too).
+    pub schema: Schema,
+    /// The names its chain creates, migration by migration.
+    pub names: ChainNames,
+}
+
+/// Refuses, in `verdicts` (those of `plugins`), every plugin whose chain
+/// creates a name another plugin's chain creates too. Names the database
+/// records, the core's and those in the plugins' DDL were already refused
+/// by the guard as their owner's; what is left are names two new plugins
+/// both take, such as a working table by the same name.
+fn refuse_shared_names(plugins: &[&Plugin], verdicts: &mut [Result<Checked, CheckError>]) {
+    let mut creators: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, verdict) in verdicts.iter().enumerate() {
+        if let Ok(checked) = verdict {
+            for name in checked.names.ever_created().into_keys() {
+                creators.entry(name).or_default().push(i);
+            }
+        }
+    }
+    for (name, who) in creators.into_iter().filter(|(_, who)| who.len() > 1) {
+        for &i in &who {
+            let Ok(checked) = &verdicts[i] else { continue };
+            let kind = checked.names.ever_created().get(&name).copied().unwrap_or(ObjectKind::Table);
+            let created_by = checked.names.created_by(&name).unwrap_or(0);
+            let others = who
+                .iter()
+                .filter(|&&j| j != i)
+                .map(|&j| format!("plugin '{}' (`{}`)", plugins[j].manifest.name, plugins[j].file.display()))
+                .collect();
+            verdicts[i] = Err(CheckError::NameShared {
+                plugin: plugins[i].manifest.name.clone(),
+                kind,
+                name: name.clone(),
+                created_by,
+                others,
+            });
+        }
     }
 }
 
@@ -548,14 +627,14 @@ pub fn check_all(inventory: &Inventory, db: Option<&Database>, only: Option<&str
     let mut unusable = inventory.refused_names();
     let checker = Checker::new(inventory).map_err(DbError::Scratch)?;
     let everyone: Vec<&Plugin> = inventory.plugins.iter().collect();
-    let checked = checker.schema_checks_all(&everyone);
+    let checked = checker.check_plugins(&everyone);
     for (plugin, checked) in inventory.plugins.iter().zip(checked) {
         let name = &plugin.manifest.name;
         let outcome = match inventory.blocked_by(plugin, &unusable) {
             Some(by) => Outcome::Blocked { by },
             None => match checked {
                 Err(e) => Outcome::Refused { reason: e.to_string() },
-                Ok(()) => match db {
+                Ok(_) => match db {
                     Some(db) => {
                         match history::compare(&db.applied(&plugin.manifest.history_table())?, &plugin.manifest.chain) {
                             Ok(_) => Outcome::Passed,
@@ -605,7 +684,7 @@ pub(crate) mod tests {
         let checker = Checker::new(&inventory).expect("a checker");
         let everyone: Vec<&Plugin> = inventory.plugins.iter().collect();
         let one_by_one: Vec<_> = everyone.iter().map(|p| checker.schema_checks(p)).collect();
-        assert_eq!(checker.schema_checks_all(&everyone), one_by_one);
+        assert_eq!(checker.check_plugins(&everyone), one_by_one);
         let refused: Vec<&str> = everyone
             .iter()
             .zip(&one_by_one)
@@ -615,51 +694,63 @@ pub(crate) mod tests {
         assert_eq!(refused, ["p1", "p2", "p4", "p5", "p7", "p8"]);
     }
 
-    /// A plugin owning `<name>_items`, depending on `depends_on`.
-    fn dependent(name: &str, depends_on: &[&str], ddl: &str) -> Plugin {
-        let table = format!("{name}_items");
-        let records = vec![MigrationRecord::new(1, "baseline", ddl)];
-        let description = PluginDescription::new(name, "1.0.0", "test", &[table.as_str()], depends_on, ddl, records);
-        Plugin::in_memory(format!("{name}.so"), &description).expect("a valid manifest")
+    #[test]
+    fn the_chain_may_create_and_drop_what_it_wants_but_must_leave_what_the_manifest_lists() {
+        let ddl = "CREATE TABLE mine_items (id INTEGER PRIMARY KEY);";
+        let chain = [
+            MigrationRecord::new(1, "baseline", ddl),
+            MigrationRecord::new(
+                2,
+                "staging",
+                "CREATE TABLE mine_staging (id INTEGER); CREATE INDEX mine_staging_id ON mine_staging (id);",
+            ),
+            MigrationRecord::new(3, "done", "DROP TABLE mine_staging;"),
+        ];
+        let description = PluginDescription::new("mine", "1.0.0", "test", &["mine_items"], &[], ddl, chain.clone());
+        let inventory =
+            Inventory::from_plugins(PathBuf::from("memory"), vec![Plugin::in_memory("mine.so", &description).unwrap()]);
+        let checker = Checker::new(&inventory).expect("a checker");
+        let checked = checker.schema_checks(&inventory.plugins[0]).expect("a chain may drop what it created");
+        let ever: Vec<String> = checked.names.ever_created().into_keys().collect();
+        assert_eq!(ever, ["mine_items", "mine_staging", "mine_staging_id"]);
+        assert_eq!(checked.names.created_by("mine_staging"), Some(2));
+        assert!(checked.names.present_at(2).is_some_and(|p| p.contains_key("mine_staging_id")));
+        assert!(checked.names.present_at(3).is_some_and(|p| !p.contains_key("mine_staging")));
+
+        let kept = &chain[..2];
+        let description = PluginDescription::new("mine", "1.0.0", "test", &["mine_items"], &[], ddl, kept.to_vec());
+        let inventory =
+            Inventory::from_plugins(PathBuf::from("memory"), vec![Plugin::in_memory("mine.so", &description).unwrap()]);
+        let checker = Checker::new(&inventory).expect("a checker");
+        let error = checker.schema_checks(&inventory.plugins[0]).expect_err("a table left at the head").to_string();
+        assert!(
+            error.contains("leaves table `mine_staging` (created by V2)") && error.contains("add it to `tables`"),
+            "{error}"
+        );
     }
 
     #[test]
-    fn checks_in_one_shared_database_give_the_verdicts_of_separate_ones() {
-        let items = |name: &str, extra: &str| {
-            format!("CREATE TABLE {name}_items (id INTEGER PRIMARY KEY{extra}); CREATE INDEX {name}_i ON {name}_items (id);")
+    fn two_new_plugins_creating_one_name_are_both_refused_naming_each_other() {
+        let with_staging = |name: &str| {
+            let ddl = format!("CREATE TABLE {name}_items (id INTEGER PRIMARY KEY);");
+            let chain = vec![
+                MigrationRecord::new(1, "baseline", &ddl),
+                MigrationRecord::new(2, "work", "CREATE TABLE staging (id INTEGER); DROP TABLE staging;"),
+            ];
+            let table = format!("{name}_items");
+            let description = PluginDescription::new(name, "1.0.0", "test", &[table.as_str()], &[], &ddl, chain);
+            Plugin::in_memory(format!("{name}.so"), &description).unwrap()
         };
-        let plugins = vec![
-            dependent("base", &[], &items("base", ", site_id INTEGER REFERENCES sites (id)")),
-            dependent("child", &["base"], &items("child", ", base_id INTEGER REFERENCES base_items (id)")),
-            // Refused: it writes a row into its dependency's table.
-            dependent("bad", &["base"], &format!("{} INSERT INTO base_items (id) VALUES (1);", items("bad", ""))),
-            // Depends on the refused one: its table is not in the shared database.
-            dependent("orphan", &["bad"], &items("orphan", ", bad_id INTEGER REFERENCES bad_items (id)")),
-            // Names a table that is not its dependency's.
-            dependent("nosy", &["base"], &items("nosy", ", child_id INTEGER REFERENCES child_items (id)")),
-            dependent("late", &["child"], &items("late", ", child_id INTEGER REFERENCES child_items (id)")),
-        ];
-        let inventory = Inventory::from_plugins(PathBuf::from("memory"), plugins);
+        let inventory = Inventory::from_plugins(PathBuf::from("memory"), vec![with_staging("a"), with_staging("b")]);
         let checker = Checker::new(&inventory).expect("a checker");
-        let mut shared = checker.core_scratch().expect("a scratch database");
-        let mut needed_own = Vec::new();
-        for plugin in &inventory.plugins {
-            let separate = checker.ddl_checks(plugin);
-            match checker.ddl_checks_in(&mut shared, plugin).expect("a usable shared database") {
-                Some(in_sequence) => assert_eq!(in_sequence, separate, "{}", plugin.manifest.name),
-                None => needed_own.push(plugin.manifest.name.as_str()),
-            }
+        let everyone: Vec<&Plugin> = inventory.plugins.iter().collect();
+        let verdicts = checker.check_plugins(&everyone);
+        for (verdict, other) in verdicts.iter().zip(["b", "a"]) {
+            let error = verdict.as_ref().expect_err("refused").to_string();
+            assert!(
+                error.contains("table `staging` (created by its V2)") && error.contains(&format!("plugin '{other}'")),
+                "{error}"
+            );
         }
-        assert_eq!(needed_own, ["orphan"], "only a plugin whose dependency failed needs its own database");
-        let passed: BTreeSet<&str> = inventory
-            .plugins
-            .iter()
-            .filter(|p| checker.ddl_checks(p).is_ok())
-            .map(|p| p.manifest.name.as_str())
-            .collect();
-        assert_eq!(passed, BTreeSet::from(["base", "child", "orphan", "late"]));
-        // What a refused plugin created was rolled back.
-        assert!(!shared.before.contains("bad_items"));
-        assert!(!crate::schema::object_exists(shared.connection(), "bad_items").expect("a lookup"));
     }
 }

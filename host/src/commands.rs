@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::inventory::Inventory;
 use crate::migrate::{self, RunError, RunReport};
 use crate::pin;
+use crate::progress;
 use crate::scaffold;
 use crate::status::{self, ListReport, StatusReport};
 use crate::uninstall::{self, UninstallReport};
@@ -48,26 +49,24 @@ fn with_records(mut inventory: Inventory, records: Records) -> Inventory {
 }
 
 /// What a command that may change the database starts from: the plugins
-/// found, the database, and the inventory with its records. The directory
-/// is checked and listed first, so that a bad one leaves the database
-/// unopened; the database is then opened and read while the plugins load.
-/// What the command changes goes into the audit record under this
-/// process's user and command line.
+/// found, the database, and the inventory with its records. The plugins
+/// directory is scanned first, so that a bad one leaves the database
+/// unopened. What the command changes goes into the audit record under
+/// this process's user and command line, and its progress to whoever
+/// watches ([`progress::installed`]).
 fn open_for_changes(
     plugins: &PluginsArgs,
     database: &DatabaseArgs,
     dry_run: bool,
 ) -> Result<(Database, Inventory), Error> {
-    let lock = pin::read(&plugins.lock_path(), plugins.locked)?;
+    let scanned = scan(plugins)?;
     let open = if dry_run { Database::open_for_dry_run } else { Database::open };
-    let open_and_read = || -> Result<(Database, Records), DbError> {
-        let mut db = open(&database.database, database.busy_timeout())?;
-        db.set_actor(actor());
-        let records = Records::read(Some(&db))?;
-        Ok((db, records))
-    };
-    let (scanned, opened) = Inventory::scan_pinned_beside(&plugins.plugins_dir, lock.as_ref(), open_and_read)?;
-    let (db, records) = opened?;
+    let mut db = open(&database.database, database.busy_timeout())?;
+    db.set_actor(actor());
+    if let Some(progress) = progress::installed() {
+        db.set_progress(progress);
+    }
+    let records = Records::read(Some(&db))?;
     Ok((db, with_records(scanned, records)))
 }
 

@@ -3,36 +3,44 @@
 //! `migrations/` directory and applied before any plugin.
 
 use crate::manifest::ChainMigration;
-use std::collections::BTreeSet;
+pub use crate::names::is_bookkeeping;
+use crate::names::ObjectKind;
+use crate::sqltext::objects_after;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 /// `(version, name, SQL)` of each `V<n>__<name>.sql` in `migrations/`,
 /// embedded at compile time, in file-name order.
 const EMBEDDED: &[(i64, &str, &str)] = plugin_api::embed_chain!("../migrations");
 
-/// The history table of the core chain.
+/// The history table of the core chain (a name earlier hosts used already,
+/// in the bookkeeping namespace).
 pub const HISTORY_TABLE: &str = "shopdb_core_history";
 
 /// The name the core chain goes by in reports and ownership records.
 pub const OWNER: &str = "core";
 
-/// Whether `table` is the host's own bookkeeping (history tables, the table
-/// owner record): no plugin may read or write it.
-pub fn is_bookkeeping(table: &str) -> bool {
-    table.starts_with("shopdb_")
-}
-
-/// The table recording which plugin owns which table.
-pub const OWNERS_TABLE: &str = "shopdb_table_owners";
+/// The record of which plugin owns which name (table, view, index, trigger).
+pub const OWNERS_TABLE: &str = "shopdb_core_owners";
 
 /// The table recording the plugins installed in the database.
-pub const PLUGINS_TABLE: &str = "shopdb_plugins";
+pub const PLUGINS_TABLE: &str = "shopdb_core_plugins";
 
 /// The audit record of every schema change.
-pub const AUDIT_TABLE: &str = "shopdb_audit";
+pub const AUDIT_TABLE: &str = "shopdb_core_audit";
 
 /// The table recording history written without running migrations.
-pub const MARKS_TABLE: &str = "shopdb_history_marks";
+pub const MARKS_TABLE: &str = "shopdb_core_marks";
+
+/// The names the bookkeeping had before core V5 moved it into the
+/// bookkeeping namespace, newest name first. A database no host has
+/// upgraded yet is read under these names.
+pub const LEGACY_NAMES: [(&str, &str); 4] = [
+    (OWNERS_TABLE, "shopdb_table_owners"),
+    (PLUGINS_TABLE, "shopdb_plugins"),
+    (AUDIT_TABLE, "shopdb_audit"),
+    (MARKS_TABLE, "shopdb_history_marks"),
+];
 
 /// The core chain, in version order.
 pub fn chain() -> &'static [ChainMigration] {
@@ -50,46 +58,29 @@ pub fn chain() -> &'static [ChainMigration] {
     })
 }
 
-/// The tables the core chain creates for plugins to share (lowercase; not
-/// the bookkeeping). Read off the chain's SQL (`CREATE TABLE`/`VIEW`,
-/// `DROP`, `RENAME TO`) once per process: every command needs it, and
-/// running the chain in a scratch database would cost a millisecond each
-/// time. A test checks it against a database the chain really built.
+/// Every object the core chain leaves in a database, by lowercase name:
+/// the shared tables plugins reference and their indexes, and the host's
+/// bookkeeping. Read off the chain's SQL once per process (every command
+/// needs it, and running the chain would cost a millisecond each time); a
+/// test checks it against a database the chain really built.
+pub fn objects() -> &'static BTreeMap<String, ObjectKind> {
+    static OBJECTS: OnceLock<BTreeMap<String, ObjectKind>> = OnceLock::new();
+    OBJECTS.get_or_init(|| {
+        let sql = chain().iter().map(|m| m.sql.as_str());
+        objects_after(sql).into_iter().map(|(name, (kind, _))| (name, kind)).collect()
+    })
+}
+
+/// The tables (and views) the core chain creates for plugins to share
+/// (lowercase; not the bookkeeping).
 pub fn tables() -> &'static BTreeSet<String> {
     static TABLES: OnceLock<BTreeSet<String>> = OnceLock::new();
     TABLES.get_or_init(|| {
-        use crate::sqltext::{tokenize, Token};
-        let mut tables = BTreeSet::new();
-        for migration in chain() {
-            let tokens = tokenize(&migration.sql);
-            let word = |i: usize| match tokens.get(i) {
-                Some(Token::Word(w)) => Some(w.as_str()),
-                _ => None,
-            };
-            for i in 0..tokens.len() {
-                let (kind, mut name_at) = match (word(i), word(i + 1)) {
-                    (Some("create" | "drop"), Some("table" | "view")) => (word(i), i + 2),
-                    (Some("rename"), Some("to")) => (Some("rename"), i + 2),
-                    _ => continue,
-                };
-                if word(name_at) == Some("if") {
-                    name_at += if kind == Some("drop") { 2 } else { 3 };
-                }
-                let Some(name) = word(name_at) else { continue };
-                match kind {
-                    Some("drop") => tables.remove(name),
-                    _ => tables.insert(name.to_owned()),
-                };
-                if kind == Some("rename") {
-                    // ALTER TABLE old RENAME TO new: the old name is gone.
-                    if let (Some("table"), Some(old)) = (word(i.saturating_sub(2)), word(i.saturating_sub(1))) {
-                        tables.remove(old);
-                    }
-                }
-            }
-        }
-        tables.retain(|t| !is_bookkeeping(t));
-        tables
+        objects()
+            .iter()
+            .filter(|(name, kind)| matches!(kind, ObjectKind::Table | ObjectKind::View) && !is_bookkeeping(name))
+            .map(|(name, _)| name.clone())
+            .collect()
     })
 }
 
@@ -117,13 +108,40 @@ mod tests {
     }
 
     #[test]
-    fn the_tables_read_off_the_sql_are_those_the_chain_builds() {
+    fn the_objects_read_off_the_sql_are_those_the_chain_builds() {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         for migration in chain() {
             conn.execute_batch(&migration.sql).unwrap();
         }
         let built = crate::schema::Schema::read(&conn, |t| !is_bookkeeping(t)).unwrap().table_names();
         assert_eq!(tables(), &built);
+        let mut stmt =
+            conn.prepare("SELECT lower(name), type FROM sqlite_master WHERE name NOT LIKE 'sqlite%'").unwrap();
+        let all: BTreeMap<String, ObjectKind> = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .unwrap()
+            .map(|r| r.map(|(name, kind)| (name, ObjectKind::parse(&kind).unwrap())))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(&all, objects());
+    }
+
+    #[test]
+    fn everything_the_host_keeps_for_itself_is_in_its_namespace() {
+        // The shared tables of core V1 (and their indexes) are the only names
+        // the host uses outside `shopdb_…`; a later core version adds its
+        // objects inside it, where no plugin may create anything.
+        let shared_v1 = ["sites", "locations", "manufacturers", "asset_statuses", "people"];
+        for (name, kind) in objects() {
+            let shared = shared_v1.iter().any(|t| name == t || name.starts_with(&format!("{t}_")));
+            assert!(shared || crate::names::is_host_name(name), "{kind} `{name}` is outside the host's namespace");
+            if !shared {
+                assert!(is_bookkeeping(name), "{kind} `{name}` should be bookkeeping (shopdb_core_…)");
+            }
+        }
+        for (current, legacy) in LEGACY_NAMES {
+            assert!(objects().contains_key(current) && !objects().contains_key(legacy));
+        }
     }
 
     #[test]

@@ -23,11 +23,13 @@ use crate::audit::{self, Actor};
 use crate::core;
 use crate::guard::{probe_bodies, Denial, Guard, Policy, ProbeError, Touched};
 use crate::manifest::ChainMigration;
+use crate::names::{ChainNames, ObjectKind};
+use crate::progress::Progress;
 use refinery::{Migration, Runner, Target};
 use refinery_core::traits::sync::{Migrate, Query, Transaction};
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +49,8 @@ pub struct Database {
     /// Who is running the host, for the audit record (`None`: no record,
     /// as in the benchmarks and the library's own tests).
     actor: Option<Actor>,
+    /// Who watches the run (`None`: nobody).
+    progress: Option<Arc<dyn Progress>>,
 }
 
 /// One migration recorded in a history table.
@@ -77,6 +81,9 @@ pub struct ChainRun<'a> {
     pub policy: Option<Arc<Policy>>,
     /// The plugin to record as installed with the run (`None` for the core).
     pub plugin: Option<PluginRecord<'a>>,
+    /// What the chain creates at each version, from its checks: recorded as
+    /// the plugin's names, and compared with what the run leaves.
+    pub names: Option<&'a ChainNames>,
     /// Tables that may reference this chain's tables by foreign key: its
     /// own and those of the plugins that depend on it. The check before
     /// commit looks only there (plus what the run changed).
@@ -133,6 +140,17 @@ pub struct RecordedMark {
     pub how: String,
     /// When (RFC 3339).
     pub recorded_at: String,
+}
+
+/// A name the database records as a plugin's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordedObject {
+    /// The lowercase name.
+    pub name: String,
+    /// What it was created as.
+    pub kind: ObjectKind,
+    /// The plugin that owns it.
+    pub plugin: String,
 }
 
 /// A plugin the database records as installed.
@@ -211,6 +229,12 @@ pub enum ApplyError {
     /// A check made inside the transaction refused the result.
     #[error("{0}")]
     Refused(String),
+    /// The plugin's SQL left a table the plugin does not list.
+    #[error("plugin '{plugin}' left table `{table}` that its manifest does not list: add it to `tables` in export_plugin! (and to schema.sql), or drop it in a later migration")]
+    LeftBehind { plugin: String, table: String },
+    /// The run created a name the database records as another plugin's.
+    #[error("plugin '{plugin}' created {kind} `{name}`, a name that belongs to plugin '{owner}': every table, index, trigger and view name belongs to one plugin; rename it in a new migration of '{plugin}'")]
+    NameTaken { plugin: String, kind: String, name: String, owner: String },
     /// A refinery failure not covered above.
     #[error("refinery failed: {0}")]
     Refinery(String),
@@ -270,13 +294,19 @@ impl Database {
         };
         setup(&conn).map_err(|e| classify_at(path, "opening", e, busy_timeout))?;
         let guard = Guard::install(&mut conn).map_err(|e| classify(path, "installing the authorizer", e))?;
-        Ok(Database { conn, guard, path: path.to_owned(), busy_timeout, actor: None })
+        Ok(Database { conn, guard, path: path.to_owned(), busy_timeout, actor: None, progress: None })
     }
 
     /// Records every schema change made through this handle in the audit
     /// record, as made by `actor`.
     pub fn set_actor(&mut self, actor: Actor) {
         self.actor = Some(actor);
+    }
+
+    /// Reports each migration of the runs made through this handle to
+    /// `progress` as it starts and ends.
+    pub fn set_progress(&mut self, progress: Arc<dyn Progress>) {
+        self.progress = Some(progress);
     }
 
     /// The file this database lives in.
@@ -303,7 +333,7 @@ impl Database {
     /// The migrations a history table records, by version; empty when the
     /// table does not exist yet.
     pub fn applied(&self, history: &str) -> Result<Vec<AppliedMigration>, DbError> {
-        if !self.has_table(history)? {
+        if !self.has_table(history)? || self.is_legacy_bookkeeping(history)? {
             return Ok(Vec::new());
         }
         let sql = format!("SELECT version, name, applied_on, checksum FROM {history} ORDER BY version");
@@ -323,20 +353,64 @@ impl Database {
         read().map_err(|e| self.error("reading migration history", e))
     }
 
-    /// Which plugin the database records as the owner of each table (empty
-    /// before the core chain created the record).
+    /// Whether `table` is the host's bookkeeping under its name from before
+    /// core V5, in a database no host has upgraded yet: `shopdb_history_marks`
+    /// is then the record of stamps, not the history of a plugin called `marks`.
+    fn is_legacy_bookkeeping(&self, table: &str) -> Result<bool, DbError> {
+        Ok(core::LEGACY_NAMES.iter().any(|(_, legacy)| *legacy == table) && !self.has_table(core::OWNERS_TABLE)?)
+    }
+
+    /// The name the bookkeeping table `current` has in this database: its
+    /// own, the one it had before core V5 (a database no host has upgraded
+    /// yet), or `None` before the core chain created it.
+    pub fn bookkeeping_table(&self, current: &'static str) -> Result<Option<&'static str>, DbError> {
+        if self.has_table(current)? {
+            return Ok(Some(current));
+        }
+        for (now, legacy) in core::LEGACY_NAMES {
+            if now == current && self.has_table(legacy)? {
+                return Ok(Some(legacy));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Which plugin the database records as the owner of each name (every
+    /// table, view, index and trigger a plugin's chain created); empty
+    /// before the core chain created the record.
     pub fn recorded_owners(&self) -> Result<BTreeMap<String, String>, DbError> {
-        self.read_if_table(core::OWNERS_TABLE, "reading table owners", |conn| {
-            let mut stmt = conn.prepare("SELECT lower(table_name), plugin FROM shopdb_table_owners")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(self.recorded_objects()?.into_iter().map(|o| (o.name, o.plugin)).collect())
+    }
+
+    /// Every name the database records as a plugin's, with its kind.
+    pub fn recorded_objects(&self) -> Result<Vec<RecordedObject>, DbError> {
+        let sql = match self.bookkeeping_table(core::OWNERS_TABLE)? {
+            None => return Ok(Vec::new()),
+            Some(core::OWNERS_TABLE) => "SELECT name, kind, plugin FROM shopdb_core_owners ORDER BY name",
+            // Before core V5 only tables were recorded.
+            Some(_) => "SELECT lower(table_name), 'table', plugin FROM shopdb_table_owners ORDER BY 1",
+        };
+        self.read_rows("reading the owners of names", |conn| {
+            let mut stmt = conn.prepare(sql)?;
+            let rows = stmt.query_map([], |r| {
+                let kind: String = r.get(1)?;
+                Ok(RecordedObject {
+                    name: r.get(0)?,
+                    kind: ObjectKind::parse(&kind).unwrap_or(ObjectKind::Table),
+                    plugin: r.get(2)?,
+                })
+            })?;
             rows.collect()
         })
     }
 
     /// The plugins the database records as installed.
     pub fn installed_plugins(&self) -> Result<Vec<InstalledPlugin>, DbError> {
-        self.read_if_table(core::PLUGINS_TABLE, "reading installed plugins", |conn| {
-            let mut stmt = conn.prepare("SELECT name, version, depends_on FROM shopdb_plugins ORDER BY name")?;
+        let Some(table) = self.bookkeeping_table(core::PLUGINS_TABLE)? else {
+            return Ok(Vec::new());
+        };
+        self.read_rows("reading installed plugins", |conn| {
+            let mut stmt = conn.prepare(&format!("SELECT name, version, depends_on FROM {table} ORDER BY name"))?;
             let rows = stmt.query_map([], |r| {
                 let depends_on: String = r.get(2)?;
                 Ok(InstalledPlugin {
@@ -351,9 +425,12 @@ impl Database {
 
     /// The history `plugin`'s chain had recorded without running, oldest first.
     pub fn marks(&self, plugin: &str) -> Result<Vec<RecordedMark>, DbError> {
-        self.read_if_table(core::MARKS_TABLE, "reading history marks", |conn| {
-            let mut stmt = conn
-                .prepare("SELECT version, how, recorded_at FROM shopdb_history_marks WHERE plugin = ?1 ORDER BY id")?;
+        let Some(table) = self.bookkeeping_table(core::MARKS_TABLE)? else {
+            return Ok(Vec::new());
+        };
+        self.read_rows("reading history marks", |conn| {
+            let mut stmt =
+                conn.prepare(&format!("SELECT version, how, recorded_at FROM {table} WHERE plugin = ?1 ORDER BY id"))?;
             let rows = stmt.query_map([plugin], |r| {
                 Ok(RecordedMark { version: r.get(0)?, how: r.get(1)?, recorded_at: r.get(2)? })
             })?;
@@ -361,15 +438,11 @@ impl Database {
         })
     }
 
-    fn read_if_table<T: Default>(
+    fn read_rows<T>(
         &self,
-        table: &str,
         what: &'static str,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, DbError> {
-        if !self.has_table(table)? {
-            return Ok(T::default());
-        }
         read(&self.conn).map_err(|e| self.error(what, e))
     }
 
@@ -428,6 +501,11 @@ impl Session<'_> {
         self.db
     }
 
+    /// Who watches the run, if anyone.
+    pub fn progress(&self) -> Option<Arc<dyn Progress>> {
+        self.db.progress.clone()
+    }
+
     /// Starts one chain's transaction (a savepoint in a dry run).
     pub fn chain(&mut self) -> Result<ChainTx<'_>, DbError> {
         let begin = if self.dry_run { "SAVEPOINT shopdb_chain" } else { "BEGIN IMMEDIATE" };
@@ -450,12 +528,12 @@ impl Session<'_> {
         let Some(actor) = self.db.actor.as_ref().filter(|_| !self.dry_run) else {
             return Ok(());
         };
-        if !self.db.has_table(core::AUDIT_TABLE)? {
+        let Some(table) = self.db.bookkeeping_table(core::AUDIT_TABLE)? else {
             return Ok(());
-        }
+        };
         self.db
             .conn
-            .execute(audit::INSERT, rusqlite::params_from_iter(entry.params(actor)))
+            .execute(&audit::insert_sql(table), rusqlite::params_from_iter(entry.params(actor)))
             .map(drop)
             .map_err(|e| self.db.error("writing the audit record", e))
     }
@@ -527,10 +605,25 @@ impl ChainTx<'_> {
         runner.set_migration_table_name(&run.history);
 
         let plugin_sql: HashSet<&str> = run.migrations.iter().map(|m| m.sql.as_str()).collect();
+        let pending: Vec<&ChainMigration> = run
+            .migrations
+            .iter()
+            .filter(|m| !before.contains(&m.version) && run.target.is_none_or(|t| m.version <= t))
+            .collect();
+        let watched = match (&self.db.progress, step) {
+            (Some(progress), Step::Run) => Some(Watched {
+                progress: Arc::clone(progress),
+                chain: run.owner.to_owned(),
+                labels: pending.iter().enumerate().map(|(i, m)| (m.sql.as_str(), (i + 1, m.label()))).collect(),
+                total: pending.len(),
+            }),
+            _ => None,
+        };
         let mut driver = Driver {
             conn: &self.db.conn,
             guard: &self.db.guard,
             policy: run.policy.clone(),
+            watched,
             plugin_sql,
             failed: None,
             log: &mut self.log,
@@ -543,20 +636,33 @@ impl ChainTx<'_> {
             self.foreign_keys.everything = true;
         }
         let report = report.map_err(|e| self.explain(run, e, failed))?;
-
-        if let Some(policy) = &run.policy {
-            // The guard let the plugin use unclaimed tables while it ran (a
-            // rebuild's working table); none may outlive the run unlisted.
-            self.after_plugin_sql(run.owner, policy, &run.referencing, &touched)?;
-            if let Some(plugin) = run.plugin {
-                self.record_plugin(run.owner, plugin, &policy.owned)?;
-            }
-        }
         // refinery reports what it ran; what it only recorded is read back.
         let after: HashSet<i32> = match step {
             Step::Run => report.applied_migrations().iter().map(|m| m.version()).collect(),
             Step::Record => self.db.applied(&run.history)?.iter().map(|a| a.version).collect(),
         };
+        let reached = before.iter().chain(&after).copied().max();
+
+        if let Some(policy) = &run.policy {
+            // The guard let the plugin take new names while it ran (a
+            // rebuild's working table); what is left must be what the chain
+            // leaves at that version.
+            let expected = match (run.names, reached) {
+                (Some(names), Some(version)) => names.present_at(version),
+                _ => None,
+            };
+            self.after_plugin_sql(run.owner, policy, &run.referencing, &touched, expected)?;
+            if let Some(plugin) = run.plugin {
+                let mut names = match (run.names, reached) {
+                    (Some(names), Some(version)) => names.created_through(version),
+                    _ => BTreeMap::new(),
+                };
+                for table in &policy.owned {
+                    names.entry(table.clone()).or_insert(ObjectKind::Table);
+                }
+                self.record_plugin(run.owner, plugin, &names)?;
+            }
+        }
         Ok(run
             .migrations
             .iter()
@@ -586,7 +692,7 @@ impl ChainTx<'_> {
                     ProbeError::Denied(denial) => ApplyError::Denied { migration: what.to_owned(), denial },
                     ProbeError::Sqlite(source) => ApplyError::Db(self.db.error("checking views and triggers", source)),
                 })?;
-                self.after_plugin_sql(&policy.plugin, policy, referencing, &touched)
+                self.after_plugin_sql(&policy.plugin, policy, referencing, &touched, None)
             }
             Err((_, Some(denial))) => Err(ApplyError::Denied { migration: what.to_owned(), denial }),
             Err((error, None)) => match self.db.error("applying", error) {
@@ -598,26 +704,23 @@ impl ChainTx<'_> {
         }
     }
     /// What the host verifies after a plugin's SQL ran, from what the guard
-    /// saw it touch (its views and triggers were probed as it ran): no
-    /// unlisted table left behind, and which tables the foreign-key check
-    /// before commit must cover.
+    /// saw it touch (its views and triggers were probed as it ran): it left
+    /// no table behind that the chain does not leave at that version
+    /// (`expected`; the manifest's tables when not known), and which tables
+    /// the foreign-key check before commit must cover.
     fn after_plugin_sql(
         &mut self,
         owner: &str,
         policy: &Arc<Policy>,
         referencing: &[String],
         touched: &Touched,
+        expected: Option<&BTreeMap<String, ObjectKind>>,
     ) -> Result<(), ApplyError> {
-        for created in touched.created.iter().filter(|t| !policy.owned.contains(*t) && !core::is_bookkeeping(t)) {
+        let expected_here = |t: &str| expected.map_or_else(|| policy.owned.contains(t), |e| e.contains_key(t));
+        for created in touched.created.iter().filter(|t| !expected_here(t) && !core::is_bookkeeping(t)) {
             let exists = crate::schema::object_exists(&self.db.conn, created);
             if exists.map_err(|e| ApplyError::Db(self.db.error("reading the schema", e)))? {
-                return Err(ApplyError::Denied {
-                    migration: format!("the run of {owner}"),
-                    denial: Denial {
-                        action: format!("leaving table `{created}` behind"),
-                        reason: format!("plugin '{owner}' does not list it among its tables"),
-                    },
-                });
+                return Err(ApplyError::LeftBehind { plugin: owner.to_owned(), table: created.clone() });
             }
         }
         self.foreign_keys.changed.extend(touched.written.iter().chain(&touched.dropped).cloned());
@@ -646,43 +749,61 @@ impl ChainTx<'_> {
         let Some(actor) = self.db.actor.clone().filter(|_| !self.dry_run) else {
             return Ok(());
         };
-        if !self.db.has_table(core::AUDIT_TABLE)? {
+        let Some(table) = self.db.bookkeeping_table(core::AUDIT_TABLE)? else {
             return Ok(());
-        }
-        self.execute_host("writing the audit record", audit::INSERT, rusqlite::params_from_iter(entry.params(&actor)))
-            .map(drop)
+        };
+        let sql = audit::insert_sql(table);
+        self.execute_host("writing the audit record", &sql, rusqlite::params_from_iter(entry.params(&actor))).map(drop)
     }
 
     /// Notes that `plugin`'s history up to `version` was recorded, not run.
     pub fn mark(&mut self, plugin: &str, version: i32, how: Mark) -> Result<(), ApplyError> {
         self.execute_host(
             "recording how history was written",
-            "INSERT INTO shopdb_history_marks (plugin, version, how) VALUES (?1, ?2, ?3)",
+            "INSERT INTO shopdb_core_marks (plugin, version, how) VALUES (?1, ?2, ?3)",
             rusqlite::params![plugin, version, how.as_str()],
         )
         .map(drop)
     }
 
-    /// Records `plugin` as installed and as the owner of `tables`.
+    /// Records `plugin` as installed and as the owner of `names` (added to
+    /// what it owned before: a name stays its owner's once created). A name
+    /// recorded as another plugin's is refused: another host applied a
+    /// plugin with that name since this run's checks.
     fn record_plugin(
         &mut self,
         plugin: &str,
         record: PluginRecord<'_>,
-        tables: &BTreeSet<String>,
+        names: &BTreeMap<String, ObjectKind>,
     ) -> Result<(), ApplyError> {
-        self.execute_host("recording table owners", "DELETE FROM shopdb_table_owners WHERE plugin = ?1", [plugin])?;
-        // One statement for all the tables: each statement is prepared anew
+        // One statement for all the names: each statement is prepared anew
         // after the plugin's SQL changed the schema.
-        let tables = serde_json::to_string(tables).expect("a set of strings serializes to JSON");
+        let pairs: Vec<(&str, &str)> = names.iter().map(|(name, kind)| (name.as_str(), kind.as_str())).collect();
+        let pairs = serde_json::to_string(&pairs).expect("pairs of strings serialize to JSON");
+        let taken = self
+            .db
+            .conn
+            .query_row(
+                "SELECT o.name, o.kind, o.plugin FROM shopdb_core_owners o \
+                 JOIN json_each(?1) j ON o.name = j.value ->> 0 WHERE o.plugin <> ?2 LIMIT 1",
+                [pairs.as_str(), plugin],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+            )
+            .optional()
+            .map_err(|e| ApplyError::Db(self.db.error("recording the owners of names", e)))?;
+        if let Some((name, kind, owner)) = taken {
+            return Err(ApplyError::NameTaken { plugin: plugin.to_owned(), kind, name, owner });
+        }
         self.execute_host(
-            "recording table owners",
-            "INSERT INTO shopdb_table_owners (table_name, plugin) SELECT value, ?2 FROM json_each(?1)",
-            [tables.as_str(), plugin],
+            "recording the owners of names",
+            "INSERT OR IGNORE INTO shopdb_core_owners (name, kind, plugin) \
+             SELECT value ->> 0, value ->> 1, ?2 FROM json_each(?1)",
+            [pairs.as_str(), plugin],
         )?;
         let depends_on = serde_json::to_string(record.depends_on).expect("a list of strings serializes to JSON");
         self.execute_host(
             "recording the plugin",
-            "INSERT INTO shopdb_plugins (name, version, depends_on) VALUES (?1, ?2, ?3) \
+            "INSERT INTO shopdb_core_plugins (name, version, depends_on) VALUES (?1, ?2, ?3) \
              ON CONFLICT (name) DO UPDATE SET version = excluded.version, depends_on = excluded.depends_on, \
              updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
             [plugin, record.version, depends_on.as_str()],
@@ -878,11 +999,22 @@ struct Driver<'c> {
     /// The chain's own SQL: only these texts run under the plugin's policy;
     /// everything else is refinery's bookkeeping (history table and rows).
     plugin_sql: HashSet<&'c str>,
+    /// Who watches, and the label of each pending migration's SQL.
+    watched: Option<Watched<'c>>,
     failed: Option<Failure>,
     /// Every statement executed, for dry runs and reports.
     log: &'c mut Vec<String>,
     /// What the plugin's SQL touched, over the whole run.
     touched: Touched,
+}
+
+/// What a [`Driver`] reports to the one watching the run.
+struct Watched<'c> {
+    progress: Arc<dyn Progress>,
+    chain: String,
+    /// A pending migration's SQL → its place in the run and its label.
+    labels: HashMap<&'c str, (usize, String)>,
+    total: usize,
 }
 
 /// The error a [`Driver`] hands to refinery (which keeps only its text).
@@ -906,6 +1038,10 @@ impl Transaction for Driver<'_> {
         for sql in queries {
             self.log.push(sql.to_owned());
             let policy = self.policy.clone().filter(|_| self.plugin_sql.contains(sql));
+            let watched = self.watched.as_ref().and_then(|w| w.labels.get(sql).map(|(i, label)| (w, *i, label)));
+            if let Some((w, i, label)) = watched {
+                w.progress.migration_started(&w.chain, label, i, w.total);
+            }
             let started = std::time::Instant::now();
             let result = match &policy {
                 Some(policy) => {
@@ -921,6 +1057,9 @@ impl Transaction for Driver<'_> {
             );
             if let Err((error, denial)) = result {
                 return Err(self.fail(sql, error, denial));
+            }
+            if let Some((w, _, label)) = watched {
+                w.progress.migration_finished(&w.chain, label, started.elapsed());
             }
             if let Some(policy) = &policy {
                 // Views and triggers this migration created are probed now,
@@ -1010,6 +1149,7 @@ mod tests {
             target: None,
             policy: Some(Arc::new(policy)),
             plugin: Some(PluginRecord { version: "1.0.0", depends_on: &[] }),
+            names: None,
             referencing: vec!["mine".to_owned()],
         }
     }

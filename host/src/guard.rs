@@ -14,6 +14,7 @@
 //! the host's bookkeeping and history tables, `ATTACH`/`DETACH`, `PRAGMA`,
 //! transaction control, temporary objects and virtual tables.
 
+use crate::names::{self, ObjectKind};
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::Connection;
 use std::collections::{BTreeMap, BTreeSet};
@@ -77,6 +78,13 @@ pub struct Touched {
     pub views: BTreeSet<String>,
     /// Tables (or views) that got a trigger.
     pub triggered: BTreeSet<String>,
+    /// Every name created (tables, views, indexes, triggers), with its kind.
+    pub named: BTreeMap<String, ObjectKind>,
+    /// Whether anything but reading happened: a write, or any change to
+    /// the schema (a migration that did nothing of the kind is a no-op).
+    pub changed: bool,
+    /// Whether the schema changed: something was created, altered or dropped.
+    pub schema: bool,
 }
 
 impl Touched {
@@ -87,10 +95,51 @@ impl Touched {
         self.created.extend(other.created);
         self.views.extend(other.views);
         self.triggered.extend(other.triggered);
+        self.named.extend(other.named);
+        self.changed |= other.changed;
+        self.schema |= other.schema;
     }
 
     fn record(&mut self, action: &AuthAction<'_>) {
         let lower = |t: &str| t.to_lowercase();
+        let reading = matches!(
+            action,
+            AuthAction::Select | AuthAction::Read { .. } | AuthAction::Function { .. } | AuthAction::Recursive
+        );
+        // SQLite's own schema tables are written by the DDL it records.
+        let internal = matches!(
+            *action,
+            AuthAction::Insert { table_name } | AuthAction::Delete { table_name } | AuthAction::Update { table_name, .. }
+                if is_sqlite_internal(&lower(table_name))
+        );
+        self.changed |= !reading && !internal;
+        self.schema |= matches!(
+            action,
+            AuthAction::CreateTable { .. }
+                | AuthAction::CreateView { .. }
+                | AuthAction::CreateIndex { .. }
+                | AuthAction::CreateTrigger { .. }
+                | AuthAction::AlterTable { .. }
+                | AuthAction::DropTable { .. }
+                | AuthAction::DropView { .. }
+                | AuthAction::DropIndex { .. }
+                | AuthAction::DropTrigger { .. }
+        );
+        match *action {
+            AuthAction::CreateTable { table_name } => {
+                self.named.insert(lower(table_name), ObjectKind::Table);
+            }
+            AuthAction::CreateView { view_name } => {
+                self.named.insert(lower(view_name), ObjectKind::View);
+            }
+            AuthAction::CreateIndex { index_name, .. } if !is_sqlite_internal(&lower(index_name)) => {
+                self.named.insert(lower(index_name), ObjectKind::Index);
+            }
+            AuthAction::CreateTrigger { trigger_name, .. } => {
+                self.named.insert(lower(trigger_name), ObjectKind::Trigger);
+            }
+            _ => {}
+        }
         match *action {
             AuthAction::Insert { table_name }
             | AuthAction::Delete { table_name }
@@ -248,10 +297,12 @@ impl Drop for Restricted<'_> {
     }
 }
 
-/// SQLite's schema tables, written by SQLite itself while it runs DDL.
+/// SQLite's schema tables, written by SQLite itself while it runs DDL, and
+/// the indexes it names itself for UNIQUE and PRIMARY KEY constraints.
 fn is_sqlite_internal(table: &str) -> bool {
     matches!(table, "sqlite_master" | "sqlite_schema" | "sqlite_sequence" | "sqlite_temp_master" | "sqlite_temp_schema")
         || table.starts_with("sqlite_stat")
+        || table.starts_with("sqlite_autoindex_")
 }
 
 /// What SQLite reads by itself while running DDL a plugin is allowed:
@@ -280,25 +331,35 @@ fn decide(policy: &Policy, context: &AuthContext<'_>) -> Result<(), Denial> {
     }
     let deny = |action: String, reason: &str| Err(Denial { action, reason: reason.to_owned() });
     match context.action {
+        AuthAction::Function { function_name } if function_name.eq_ignore_ascii_case("load_extension") => deny(
+            "load_extension()".into(),
+            "plugins may not load extensions: a plugin's SQL uses what the bundled SQLite has",
+        ),
         AuthAction::Select | AuthAction::Recursive | AuthAction::Function { .. } => Ok(()),
         AuthAction::Read { table_name, .. } => policy.may_read(table_name, context.accessor),
         AuthAction::CreateTable { table_name } => {
-            policy.may_change(table_name, || format!("CREATE TABLE `{table_name}`"))
+            let action = || format!("CREATE TABLE `{table_name}`");
+            policy.may_name(table_name, action).and_then(|()| policy.may_change(table_name, action))
         }
         AuthAction::AlterTable { table_name, .. } => {
             policy.may_change(table_name, || format!("ALTER TABLE `{table_name}`"))
         }
         AuthAction::DropTable { table_name } => policy.may_change(table_name, || format!("DROP TABLE `{table_name}`")),
-        AuthAction::CreateView { view_name } => policy.may_change(view_name, || format!("CREATE VIEW `{view_name}`")),
+        AuthAction::CreateView { view_name } => {
+            let action = || format!("CREATE VIEW `{view_name}`");
+            policy.may_name(view_name, action).and_then(|()| policy.may_change(view_name, action))
+        }
         AuthAction::DropView { view_name } => policy.may_change(view_name, || format!("DROP VIEW `{view_name}`")),
         AuthAction::CreateIndex { index_name, table_name } => {
-            policy.may_change(table_name, || format!("CREATE INDEX `{index_name}` ON `{table_name}`"))
+            let action = || format!("CREATE INDEX `{index_name}` ON `{table_name}`");
+            policy.may_change(table_name, action).and_then(|()| policy.may_name(index_name, action))
         }
         AuthAction::DropIndex { index_name, table_name } => {
             policy.may_change(table_name, || format!("DROP INDEX `{index_name}` ON `{table_name}`"))
         }
         AuthAction::CreateTrigger { trigger_name, table_name } => {
-            policy.may_change(table_name, || format!("CREATE TRIGGER `{trigger_name}` ON `{table_name}`"))
+            let action = || format!("CREATE TRIGGER `{trigger_name}` ON `{table_name}`");
+            policy.may_change(table_name, action).and_then(|()| policy.may_name(trigger_name, action))
         }
         AuthAction::DropTrigger { trigger_name, table_name } => {
             policy.may_change(table_name, || format!("DROP TRIGGER `{trigger_name}` ON `{table_name}`"))
@@ -326,11 +387,24 @@ fn decide(policy: &Policy, context: &AuthContext<'_>) -> Result<(), Denial> {
                 Some(value) => format!("PRAGMA {pragma_name} = {value}"),
                 None => format!("PRAGMA {pragma_name}"),
             },
-            "plugins may not run PRAGMA statements (the host sets up the connection)",
+            if pragma_name.eq_ignore_ascii_case("foreign_keys")
+                || pragma_name.eq_ignore_ascii_case("defer_foreign_keys")
+            {
+                "plugins may not run PRAGMA statements; foreign keys are already off while a chain runs \
+                 and checked before it commits, so this line can go"
+            } else {
+                "plugins may not run PRAGMA statements (the host sets up the connection)"
+            },
         ),
         AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => deny(
             "BEGIN/COMMIT/ROLLBACK/SAVEPOINT".into(),
             "the host runs each plugin's migrations in one transaction; plugins may not control it",
+        ),
+        // VACUUM works on a copy it attaches under an empty file name.
+        AuthAction::Attach { filename: "" } => deny(
+            "VACUUM".into(),
+            "VACUUM cannot run inside a migration (each chain runs in one transaction, and SQLite vacuums only \
+             outside one): remove it; an operator may run VACUUM on the database after the run",
         ),
         AuthAction::Attach { filename } => {
             deny(format!("ATTACH `{filename}`"), "plugins may not attach other database files")
@@ -362,8 +436,11 @@ fn decide(policy: &Policy, context: &AuthContext<'_>) -> Result<(), Denial> {
 
 impl Policy {
     fn owner_of(&self, table: &str) -> String {
-        if crate::core::is_bookkeeping(table) {
+        if names::is_bookkeeping(table) {
             return "it is the host's bookkeeping (history and ownership records)".into();
+        }
+        if let Some(why) = names::reserved_object_name(table) {
+            return format!("the name is reserved: {why}");
         }
         match self.owners.get(table) {
             Some(owner) if owner == crate::core::OWNER => "it is a core table".into(),
@@ -372,14 +449,51 @@ impl Policy {
         }
     }
 
-    /// Whether the plugin may treat `table` (lowercase) as its own.
+    /// Whether the plugin may treat `table` (lowercase) as its own: it
+    /// lists it, or the database records it as the plugin's (a name its
+    /// chain created once, such as a table a later migration dropped), or
+    /// nobody owns it and the plugin may take new names.
     fn owns(&self, table: &str) -> bool {
-        self.owned.contains(table)
-            || (self.may_use_unclaimed
-                && !self.owners.contains_key(table)
-                && !crate::core::is_bookkeeping(table)
-                && !table.starts_with("sqlite_")
-                && !table.starts_with("pragma_"))
+        if self.owned.contains(table) || self.owners.get(table).is_some_and(|owner| *owner == self.plugin) {
+            return true;
+        }
+        self.may_use_unclaimed
+            && !self.owners.contains_key(table)
+            && names::reserved_object_name(table).is_none()
+            && !table.starts_with("pragma_")
+    }
+
+    /// Whether the plugin may give a new object (index, trigger, table,
+    /// view) the name `name`: no one else's, nor a reserved one.
+    fn may_name(&self, name: &str, action: impl FnOnce() -> String) -> Result<(), Denial> {
+        let lower = name.to_lowercase();
+        if is_sqlite_internal(&lower) {
+            // The index SQLite makes itself for a UNIQUE or PRIMARY KEY.
+            return Ok(());
+        }
+        if let Some(why) = names::reserved_object_name(&lower) {
+            return Err(Denial {
+                action: action(),
+                reason: format!("the name is reserved: {why}; choose another name"),
+            });
+        }
+        match self.owners.get(&lower) {
+            Some(owner) if *owner != self.plugin => {
+                let whose = if owner == crate::core::OWNER {
+                    "the core schema's".to_owned()
+                } else {
+                    format!("plugin '{owner}''s")
+                };
+                Err(Denial {
+                    action: action(),
+                    reason: format!(
+                        "`{lower}` is {whose}: every table, index, trigger and view name belongs to one owner; \
+                         choose another name"
+                    ),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     fn may_change(&self, table: &str, action: impl FnOnce() -> String) -> Result<(), Denial> {
@@ -441,10 +555,16 @@ mod tests {
             owned: ["mine_items".to_owned(), "mine_view".to_owned()].into(),
             readable: ["sites".to_owned(), "theirs".to_owned()].into(),
             owners: Arc::new(
-                [("sites", "core"), ("theirs", "dep"), ("strangers", "stranger")]
-                    .into_iter()
-                    .map(|(t, o)| (t.to_owned(), o.to_owned()))
-                    .collect(),
+                [
+                    ("sites", "core"),
+                    ("sites_n", "core"),
+                    ("theirs", "dep"),
+                    ("theirs_n", "dep"),
+                    ("strangers", "stranger"),
+                ]
+                .into_iter()
+                .map(|(t, o)| (t.to_owned(), o.to_owned()))
+                .collect(),
             ),
             may_use_unclaimed: false,
         };
@@ -502,6 +622,9 @@ mod tests {
         denied("SELECT * FROM strangers", "reading `strangers`");
         denied("CREATE VIEW mine_view AS SELECT * FROM strangers", "reading `strangers`");
         denied("CREATE VIEW not_mine AS SELECT 1", "CREATE VIEW `not_mine`");
+        denied("CREATE INDEX theirs_n ON mine_items (n)", "`theirs_n` is plugin 'dep''s");
+        denied("CREATE INDEX sites_n ON mine_items (n)", "`sites_n` is the core schema's");
+        denied("CREATE TRIGGER shopdb_t AFTER INSERT ON mine_items BEGIN SELECT 1; END", "the name is reserved");
         denied(
             "CREATE TRIGGER mine_items_spy AFTER INSERT ON mine_items BEGIN SELECT count(*) FROM strangers; END",
             "reading `strangers` (in `mine_items_spy`)",
@@ -511,7 +634,10 @@ mod tests {
     #[test]
     fn a_plugin_may_not_escape_the_run() {
         denied("ATTACH DATABASE ':memory:' AS other", "ATTACH");
-        denied("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = OFF");
+        denied("PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = OFF: plugins may not run PRAGMA");
+        denied("PRAGMA foreign_keys = OFF", "foreign keys are already off while a chain runs");
+        denied("VACUUM", "VACUUM cannot run inside a migration");
+        denied("SELECT load_extension('x')", "plugins may not load extensions");
         denied("BEGIN", "BEGIN/COMMIT");
         denied("SAVEPOINT s", "BEGIN/COMMIT");
         denied("CREATE TEMP TABLE t (x)", "temporary");

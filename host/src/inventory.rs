@@ -43,8 +43,8 @@ pub struct Inventory {
     pub plugins: Vec<Plugin>,
     /// Files refused, in file order.
     pub refused: Vec<Refusal>,
-    /// Which plugin the database records as each table's owner (empty when
-    /// no database was consulted).
+    /// Which plugin the database records as the owner of each name (empty
+    /// when no database was consulted).
     pub recorded_owners: BTreeMap<String, String>,
     /// The plugins the database records as installed (empty when no
     /// database was consulted).
@@ -63,42 +63,12 @@ impl Inventory {
     /// loading every file it does not pin with the same content, and
     /// reports pinned files that are missing.
     pub fn scan_pinned(dir: &Path, lock: Option<&LockFile>) -> Result<Inventory, DiscoverError> {
-        Self::scan_with(dir, lock, |files| (load_files(files, lock), ())).map(|(inventory, ())| inventory)
-    }
-
-    /// [`Inventory::scan_pinned`], running `beside` on a second thread
-    /// while the plugins load: work that does not need them (opening the
-    /// database) overlaps their loading instead of following it. `beside`
-    /// runs only once the directory has been checked and listed, so that a
-    /// bad directory stops the command before it.
-    pub fn scan_pinned_beside<T: Send>(
-        dir: &Path,
-        lock: Option<&LockFile>,
-        beside: impl FnOnce() -> T + Send,
-    ) -> Result<(Inventory, T), DiscoverError> {
-        Self::scan_with(dir, lock, |files| {
-            std::thread::scope(|scope| {
-                let helper = crate::cpus::spawn_beside(scope, crate::cpus::Lead::here(), |_| beside());
-                let loaded = load_files(files, lock);
-                (loaded, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            })
-        })
-    }
-
-    /// The body of both scans: checks and lists the directory, then `load`s
-    /// the files (with whatever it runs beside them), then applies the pins
-    /// and sorts out which plugins can be used.
-    fn scan_with<T>(
-        dir: &Path,
-        lock: Option<&LockFile>,
-        load: impl FnOnce(&[PathBuf]) -> ((Vec<Plugin>, Vec<Refusal>), T),
-    ) -> Result<(Inventory, T), DiscoverError> {
         trust::check_directory(dir).map_err(|e| match e {
             TrustError::Unreadable { .. } => DiscoverError::Missing(dir.to_owned()),
             other => DiscoverError::Untrusted(other),
         })?;
         let files = discover::plugin_files(dir)?;
-        let ((loaded, mut refused), beside) = load(&files);
+        let (loaded, mut refused) = load_files(&files, lock);
         if let Some(lock) = lock {
             for pin in lock
                 .plugins
@@ -115,16 +85,21 @@ impl Inventory {
                 });
             }
         }
-        let mut scanned = Inventory::from_plugins(dir.to_owned(), loaded);
-        refused.append(&mut scanned.refused);
-        scanned.refused = refused;
-        Ok((scanned, beside))
+        Ok(Inventory::sorted(dir.to_owned(), loaded, refused))
     }
 
     /// An inventory of plugins loaded by other means (synthetic ones in the
     /// benchmarks, for one), checked and ordered as [`Inventory::scan`] does.
     pub fn from_plugins(dir: PathBuf, plugins: Vec<Plugin>) -> Inventory {
-        let mut inventory = Inventory { dir, plugins, ..Inventory::default() };
+        Inventory::sorted(dir, plugins, Vec::new())
+    }
+
+    /// `plugins` and the files already `refused` (by the loader, by the
+    /// pins), with duplicates, missing dependencies and cycles refused and
+    /// the rest in dependency order. A plugin whose dependency's file was
+    /// refused knows it was refused, and why.
+    fn sorted(dir: PathBuf, plugins: Vec<Plugin>, refused: Vec<Refusal>) -> Inventory {
+        let mut inventory = Inventory { dir, plugins, refused, ..Inventory::default() };
         inventory.refuse_duplicates();
         inventory.refuse_missing_dependencies();
         inventory.order_by_dependencies();
@@ -182,19 +157,23 @@ impl Inventory {
         });
     }
 
-    /// Who owns each known table (lowercase table → `core`, or a plugin
-    /// name): the database's records, the core, and the usable plugins.
+    /// Who owns each known name (lowercase table, view, index or trigger
+    /// → `core`, or a plugin name): the database's records, the core's
+    /// objects, and the usable plugins' tables and what their DDL creates.
     /// Built once and shared by every plugin's policy.
     pub fn owners(&self) -> Arc<BTreeMap<String, String>> {
         Arc::clone(self.owner_index.get_or_init(|| {
-            let mut owners = self.recorded_owners.clone();
-            for table in crate::core::tables() {
-                owners.insert(table.clone(), crate::core::OWNER.into());
-            }
+            let mut owners = BTreeMap::new();
             for plugin in &self.plugins {
-                for table in &plugin.manifest.tables {
-                    owners.insert(table.clone(), plugin.manifest.name.clone());
+                let created = crate::sqltext::objects_after([plugin.manifest.ddl.as_str()]);
+                for name in created.into_keys().chain(plugin.manifest.tables.iter().cloned()) {
+                    owners.insert(name, plugin.manifest.name.clone());
                 }
+            }
+            // What the database records wins over what a file says.
+            owners.extend(self.recorded_owners.iter().map(|(name, owner)| (name.clone(), owner.clone())));
+            for name in crate::core::objects().keys() {
+                owners.insert(name.clone(), crate::core::OWNER.into());
             }
             Arc::new(owners)
         }))
@@ -413,21 +392,16 @@ fn load_files(files: &[PathBuf], lock: Option<&LockFile>) -> (Vec<Plugin>, Vec<R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use crate::check::tests::plugin;
 
     #[test]
-    fn the_work_beside_the_loading_waits_for_a_good_directory_and_its_result_comes_back() {
-        let ran = AtomicBool::new(false);
-        let missing = Path::new("/nonexistent/shopdb-plugins");
-        let refused = Inventory::scan_pinned_beside(missing, None, || ran.store(true, Ordering::SeqCst));
-        assert!(matches!(refused, Err(DiscoverError::Missing(_))));
-        assert!(!ran.load(Ordering::SeqCst), "a bad directory stops the command before the work beside it");
-
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        let (inventory, answer) = Inventory::scan_pinned_beside(dir.path(), None, || 42).expect("an empty directory");
-        assert_eq!(answer, 42);
-        assert!(inventory.plugins.is_empty() && inventory.refused.is_empty());
+    fn a_dependency_whose_file_was_refused_blocks_instead_of_missing() {
+        let mut child = plugin("child", "CREATE TABLE child_items (id INTEGER PRIMARY KEY);");
+        child.manifest.depends_on = vec!["parent".into()];
+        let refused = Refusal { file: "libparent.so".into(), plugin: Some("parent".into()), reason: "broken".into() };
+        let inventory = Inventory::sorted("plugins".into(), vec![child], vec![refused]);
+        assert_eq!(inventory.plugins.len(), 1, "not refused as missing: {:?}", inventory.refused);
+        let unusable = inventory.refused_names();
+        assert_eq!(inventory.blocked_by(&inventory.plugins[0], &unusable).as_deref(), Some("parent"));
     }
 }

@@ -10,14 +10,12 @@
 //! [`db::Database::apply`].
 
 pub mod adopt;
-pub mod ahead;
 pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod core;
-pub mod cpus;
 pub mod db;
 pub mod discover;
 pub mod error;
@@ -27,7 +25,9 @@ pub mod inventory;
 pub mod load;
 pub mod manifest;
 pub mod migrate;
+pub mod names;
 pub mod pin;
+pub mod progress;
 pub mod report;
 pub mod scaffold;
 pub mod schema;

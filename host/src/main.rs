@@ -3,7 +3,7 @@
 use clap::{CommandFactory, FromArgMatches};
 use shopdb_host::cli::{Cli, Command, OutputArgs};
 use shopdb_host::error::{Error, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
-use shopdb_host::{commands, config, report};
+use shopdb_host::{commands, config, progress, report};
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -81,12 +81,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// Colour only on a terminal, and not when NO_COLOR is set; progress on
-/// stderr only on a terminal; `-v` logs what the host does, `-q` only errors.
+/// Colour only on a terminal, and not when NO_COLOR is set; progress (a
+/// spinner) on stderr only on a terminal and not with `-q`; `-v` logs what
+/// the host does, `-q` only errors.
 fn setup_terminal(cli: &Cli) {
     let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     report::set_colour(io::stdout().is_terminal() && !no_colour);
     let stderr_is_terminal = io::stderr().is_terminal();
+    if stderr_is_terminal && !cli.quiet {
+        progress::install(std::sync::Arc::new(progress::Spinner::new()));
+    }
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => tracing::Level::ERROR,
         (false, 0) if stderr_is_terminal => tracing::Level::INFO,

@@ -12,19 +12,17 @@
 //! one transaction and records its history as applied; [`stamp`] records
 //! history by hand.
 
-use crate::adopt::{self, Adoption, RunViews};
-use crate::ahead::Ahead;
+use crate::adopt::{self, AdoptError, Adoption};
 use crate::audit;
-use crate::check::{self, dependency_closure, policy_for, Checker, LazyChecker};
+use crate::check::{dependency_closure, policy_for, CheckError, Checked, Checker, LazyChecker};
 use crate::db::{ApplyError, ChainRun, ChainTx, Database, DbError, Mark, PluginRecord, Session, Step};
 use crate::error::one_line;
 use crate::history;
 use crate::inventory::Inventory;
 use crate::load::Plugin;
-use crate::schema::Schema;
 use crate::{core, manifest::ChainMigration};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -216,12 +214,19 @@ pub fn core_run() -> ChainRun<'static> {
         target: None,
         policy: None,
         plugin: None,
+        names: None,
         referencing: Vec::new(),
     }
 }
 
-/// The run that brings `plugin`'s chain to `target` (or its head) under its policy.
-pub fn plugin_run<'p>(plugin: &'p Plugin, inventory: &Inventory, target: Option<i32>) -> ChainRun<'p> {
+/// The run that brings `plugin`'s chain to `target` (or its head) under its
+/// policy; `checked` is what its checks learnt (the names it creates).
+pub fn plugin_run<'p>(
+    plugin: &'p Plugin,
+    inventory: &Inventory,
+    target: Option<i32>,
+    checked: Option<&'p Checked>,
+) -> ChainRun<'p> {
     let manifest = &plugin.manifest;
     ChainRun {
         owner: &manifest.name,
@@ -230,7 +235,60 @@ pub fn plugin_run<'p>(plugin: &'p Plugin, inventory: &Inventory, target: Option<
         target,
         policy: Some(Arc::new(policy_for(manifest, inventory))),
         plugin: Some(PluginRecord { version: &manifest.version, depends_on: &manifest.depends_on }),
+        names: checked.map(|c| &c.names),
         referencing: inventory.referencing_tables(&manifest.name),
+    }
+}
+
+/// Every plugin's verdict, taken before the first transaction of a run.
+/// Only plugins with something to do are checked (a no-op run checks
+/// nothing and builds no scratch database), all at once, spread over the
+/// machine's cores; a plugin that turns out to need a verdict later (another
+/// host changed its history in between) is checked then, still before its
+/// transaction.
+struct Verdicts<'i> {
+    checker: LazyChecker<'i>,
+    taken: BTreeMap<String, Result<Checked, String>>,
+}
+
+impl<'i> Verdicts<'i> {
+    fn take(db: &Database, inventory: &'i Inventory, selection: &[(&Plugin, Option<i32>)]) -> Verdicts<'i> {
+        let checker = LazyChecker::new(inventory);
+        let mut needed: Vec<&Plugin> = Vec::new();
+        for (plugin, target) in selection {
+            let recorded = db.applied(&plugin.manifest.history_table()).unwrap_or_default();
+            let pending = match history::compare(&recorded, &plugin.manifest.chain) {
+                Ok(state) => recorded.is_empty() || state.pending.iter().any(|m| target.is_none_or(|t| m.version <= t)),
+                Err(_) => false,
+            };
+            if pending {
+                needed.push(plugin);
+            }
+        }
+        let mut taken = BTreeMap::new();
+        if !needed.is_empty() {
+            match checker.get() {
+                Ok(c) => {
+                    for (plugin, verdict) in needed.iter().zip(c.check_plugins(&needed)) {
+                        taken.insert(plugin.manifest.name.clone(), verdict.map_err(|e| e.to_string()));
+                    }
+                }
+                Err(e) => {
+                    for plugin in needed {
+                        taken.insert(plugin.manifest.name.clone(), Err(e.clone()));
+                    }
+                }
+            }
+        }
+        Verdicts { checker, taken }
+    }
+
+    /// `plugin`'s verdict, checking it now if it was not checked before.
+    fn of(&mut self, plugin: &Plugin) -> &Result<Checked, String> {
+        let checker = &self.checker;
+        self.taken
+            .entry(plugin.manifest.name.clone())
+            .or_insert_with(|| checker.get().and_then(|c| c.schema_checks(plugin).map_err(|e| e.to_string())))
     }
 }
 
@@ -242,62 +300,27 @@ fn run(
     dry_run: bool,
 ) -> Result<RunReport, RunError> {
     let mut report = RunReport { database: db.path().to_owned(), dry_run, chains: Vec::new() };
-    // Plugins without a history table are (almost always) first installs:
-    // their DDL checks can run ahead, beside the chains applied before them.
-    // Only a guess: `advance` reads the history and decides.
-    let first_installs: Vec<&Plugin> = selection
-        .iter()
-        .filter(|(plugin, target)| {
-            target.is_none() && db.has_table(&plugin.manifest.history_table()).is_ok_and(|exists| !exists)
-        })
-        .map(|(plugin, _)| *plugin)
-        .collect();
+    let mut verdicts = Verdicts::take(db, inventory, &selection);
     let mut session = db.session(dry_run)?;
-    std::thread::scope(|scope| {
-        let mut ahead = Ahead::start(scope, inventory, first_installs);
-        run_chains(&mut session, inventory, selection, report_refused, &mut report, &mut ahead);
-    });
-    Ok(report)
-}
-
-/// The body of [`run`], with the first-install checks running `ahead`.
-fn run_chains(
-    session: &mut Session<'_>,
-    inventory: &Inventory,
-    selection: Vec<(&Plugin, Option<i32>)>,
-    report_refused: bool,
-    report: &mut RunReport,
-    ahead: &mut Ahead<'_>,
-) {
-    let core = advance(session, core::OWNER, None, &core_run(), None, ahead);
-    audit_unless_ok(session, &core, None);
+    let core = advance(&mut session, core::OWNER, None, &core_run(), None);
+    audit_unless_ok(&mut session, &core, None);
     let core_ok = core.status.is_ok();
     report.chains.push(core);
     if report_refused {
         for refusal in refusals(inventory) {
-            audit_unless_ok(session, &refusal, None);
+            audit_unless_ok(&mut session, &refusal, None);
             report.chains.push(refusal);
         }
     }
     let mut unusable: BTreeSet<String> = inventory.refused_names();
-    let checker = LazyChecker::new(inventory);
-    let views = RunViews::default();
     for (plugin, target) in selection {
         let name = &plugin.manifest.name;
         let blocker = if core_ok { inventory.blocked_by(plugin, &unusable) } else { Some(core::OWNER.to_owned()) };
         let result = match blocker {
             Some(by) => outcome(name, Some(&plugin.file), None, Status::Blocked { by }),
             None => {
-                let run = plugin_run(plugin, inventory, target);
-                let result = advance(
-                    session,
-                    name,
-                    Some(&plugin.file),
-                    &run,
-                    Some((plugin, inventory, &checker, &views)),
-                    ahead,
-                );
-                audit_unless_ok(session, &result, Some(plugin));
+                let result = advance_plugin(&mut session, plugin, inventory, target, &mut verdicts);
+                audit_unless_ok(&mut session, &result, Some(plugin));
                 result
             }
         };
@@ -306,6 +329,7 @@ fn run_chains(
         }
         report.chains.push(result);
     }
+    Ok(report)
 }
 
 /// Records a refused or failed chain in the audit record, in a transaction
@@ -324,83 +348,110 @@ fn audit_unless_ok(session: &mut Session<'_>, result: &ChainOutcome, plugin: Opt
     let _ = session.audit(&entry);
 }
 
-/// Brings one chain forward in its own transaction: compares history,
-/// decides adoption, runs the plugin's checks only when something is
-/// pending, then applies.
-fn advance(
+/// Brings one plugin's chain forward: reads its history, takes its verdict
+/// (refused: nothing is tried), decides adoption, then applies in its own
+/// transaction.
+fn advance_plugin(
     session: &mut Session<'_>,
-    name: &str,
-    file: Option<&Path>,
-    run: &ChainRun<'_>,
-    plugin: Option<(&Plugin, &Inventory, &LazyChecker<'_>, &RunViews)>,
-    ahead: &mut Ahead<'_>,
+    plugin: &Plugin,
+    inventory: &Inventory,
+    target: Option<i32>,
+    verdicts: &mut Verdicts<'_>,
 ) -> ChainOutcome {
-    ahead.main_is_here();
-    let db = session.database();
-    let recorded = match db.applied(&run.history) {
+    let name = plugin.manifest.name.as_str();
+    let file = Some(plugin.file.as_path());
+    let history = plugin.manifest.history_table();
+    let recorded = match session.database().applied(&history) {
         Ok(recorded) => recorded,
         Err(e) => return outcome(name, file, None, Status::Failed { reason: one_line(&e) }),
     };
     let from = recorded.iter().map(|a| a.version).max();
+    let state = match history::compare(&recorded, &plugin.manifest.chain) {
+        Ok(state) => state,
+        Err(e) => return outcome(name, file, from, Status::Refused { reason: format!("plugin '{name}': {e}") }),
+    };
+    let pending = state.pending.iter().any(|m| target.is_none_or(|t| m.version <= t));
+    if !pending && !recorded.is_empty() {
+        return outcome(name, file, from, Status::UpToDate { version: state.applied });
+    }
+    let checked = match verdicts.of(plugin) {
+        Ok(checked) => checked.clone(),
+        Err(reason) => return outcome(name, file, from, Status::Refused { reason: reason.clone() }),
+    };
     let mut adopted = None;
-    if let (true, Some((plugin, inventory, checker, views))) = (recorded.is_empty(), plugin) {
-        let decided = adopt::decide(db.connection(), plugin, inventory, checker, views);
+    if recorded.is_empty() {
+        let decided =
+            verdicts.checker.get().map_err(crate::db::DbError::Scratch).map_err(AdoptError::from).and_then(|checker| {
+                adopt::decide(session.database().connection(), plugin, inventory, checker, &checked.names)
+            });
         match decided {
             Ok(Adoption::NotNeeded) => {}
             Ok(Adoption::AtVersion(version)) => adopted = Some(version),
-            Ok(Adoption::NoMatch { closest, diff }) => {
-                let reason = format!(
-                    "plugin '{name}': its tables exist without history but match no version of its chain \
-                     (closest is V{closest}: {}); fix the tables or record a version by hand with `shopdb-host stamp`",
-                    diff.join("; ")
-                );
+            Ok(refused) => {
+                let reason = refused.refusal(name).unwrap_or_default();
                 return outcome(name, file, from, Status::Refused { reason });
             }
             Err(e) => return outcome(name, file, from, Status::Failed { reason: one_line(&e) }),
         }
     }
-    let state = match history::compare(&recorded, run.migrations) {
-        Ok(state) => state,
-        Err(e) => return outcome(name, file, from, Status::Refused { reason: format!("plugin '{name}': {e}") }),
-    };
-    let pending = state
+    let run = plugin_run(plugin, inventory, target, Some(&checked));
+    let pending_after_adoption: Vec<String> = state
         .pending
         .iter()
-        .filter(|m| adopted.is_none_or(|a| m.version > a))
-        .filter(|m| run.target.is_none_or(|t| m.version <= t))
-        .count();
-    if pending == 0 && adopted.is_none() {
+        .filter(|m| adopted.is_none_or(|a| m.version > a) && target.is_none_or(|t| m.version <= t))
+        .map(ChainMigration::label)
+        .collect();
+    if pending_after_adoption.is_empty() && adopted.is_none() {
         return outcome(name, file, from, Status::UpToDate { version: state.applied });
     }
-    // A first install runs the whole chain on tables that do not exist yet,
-    // which is what the scratch chain check would do: its result is compared
-    // with the DDL's inside the real transaction instead, and refused there.
-    // The DDL's checks (done ahead, on the second thread) are taken only then,
-    // once the chain has run: it runs under the guard either way and a
-    // refusal rolls it back, so waiting for them overlaps the chain's SQL.
-    let first_install = recorded.is_empty() && adopted.is_none() && run.target.is_none();
-    let mut ddl_verdict: Option<Result<Schema, String>> = None;
-    let mut take_ddl_verdict = |ahead: &mut Ahead<'_>| -> Option<Result<Schema, String>> {
-        let (plugin, _, checker, _) = plugin.filter(|_| first_install)?;
-        let verdict = ddl_verdict.get_or_insert_with(|| {
-            ahead
-                .take(name)
-                .unwrap_or_else(|| checker.get().and_then(|c| c.ddl_checks(plugin).map_err(|e| e.to_string())))
-        });
-        Some(verdict.clone())
+    apply(session, &run, file, from, state.applied, adopted, &pending_after_adoption, plugin.sha256())
+}
+
+/// Brings a chain that needs no checks (the core's) forward.
+fn advance(
+    session: &mut Session<'_>,
+    name: &str,
+    file: Option<&Path>,
+    run: &ChainRun<'_>,
+    sha256: Option<String>,
+) -> ChainOutcome {
+    let recorded = match session.database().applied(&run.history) {
+        Ok(recorded) => recorded,
+        Err(e) => return outcome(name, file, None, Status::Failed { reason: one_line(&e) }),
     };
-    if let (false, Some((plugin, _, checker, _))) = (first_install, plugin) {
-        if let Err(reason) = checker.get().and_then(|c| c.schema_checks(plugin).map_err(|e| e.to_string())) {
-            return outcome(name, file, from, Status::Refused { reason });
-        }
+    let from = recorded.iter().map(|a| a.version).max();
+    let state = match history::compare(&recorded, run.migrations) {
+        Ok(state) => state,
+        Err(e) => return outcome(name, file, from, Status::Refused { reason: format!("{name}: {e}") }),
+    };
+    let labels: Vec<String> = state.pending.iter().map(ChainMigration::label).collect();
+    if labels.is_empty() {
+        return outcome(name, file, from, Status::UpToDate { version: state.applied });
     }
-    let labels: Vec<String> =
-        state.pending.iter().filter(|m| run.target.is_none_or(|t| m.version <= t)).map(ChainMigration::label).collect();
-    tracing::info!(
-        "{name}: applying {}",
-        if labels.is_empty() { "(recording history)".to_owned() } else { labels.join(", ") }
-    );
+    apply(session, run, file, from, state.applied, None, &labels, sha256)
+}
+
+/// Applies `run` in one transaction: history recorded up to `adopted`
+/// first when the objects were found in place, then the pending
+/// migrations, the host's records and the audit entry; all of it commits
+/// or none.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    session: &mut Session<'_>,
+    run: &ChainRun<'_>,
+    file: Option<&Path>,
+    from: Option<i32>,
+    applied_before: Option<i32>,
+    adopted: Option<i32>,
+    labels: &[String],
+    sha256: Option<String>,
+) -> ChainOutcome {
+    let name = run.owner;
     let started = std::time::Instant::now();
+    let progress = session.progress();
+    if let Some(progress) = &progress {
+        progress.chain_started(name, labels);
+    }
     let applied = session.chain().map_err(ApplyError::from).and_then(|mut tx| {
         // Decided before taking the lock; another host may have installed
         // the plugin since, in which case its history is there now.
@@ -414,34 +465,20 @@ fn advance(
             _ => None,
         };
         let applied = tx.run_chain(run, Step::Run)?;
-        if let (Some(verdict), Some((plugin, ..))) = (take_ddl_verdict(ahead), plugin) {
-            let expected = verdict.map_err(ApplyError::Refused)?;
-            let manifest = &plugin.manifest;
-            let built = Schema::read_tables_reusing(tx.database().connection(), &manifest.tables, &expected)
-                .map_err(|e| ApplyError::Refused(one_line(&e)))?;
-            check::drift(manifest, &built, &expected).map_err(|e| ApplyError::Refused(e.to_string()))?;
-        }
         if let Some(to) = applied.last().map(|m| m.version).or(adopted) {
             let outcome = if applied.is_empty() { audit::Outcome::Recorded } else { audit::Outcome::Applied };
-            let sha256 = plugin.and_then(|(p, ..)| p.sha256());
             tx.audit(&audit::Entry { plugin: name, from, to: Some(to), sha256, outcome, reason: None })?;
         }
         Ok((applied, adopted, tx.commit()?))
     });
-    // A first install whose chain failed before its DDL's verdict was taken:
-    // when the checks refuse the DDL, that is what is wrong with the plugin.
-    let applied = match applied {
-        Err(error) if !matches!(error, ApplyError::Refused(_)) => match take_ddl_verdict(ahead) {
-            Some(Err(reason)) => Err(ApplyError::Refused(reason)),
-            _ => Err(error),
-        },
-        other => other,
-    };
-    tracing::info!(
+    tracing::debug!(
         "{name}: {} in {} ms",
         if applied.is_ok() { "done" } else { "rolled back" },
         started.elapsed().as_millis()
     );
+    if let Some(progress) = &progress {
+        progress.chain_finished(name, applied.is_ok(), started.elapsed());
+    }
     match applied {
         Ok((applied, adopted, sql)) => {
             let sql = if session.is_dry_run() { sql } else { Vec::new() };
@@ -456,18 +493,24 @@ fn advance(
                         Status::Recorded { migrations: labels_up_to(run, version), version, how: Mark::Adopted }
                     }
                     // Another host applied it between our look and our lock.
-                    None => Status::UpToDate { version: state.applied },
+                    None => Status::UpToDate { version: applied_before },
                 },
             };
             ChainOutcome { sql, ..outcome(name, file, from, status) }
         }
-        Err(ApplyError::Refused(reason)) => outcome(name, file, from, Status::Refused { reason }),
-        // The guard stopped the plugin's SQL: a refusal, like the scratch
-        // check's (which a first install does not run beforehand).
-        Err(e @ ApplyError::Denied { .. }) => {
-            outcome(name, file, from, Status::Refused { reason: format!("plugin '{name}': {e}") })
-        }
-        Err(e) => outcome(name, file, from, Status::Failed { reason: one_line(&e) }),
+        Err(e) => outcome(name, file, from, failure(name, e)),
+    }
+}
+
+/// The status of a chain whose transaction rolled back: refused when the
+/// host stopped what the plugin's SQL did, failed when the SQL or the
+/// database did.
+fn failure(name: &str, error: ApplyError) -> Status {
+    match error {
+        ApplyError::Refused(reason) => Status::Refused { reason },
+        e @ (ApplyError::LeftBehind { .. } | ApplyError::NameTaken { .. }) => Status::Refused { reason: e.to_string() },
+        e @ ApplyError::Denied { .. } => Status::Refused { reason: format!("plugin '{name}': {e}") },
+        e => Status::Failed { reason: one_line(&e) },
     }
 }
 
@@ -481,26 +524,36 @@ fn labels_up_to(run: &ChainRun<'_>, version: i32) -> Vec<String> {
 /// refused: bootstrap is for a new database; `upgrade-all` takes it from there.
 pub fn bootstrap(db: &mut Database, inventory: &Inventory, dry_run: bool) -> Result<RunReport, RunError> {
     let mut report = RunReport { database: db.path().to_owned(), dry_run, chains: Vec::new() };
+    let mut installed: BTreeMap<&str, String> = BTreeMap::new();
+    for plugin in &inventory.plugins {
+        if let Some(reason) = already_installed(db, plugin)? {
+            installed.insert(&plugin.manifest.name, reason);
+        }
+    }
+    let checker = Checker::new(inventory).map_err(DbError::Scratch)?;
+    let candidates: Vec<&Plugin> =
+        inventory.plugins.iter().filter(|p| !installed.contains_key(p.manifest.name.as_str())).collect();
+    let mut verdicts: BTreeMap<&str, Result<Checked, CheckError>> =
+        candidates.iter().map(|p| p.manifest.name.as_str()).zip(checker.check_plugins(&candidates)).collect();
     let mut session = db.session(dry_run)?;
     let mut plan: Vec<ChainOutcome> = Vec::new();
     let mut unusable = inventory.refused_names();
-    let mut chosen: Vec<&Plugin> = Vec::new();
-    let checker = Checker::new(inventory).map_err(DbError::Scratch)?;
+    let mut chosen: Vec<(&Plugin, Checked)> = Vec::new();
     for plugin in &inventory.plugins {
-        let name = &plugin.manifest.name;
-        let verdict = if let Some(by) = inventory.blocked_by(plugin, &unusable) {
-            Some(Status::Blocked { by })
-        } else if let Some(reason) = already_installed(session.database(), plugin)? {
-            Some(Status::Refused { reason })
-        } else {
-            checker.schema_checks(plugin).err().map(|e| Status::Refused { reason: e.to_string() })
+        let name = plugin.manifest.name.as_str();
+        let verdict = match (inventory.blocked_by(plugin, &unusable), installed.remove(name), verdicts.remove(name)) {
+            (Some(by), _, _) => Err(Status::Blocked { by }),
+            (None, Some(reason), _) => Err(Status::Refused { reason }),
+            (None, None, Some(Ok(checked))) => Ok(checked),
+            (None, None, Some(Err(e))) => Err(Status::Refused { reason: e.to_string() }),
+            (None, None, None) => Err(Status::Refused { reason: format!("plugin '{name}' was not checked") }),
         };
         match verdict {
-            Some(status) => {
-                unusable.insert(name.clone());
+            Err(status) => {
+                unusable.insert(name.to_owned());
                 plan.push(outcome(name, Some(&plugin.file), None, status));
             }
-            None => chosen.push(plugin),
+            Ok(checked) => chosen.push((plugin, checked)),
         }
     }
 
@@ -515,9 +568,9 @@ pub fn bootstrap(db: &mut Database, inventory: &Inventory, dry_run: bool) -> Res
             None => Status::UpToDate { version: core_from },
         };
         outcomes.push((outcome(core::OWNER, None, core_from, status), start..tx.statements().len()));
-        for plugin in &chosen {
+        for (plugin, checked) in &chosen {
             let start = tx.statements().len();
-            outcomes.push((bootstrap_plugin(&mut tx, plugin, inventory)?, start..tx.statements().len()));
+            outcomes.push((bootstrap_plugin(&mut tx, plugin, inventory, checked)?, start..tx.statements().len()));
         }
         let sql = tx.commit()?;
         Ok(outcomes
@@ -530,7 +583,7 @@ pub fn bootstrap(db: &mut Database, inventory: &Inventory, dry_run: bool) -> Res
         Err(e) => {
             let reason = format!("bootstrap rolled back, nothing was created: {}", one_line(&e));
             report.chains.push(outcome(core::OWNER, None, None, Status::Failed { reason: reason.clone() }));
-            for plugin in &chosen {
+            for (plugin, _) in &chosen {
                 report.chains.push(outcome(
                     &plugin.manifest.name,
                     Some(&plugin.file),
@@ -553,9 +606,14 @@ fn tx_applied_version(tx: &ChainTx<'_>, run: &ChainRun<'_>) -> Result<Option<i32
     Ok(tx.database().applied(&run.history)?.iter().map(|a| a.version).max())
 }
 
-fn bootstrap_plugin(tx: &mut ChainTx<'_>, plugin: &Plugin, inventory: &Inventory) -> Result<ChainOutcome, ApplyError> {
+fn bootstrap_plugin(
+    tx: &mut ChainTx<'_>,
+    plugin: &Plugin,
+    inventory: &Inventory,
+    checked: &Checked,
+) -> Result<ChainOutcome, ApplyError> {
     let manifest = &plugin.manifest;
-    let run = plugin_run(plugin, inventory, None);
+    let run = plugin_run(plugin, inventory, None, Some(checked));
     if let Some(policy) = &run.policy {
         tx.execute_as(policy, &manifest.ddl, &format!("schema.sql of '{}'", manifest.name), &run.referencing)?;
     }
@@ -610,8 +668,29 @@ pub fn stamp(
         return Err(RunError::StampBackwards { plugin: name.to_owned(), at });
     }
     let mut report = RunReport { database: db.path().to_owned(), dry_run, chains: Vec::new() };
+    // Only a plugin that passes its checks is recorded, with the names its
+    // chain creates up to that version.
+    let checked = Checker::new(inventory).map_err(DbError::Scratch)?.schema_checks(plugin);
     let mut session = db.session(dry_run)?;
-    let run = plugin_run(plugin, inventory, Some(version));
+    // The host's records are written in the current core schema.
+    let core = advance(&mut session, core::OWNER, None, &core_run(), None);
+    let core_ok = core.status.is_ok();
+    report.chains.push(core);
+    let checked = match (core_ok, checked) {
+        (false, _) => {
+            let blocked = Status::Blocked { by: core::OWNER.into() };
+            report.chains.push(outcome(name, Some(&plugin.file), from, blocked));
+            return Ok(report);
+        }
+        (true, Err(e)) => {
+            let refused = outcome(name, Some(&plugin.file), from, Status::Refused { reason: e.to_string() });
+            audit_unless_ok(&mut session, &refused, Some(plugin));
+            report.chains.push(refused);
+            return Ok(report);
+        }
+        (true, Ok(checked)) => checked,
+    };
+    let run = plugin_run(plugin, inventory, Some(version), Some(&checked));
     let result = session.chain().map_err(ApplyError::from).and_then(|mut tx| {
         let recorded = tx.run_chain(&run, Step::Record)?;
         tx.mark(name, version, Mark::Stamped)?;

@@ -225,9 +225,10 @@ pub fn view_names(conn: &Connection) -> rusqlite::Result<BTreeSet<String>> {
     names.collect()
 }
 
-/// Whether a table or view called any of `names` exists: lookups in
-/// SQLite's in-memory schema for tables, then one read of `sqlite_master`
-/// for views (SQLite's lookup does not see them), however many names.
+/// Whether a table, view, index or trigger called any of `names` exists:
+/// lookups in SQLite's in-memory schema for tables, then one read of
+/// `sqlite_master` for the rest (SQLite's lookup sees only tables), however
+/// many names.
 pub fn any_object_exists<S: AsRef<str>>(conn: &Connection, names: &[S]) -> rusqlite::Result<bool> {
     for name in names {
         if conn.table_exists(None, name.as_ref())? {
@@ -239,7 +240,7 @@ pub fn any_object_exists<S: AsRef<str>>(conn: &Connection, names: &[S]) -> rusql
     }
     let wanted = vec!["lower(?)"; names.len()].join(", ");
     conn.prepare_cached(&format!(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND lower(name) IN ({wanted})"
+        "SELECT count(*) FROM sqlite_master WHERE type <> 'table' AND lower(name) IN ({wanted})"
     ))?
     .query_row(rusqlite::params_from_iter(names.iter().map(AsRef::as_ref)), |r| r.get::<_, i64>(0))
     .map(|n| n > 0)

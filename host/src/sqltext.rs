@@ -7,6 +7,9 @@
 //! This is a lexer, not a parser: it never decides what SQL is allowed (the
 //! SQLite authorizer does that).
 
+use crate::names::ObjectKind;
+use std::collections::BTreeMap;
+
 /// One lexical token of SQLite's dialect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Token {
@@ -216,6 +219,120 @@ pub fn split_top_level_commas(tokens: &[Token]) -> Vec<&[Token]> {
     parts
 }
 
+/// What one statement does to the schema's names, as its text says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameChange {
+    /// `CREATE TABLE|VIEW|INDEX|TRIGGER name`; for an index or trigger,
+    /// the table it is on (dropped with it).
+    Created { kind: ObjectKind, name: String, on: Option<String> },
+    /// `DROP TABLE|VIEW|INDEX|TRIGGER name`.
+    Dropped(String),
+    /// `ALTER TABLE from RENAME TO to`.
+    Renamed { from: String, to: String },
+}
+
+/// The names `sql` creates, drops and renames, statement by statement, read
+/// off its tokens (lowercase, schema qualifiers dropped). For SQL the host
+/// knows is well-formed (the core chain, a DDL it also runs): the authorizer,
+/// not this, decides what a plugin may do.
+pub fn name_changes(sql: &str) -> Vec<NameChange> {
+    let tokens = tokenize(sql);
+    let word = |i: usize| match tokens.get(i) {
+        Some(Token::Word(w)) => Some(w.as_str()),
+        _ => None,
+    };
+    // `name` or `schema.name` at `i`: the name and the index after it.
+    let name_at = |i: usize| -> Option<(String, usize)> {
+        let first = word(i)?;
+        if tokens.get(i + 1).is_some_and(|t| t.is_punct(".")) {
+            return word(i + 2).map(|n| (n.to_owned(), i + 3));
+        }
+        Some((first.to_owned(), i + 1))
+    };
+    let kind = |w: Option<&str>| w.and_then(ObjectKind::parse);
+    let mut changes = Vec::new();
+    let mut start = true;
+    for i in 0..tokens.len() {
+        let at_start = std::mem::replace(&mut start, tokens[i].is_punct(";"));
+        if !at_start {
+            continue;
+        }
+        match word(i) {
+            Some("create") => {
+                let mut j = i + 1;
+                while matches!(word(j), Some("temp" | "temporary" | "unique" | "virtual")) {
+                    j += 1;
+                }
+                let Some(kind) = kind(word(j)) else { continue };
+                j += 1;
+                if word(j) == Some("if") {
+                    j += 3;
+                }
+                let Some((name, mut j)) = name_at(j) else { continue };
+                // The table an index or trigger is on follows the first `ON`.
+                let on = matches!(kind, ObjectKind::Index | ObjectKind::Trigger)
+                    .then(|| {
+                        while j < tokens.len() && !tokens[j].is_word("on") && !tokens[j].is_punct(";") {
+                            j += 1;
+                        }
+                        name_at(j + 1).map(|(table, _)| table)
+                    })
+                    .flatten();
+                changes.push(NameChange::Created { kind, name, on });
+            }
+            Some("drop") if kind(word(i + 1)).is_some() => {
+                let mut j = i + 2;
+                if word(j) == Some("if") {
+                    j += 2;
+                }
+                if let Some((name, _)) = name_at(j) {
+                    changes.push(NameChange::Dropped(name));
+                }
+            }
+            Some("alter") if word(i + 1) == Some("table") => {
+                let Some((from, j)) = name_at(i + 2) else { continue };
+                if let (Some("rename"), Some("to"), Some(to)) = (word(j), word(j + 1), word(j + 2)) {
+                    changes.push(NameChange::Renamed { from, to: to.to_owned() });
+                }
+            }
+            _ => {}
+        }
+    }
+    changes
+}
+
+/// The objects left after running `statements` in order on an empty
+/// database, by name: their kind and, for indexes and triggers, their table.
+pub fn objects_after<'a>(
+    statements: impl IntoIterator<Item = &'a str>,
+) -> BTreeMap<String, (ObjectKind, Option<String>)> {
+    let mut objects: BTreeMap<String, (ObjectKind, Option<String>)> = BTreeMap::new();
+    for sql in statements {
+        for change in name_changes(sql) {
+            match change {
+                NameChange::Created { kind, name, on } => {
+                    objects.insert(name, (kind, on));
+                }
+                NameChange::Dropped(name) => {
+                    objects.remove(&name);
+                    objects.retain(|_, (_, on)| on.as_deref() != Some(name.as_str()));
+                }
+                NameChange::Renamed { from, to } => {
+                    if let Some(object) = objects.remove(&from) {
+                        objects.insert(to.clone(), object);
+                    }
+                    for (_, on) in objects.values_mut() {
+                        if on.as_deref() == Some(from.as_str()) {
+                            *on = Some(to.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    objects
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +373,27 @@ mod tests {
             let tokens = tokenize(&sql);
             let _ = render(&tokens);
         }
+    }
+
+    #[test]
+    fn created_dropped_and_renamed_names_are_read_statement_by_statement() {
+        let sql = "CREATE TABLE IF NOT EXISTS main.\"Items\" (id INT, note TEXT DEFAULT 'create table no');
+                   CREATE UNIQUE INDEX items_note ON items (note);
+                   CREATE TRIGGER items_t AFTER INSERT ON items BEGIN DELETE FROM items WHERE 0; END;
+                   ALTER TABLE items RENAME COLUMN note TO memo;
+                   ALTER TABLE items RENAME TO things; DROP INDEX IF EXISTS items_note; CREATE VIEW v AS SELECT 1;";
+        use NameChange::*;
+        assert_eq!(
+            name_changes(sql),
+            vec![
+                Created { kind: ObjectKind::Table, name: "items".into(), on: None },
+                Created { kind: ObjectKind::Index, name: "items_note".into(), on: Some("items".into()) },
+                Created { kind: ObjectKind::Trigger, name: "items_t".into(), on: Some("items".into()) },
+                Renamed { from: "items".into(), to: "things".into() },
+                Dropped("items_note".into()),
+                Created { kind: ObjectKind::View, name: "v".into(), on: None },
+            ]
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::db::{Database, DbError, RecordedMark};
 use crate::history;
 use crate::inventory::{Inventory, Refusal};
 use crate::manifest::{ChainMigration, Manifest};
+use crate::names::ObjectKind;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -102,8 +103,15 @@ pub fn status(db: Option<&Database>, database: PathBuf, inventory: &Inventory) -
     }
     let present = inventory.names();
     let mut missing: Vec<MissingPlugin> = Vec::new();
-    for (table, owner) in &inventory.recorded_owners {
-        if present.contains(owner) {
+    let recorded = match db {
+        Some(db) => db.recorded_objects()?,
+        None => Vec::new(),
+    };
+    for object in recorded.iter().filter(|o| matches!(o.kind, ObjectKind::Table | ObjectKind::View)) {
+        let (table, owner) = (&object.name, &object.plugin);
+        if present.contains(owner)
+            || (object.kind == ObjectKind::Table && db.is_some_and(|db| !db.has_table(table).unwrap_or(true)))
+        {
             continue;
         }
         match missing.iter_mut().find(|m| &m.name == owner) {

@@ -12,6 +12,7 @@ use crate::db::{ApplyError, Database, DbError};
 use crate::error::one_line;
 use crate::inventory::Inventory;
 use crate::manifest::history_table;
+use crate::names::ObjectKind;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -74,8 +75,14 @@ pub fn uninstall(
     let installed = db.installed_plugins()?;
     let history = history_table(plugin);
     let has_history = crate::manifest::is_valid_plugin_name(plugin) && db.has_table(&history)?;
-    let mut tables: Vec<String> =
-        db.recorded_owners()?.into_iter().filter(|(_, owner)| owner == plugin).map(|(table, _)| table).collect();
+    // Its indexes and triggers go with its tables; names its chain dropped
+    // long ago are simply not there.
+    let mut tables: Vec<String> = db
+        .recorded_objects()?
+        .into_iter()
+        .filter(|o| o.plugin == plugin && matches!(o.kind, ObjectKind::Table | ObjectKind::View))
+        .map(|o| o.name)
+        .collect();
     if tables.is_empty() && has_history {
         // Installed before owners were recorded: trust its manifest.
         if let Some(found) = inventory.find(plugin) {
@@ -173,13 +180,12 @@ fn drop_everything(db: &mut Database, report: &UninstallReport) -> Result<(), Ap
         tx.execute_host("dropping the history", &format!("DROP TABLE \"{history}\""), [])?;
     }
     let plugin = report.plugin.as_str();
-    for (table, sql) in [
-        (core::OWNERS_TABLE, "DELETE FROM shopdb_table_owners WHERE plugin = ?1"),
-        (core::PLUGINS_TABLE, "DELETE FROM shopdb_plugins WHERE name = ?1"),
-        (core::MARKS_TABLE, "DELETE FROM shopdb_history_marks WHERE plugin = ?1"),
-    ] {
-        if tx.database().has_table(table)? {
-            tx.execute_host("forgetting the plugin", sql, [plugin])?;
+    // Every name it owned is free again.
+    for (table, column) in
+        [(core::OWNERS_TABLE, "plugin"), (core::PLUGINS_TABLE, "name"), (core::MARKS_TABLE, "plugin")]
+    {
+        if let Some(table) = tx.database().bookkeeping_table(table)? {
+            tx.execute_host("forgetting the plugin", &format!("DELETE FROM {table} WHERE {column} = ?1"), [plugin])?;
         }
     }
     tx.commit().map(drop)

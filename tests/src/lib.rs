@@ -225,7 +225,7 @@ pub fn snapshot(conn: &Connection) -> String {
     for (kind, name, sql) in &objects {
         writeln!(text, "{kind} {name}: {sql}").unwrap();
     }
-    let rows_of = |name: &str| !name.starts_with("sqlite_") && name != "shopdb_audit";
+    let rows_of = |name: &str| !name.starts_with("sqlite_") && name != "shopdb_core_audit";
     for (_, table, _) in objects.iter().filter(|(kind, name, _)| kind == "table" && rows_of(name)) {
         let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\" ORDER BY rowid")).unwrap();
         let columns = stmt.column_count();

@@ -217,7 +217,7 @@ fn ownership_outlives_the_plugin_file() {
     sandbox.host(&["upgrade-all"]).succeeds();
     let owners: Vec<(String, String)> = sandbox
         .open_db()
-        .prepare("SELECT table_name, plugin FROM shopdb_table_owners WHERE plugin = 'legacy'")
+        .prepare("SELECT name, plugin FROM shopdb_core_owners WHERE plugin = 'legacy' AND kind = 'table'")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
@@ -313,7 +313,7 @@ fn migrations_that_trespass_are_refused_naming_what_they_tried() {
             "UPDATE shopdb_history_computers SET checksum = '0'",
             "UPDATE `shopdb_history_computers`: it is the host's bookkeeping",
         ),
-        ("UPDATE shopdb_table_owners SET plugin = 'gizmos'", "it is the host's bookkeeping"),
+        ("UPDATE shopdb_core_owners SET plugin = 'gizmos'", "it is the host's bookkeeping"),
         ("COMMIT; DROP TABLE computers", "BEGIN/COMMIT/ROLLBACK/SAVEPOINT"),
     ];
     for (attack, expected) in attacks {

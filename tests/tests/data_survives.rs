@@ -130,7 +130,7 @@ fn every_row_survives_a_table_rebuild_in_every_chain() {
         db.apply(&migrate::core_run()).unwrap();
         for plugin in &inventory.plugins {
             let target = (plugin.manifest.name == "computers").then_some(2);
-            db.apply(&migrate::plugin_run(plugin, &inventory, target)).unwrap();
+            db.apply(&migrate::plugin_run(plugin, &inventory, target, None)).unwrap();
         }
     }
     let fill = std::fs::read_to_string(repo_root().join("tests/data/fill.sql")).unwrap();
@@ -158,7 +158,7 @@ fn every_row_survives_a_table_rebuild_in_every_chain() {
         let table = most_referenced(&conn, plugin);
         let extended = with_extra_migration(plugin, &format!("rebuild_{table}"), &rebuild_sql(&conn, &table));
         let applied = db
-            .apply(&migrate::plugin_run(&extended, &inventory, None))
+            .apply(&migrate::plugin_run(&extended, &inventory, None, None))
             .unwrap_or_else(|e| panic!("rebuilding {table} of {}: {e}", plugin.manifest.name));
         assert_eq!(applied.len(), 1);
         assert_eq!(all_rows(&conn), before, "rows changed when {} rebuilt `{table}`", plugin.manifest.name);

@@ -254,7 +254,7 @@ fn uninstall_shows_first_then_backs_up_and_drops_in_one_go() {
         .unwrap();
     assert_eq!(left, 0, "tables, indexes and history are gone");
     let owners: i64 =
-        conn.query_row("SELECT count(*) FROM shopdb_table_owners WHERE plugin = 'usb'", [], |r| r.get(0)).unwrap();
+        conn.query_row("SELECT count(*) FROM shopdb_core_owners WHERE plugin = 'usb'", [], |r| r.get(0)).unwrap();
     assert_eq!(owners, 0);
     let status = sandbox.host(&["status", "--json"]).succeeds().json();
     assert_eq!(chain(&status, "usb")["applied"], Value::Null, "usb's file is still there but nothing is installed");
