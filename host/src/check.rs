@@ -465,7 +465,10 @@ impl Scratch {
     /// Runs `sql` as the plugin; on failure says whether the guard refused it.
     pub(crate) fn run_as(&self, policy: &Arc<Policy>, sql: &str) -> Result<(), Result<Denial, String>> {
         let _restricted = self.guard.restrict(Arc::clone(policy));
-        self.conn.execute_batch(sql).map_err(|e| self.guard.take_denial().ok_or_else(|| sqlite_message(&e)))
+        self.conn.execute_batch(sql).map_err(|e| {
+            let message = sqlite_message(&e);
+            self.guard.take_denial().or_else(|| policy.name_taken(&message)).ok_or(message)
+        })
     }
 
     /// Checks what the views and triggers the plugin's SQL created (as

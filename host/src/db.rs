@@ -683,7 +683,10 @@ impl ChainTx<'_> {
         self.db.guard.take_touched();
         let result = {
             let _restricted = self.db.guard.restrict(Arc::clone(policy));
-            self.db.conn.execute_batch(sql).map_err(|e| (e, self.db.guard.take_denial()))
+            self.db.conn.execute_batch(sql).map_err(|e| {
+                let denial = self.db.guard.take_denial().or_else(|| policy.name_taken(&sqlite_message(&e)));
+                (e, denial)
+            })
         };
         match result {
             Ok(()) => {
@@ -1046,7 +1049,10 @@ impl Transaction for Driver<'_> {
             let result = match &policy {
                 Some(policy) => {
                     let _restricted = self.guard.restrict(Arc::clone(policy));
-                    self.conn.execute_batch(sql).map_err(|e| (e, self.guard.take_denial()))
+                    self.conn.execute_batch(sql).map_err(|e| {
+                        let denial = self.guard.take_denial().or_else(|| policy.name_taken(&sqlite_message(&e)));
+                        (e, denial)
+                    })
                 }
                 None => self.conn.execute_batch(sql).map_err(|e| (e, None)),
             };

@@ -527,6 +527,24 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// The refusal SQLite's own "already exists" error stands for when the
+    /// name is another owner's: SQLite checks names before it asks the
+    /// authorizer, so a plugin taking a name the core or another plugin
+    /// uses meets this error first.
+    pub fn name_taken(&self, sqlite_message: &str) -> Option<Denial> {
+        let words: Vec<&str> = sqlite_message.split_whitespace().collect();
+        let (kind, name) = match words.as_slice() {
+            [kind, name, "already", "exists"] => (*kind, *name),
+            ["there", "is", "already", _, kind, "named", name] => (*kind, *name),
+            _ => return None,
+        };
+        let name = name.trim_matches(|c| c == '"' || c == '`').to_lowercase();
+        let kind = kind.to_uppercase();
+        self.may_name(&name, || format!("CREATE {kind} `{name}`")).err()
+    }
+}
+
 fn via(action: String, accessor: Option<&str>) -> String {
     match accessor {
         Some(object) => format!("{action} (in `{object}`)"),
@@ -624,6 +642,11 @@ mod tests {
         denied("CREATE VIEW not_mine AS SELECT 1", "CREATE VIEW `not_mine`");
         denied("CREATE INDEX theirs_n ON mine_items (n)", "`theirs_n` is plugin 'dep''s");
         denied("CREATE INDEX sites_n ON mine_items (n)", "`sites_n` is the core schema's");
+        let (_, _, policy) = setup();
+        let taken = policy.name_taken("index sites_n already exists").expect("the core's name");
+        assert!(taken.to_string().contains("`sites_n` is the core schema's"), "{taken}");
+        assert!(policy.name_taken("there is already a table named theirs").is_some());
+        assert_eq!(policy.name_taken("index mine_items_n already exists"), None, "its own name: SQLite's words stand");
         denied("CREATE TRIGGER shopdb_t AFTER INSERT ON mine_items BEGIN SELECT 1; END", "the name is reserved");
         denied(
             "CREATE TRIGGER mine_items_spy AFTER INSERT ON mine_items BEGIN SELECT count(*) FROM strangers; END",

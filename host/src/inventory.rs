@@ -163,13 +163,22 @@ impl Inventory {
     /// Built once and shared by every plugin's policy.
     pub fn owners(&self) -> Arc<BTreeMap<String, String>> {
         Arc::clone(self.owner_index.get_or_init(|| {
-            let mut owners = BTreeMap::new();
+            // A name two plugins' files both claim belongs to neither here:
+            // the checks refuse both (see `check::Checker::check_plugins`).
+            let mut claims: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
             for plugin in &self.plugins {
                 let created = crate::sqltext::objects_after([plugin.manifest.ddl.as_str()]);
                 for name in created.into_keys().chain(plugin.manifest.tables.iter().cloned()) {
-                    owners.insert(name, plugin.manifest.name.clone());
+                    claims.entry(name).or_default().insert(&plugin.manifest.name);
                 }
             }
+            let mut owners: BTreeMap<String, String> = claims
+                .into_iter()
+                .filter_map(|(name, who)| match who.into_iter().collect::<Vec<_>>().as_slice() {
+                    [only] => Some((name, (*only).to_owned())),
+                    _ => None,
+                })
+                .collect();
             // What the database records wins over what a file says.
             owners.extend(self.recorded_owners.iter().map(|(name, owner)| (name.clone(), owner.clone())));
             for name in crate::core::objects().keys() {

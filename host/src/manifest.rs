@@ -189,15 +189,18 @@ pub enum ManifestError {
     /// The name would not be a safe SQL identifier.
     #[error("invalid plugin name `{0}`: a name is 1 to 63 characters of a-z, 0-9 and _, starting with a letter")]
     InvalidName(String),
+    /// The name is one the host or a database engine uses for itself.
+    #[error("plugin name `{name}` is reserved: {why}; choose another name")]
+    ReservedName { name: String, why: &'static str },
     /// The manifest owns nothing.
     #[error("plugin '{0}' owns no tables: list the tables it creates in export_plugin!")]
     NoTables(String),
     /// A table name that is not a plain identifier.
     #[error("plugin '{plugin}' lists invalid table name `{table}`: use 1 to 63 characters of a-z, 0-9 and _, not starting with a digit")]
     InvalidTable { plugin: String, table: String },
-    /// A table name in a namespace the host or SQLite keeps.
-    #[error("plugin '{plugin}' lists table `{table}`, but names starting with `shopdb_` or `sqlite_` are reserved")]
-    ReservedTable { plugin: String, table: String },
+    /// A table name in a namespace the host or a database engine keeps.
+    #[error("plugin '{plugin}' lists table `{table}`, but {why}: rename the table")]
+    ReservedTable { plugin: String, table: String, why: &'static str },
     /// A table listed twice.
     #[error("plugin '{plugin}' lists table `{table}` twice")]
     RepeatedTable { plugin: String, table: String },
@@ -226,7 +229,19 @@ pub enum ManifestError {
 
 /// The history table of plugin `name` (a validated plugin name).
 pub fn history_table(name: &str) -> String {
-    format!("shopdb_history_{name}")
+    crate::names::history_table(name)
+}
+
+/// Why `name` cannot be a plugin's name, in the words `check` uses: the
+/// one rule `new-plugin` and the loader share.
+pub fn check_plugin_name(name: &str) -> Result<(), ManifestError> {
+    if !is_valid_plugin_name(name) {
+        return Err(ManifestError::InvalidName(name.to_owned()));
+    }
+    match crate::names::reserved_plugin_name(name) {
+        Some(why) => Err(ManifestError::ReservedName { name: name.to_owned(), why }),
+        None => Ok(()),
+    }
 }
 
 /// Whether `name` can be a plugin name (and so part of an SQL identifier).
@@ -280,9 +295,7 @@ impl TryFrom<&PluginDescription> for Manifest {
             }
         }
         let plugin = d.name.to_string();
-        if !is_valid_plugin_name(&plugin) {
-            return Err(ManifestError::InvalidName(plugin));
-        }
+        check_plugin_name(&plugin)?;
         if d.tables.is_empty() {
             return Err(ManifestError::NoTables(plugin));
         }
@@ -292,8 +305,8 @@ impl TryFrom<&PluginDescription> for Manifest {
             if !is_valid_table_name(&table) {
                 return Err(ManifestError::InvalidTable { plugin, table });
             }
-            if table.starts_with("shopdb_") || table.starts_with("sqlite_") {
-                return Err(ManifestError::ReservedTable { plugin, table });
+            if let Some(why) = crate::names::reserved_object_name(&table) {
+                return Err(ManifestError::ReservedTable { plugin, table, why });
             }
             if !seen.insert(table.clone()) {
                 return Err(ManifestError::RepeatedTable { plugin, table });
@@ -396,6 +409,17 @@ mod tests {
             assert_eq!(e, ManifestError::InvalidName(bad.into()));
         }
         assert!(is_valid_plugin_name(&"p".repeat(63)));
+    }
+
+    #[test]
+    fn names_the_host_and_the_engines_use_are_refused_with_why() {
+        for reserved in ["core", "public", "shopdb_x", "shopdb", "sqlite_x", "pg_x"] {
+            let e = refused(|d| d.name = reserved.into());
+            assert!(matches!(&e, ManifestError::ReservedName { name, .. } if name == reserved), "{e}");
+            assert!(e.to_string().contains("is reserved") && e.to_string().contains("choose another name"), "{e}");
+        }
+        let e = refused(|d| d.tables = vec!["pg_things".into()].into());
+        assert!(e.to_string().contains("`pg_things`") && e.to_string().contains("database engines"), "{e}");
     }
 
     #[test]

@@ -34,9 +34,10 @@ impl ApiSource {
 /// Why the crate could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ScaffoldError {
-    /// Not a usable plugin name.
-    #[error("invalid plugin name `{0}`: a name is 1 to 63 characters of a-z, 0-9 and _, starting with a letter")]
-    InvalidName(String),
+    /// A name (or what the scaffold would make of it) `check` would refuse,
+    /// in `check`'s words.
+    #[error(transparent)]
+    Refused(#[from] crate::manifest::ManifestError),
     /// The target exists.
     #[error("`{}` already exists; choose another --dir or remove it", .0.display())]
     Exists(PathBuf),
@@ -61,13 +62,23 @@ pub struct Scaffolded {
 /// Writes a plugin crate called `shopdb-plugin-<name>` into `dir` (which
 /// must not exist yet).
 pub fn new_plugin(name: &str, dir: &Path, api: &ApiSource) -> Result<Scaffolded, ScaffoldError> {
-    if !crate::manifest::is_valid_plugin_name(name) {
-        return Err(ScaffoldError::InvalidName(name.to_owned()));
-    }
+    crate::manifest::check_plugin_name(name)?;
+    let table = format!("{name}_items");
+    // What the crate will describe, validated as the host validates a
+    // loaded plugin: a scaffold that `check` would refuse is not written.
+    let description = plugin_api::PluginDescription::new(
+        name,
+        "0.1.0",
+        "TODO",
+        &[table.as_str()],
+        &[],
+        &schema_sql(name, &table),
+        [plugin_api::MigrationRecord::new(1, "baseline", &baseline_sql(&table))],
+    );
+    crate::manifest::Manifest::try_from(&description)?;
     if dir.exists() {
         return Err(ScaffoldError::Exists(dir.to_owned()));
     }
-    let table = format!("{name}_items");
     let files = [
         ("Cargo.toml", cargo_toml(name, api)),
         ("build.rs", BUILD_RS.to_owned()),

@@ -325,6 +325,28 @@ impl Run {
     }
 }
 
+/// Runs `upgrade-all` with one bad plugin added to an applied database and
+/// asserts: exit 1, the plugin is refused with a reason containing every
+/// `expected` text, and the database is exactly as it was.
+#[track_caller]
+pub fn refused_and_untouched(sandbox: &Sandbox, plugin: &str, expected: &[&str]) -> String {
+    let before = sandbox.snapshot();
+    let run = sandbox.host(&["upgrade-all", "--json"]).exits(1);
+    let report = run.json();
+    let outcome = chain(&report, plugin);
+    assert_eq!(outcome["status"], "refused", "{}", run.report());
+    let reason = outcome["reason"].as_str().unwrap().to_owned();
+    for text in expected {
+        assert!(reason.contains(text), "reason {reason:?} should contain {text:?}");
+    }
+    assert_eq!(sandbox.snapshot(), before, "a refused plugin changed the database");
+    // `check` says the same without a database write, and exits non-zero.
+    let check = sandbox.host(&["check", "--json"]).exits(1).json();
+    let verdict = check["plugins"].as_array().unwrap().iter().find(|v| v["name"] == plugin).unwrap().clone();
+    assert_eq!(verdict["status"], "refused", "{check:#}");
+    reason
+}
+
 /// The chain with `name` in a `--json` run report.
 #[track_caller]
 pub fn chain<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
