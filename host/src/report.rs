@@ -187,6 +187,9 @@ pub fn status(out: &mut dyn Write, report: &StatusReport) -> io::Result<()> {
         for mark in &chain.marks {
             applied.push_str(&format!(" ({} V{})", mark.how, mark.version));
         }
+        if let Some(at) = chain.will_adopt {
+            applied.push_str(&format!(" (found without history: will adopt V{at})"));
+        }
         rows.push(vec![chain.name.clone(), format!("V{}", chain.on_disk), applied, pending]);
     }
     table(out, &rows)?;

@@ -1,5 +1,7 @@
 //! Where each chain stands: what `status` and `list` report. Reads only.
 
+use crate::adopt::{self, Adoption};
+use crate::check::LazyChecker;
 use crate::core;
 use crate::db::{Database, DbError, RecordedMark};
 use crate::history;
@@ -91,15 +93,25 @@ pub struct ChainStatus {
     /// or stamped, up to which version, when.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub marks: Vec<RecordedMark>,
+    /// For a plugin whose objects exist without history: the version
+    /// `upgrade-all` will adopt them at (the pending migrations are those
+    /// after it). When they cannot be adopted, `problem` says why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub will_adopt: Option<i32>,
 }
 
 /// Reads where every chain stands; `db` is `None` when there is no database
 /// file yet (everything is pending).
 pub fn status(db: Option<&Database>, database: PathBuf, inventory: &Inventory) -> Result<StatusReport, DbError> {
     let mut chains = vec![chain_status(db, core::OWNER, None, core::HISTORY_TABLE, core::chain())?];
+    let checker = LazyChecker::new(inventory);
     for plugin in &inventory.plugins {
         let m = &plugin.manifest;
-        chains.push(chain_status(db, &m.name, Some(plugin.file.clone()), &m.history_table(), &m.chain)?);
+        let mut chain = chain_status(db, &m.name, Some(plugin.file.clone()), &m.history_table(), &m.chain)?;
+        if let (Some(db), None, None) = (db, chain.applied, &chain.problem) {
+            foresee_adoption(db, plugin, inventory, &checker, &mut chain)?;
+        }
+        chains.push(chain);
     }
     let present = inventory.names();
     let mut missing: Vec<MissingPlugin> = Vec::new();
@@ -122,6 +134,41 @@ pub fn status(db: Option<&Database>, database: PathBuf, inventory: &Inventory) -
     Ok(StatusReport { database, exists: db.is_some(), chains, refused: inventory.refused.clone(), missing })
 }
 
+/// What `upgrade-all` will make of `plugin`'s objects when some exist
+/// without history: adopt them at a version (then only the migrations after
+/// it are pending), or refuse them and why.
+fn foresee_adoption(
+    db: &Database,
+    plugin: &crate::load::Plugin,
+    inventory: &Inventory,
+    checker: &LazyChecker<'_>,
+    chain: &mut ChainStatus,
+) -> Result<(), DbError> {
+    let mut names: Vec<String> = crate::sqltext::objects_after([plugin.manifest.ddl.as_str()]).into_keys().collect();
+    names.extend(plugin.manifest.tables.iter().cloned());
+    let exists = crate::schema::any_object_exists(db.connection(), &names)
+        .map_err(|source| DbError::Sqlite { path: db.path().to_owned(), what: "reading the schema", source })?;
+    if !exists {
+        return Ok(());
+    }
+    let decided = checker.get().map_err(DbError::Scratch).and_then(|checker| {
+        let checked = checker.schema_checks(plugin).map_err(|e| e.to_string());
+        Ok(checked.map(|checked| adopt::decide(db.connection(), plugin, inventory, checker, &checked.names)))
+    })?;
+    match decided {
+        Err(refused) => chain.problem = Some(refused),
+        Ok(Err(e)) => chain.problem = Some(crate::error::one_line(&e)),
+        Ok(Ok(Adoption::NotNeeded)) => {}
+        Ok(Ok(Adoption::AtVersion(version))) => {
+            chain.will_adopt = Some(version);
+            let after = plugin.manifest.chain.iter().filter(|m| m.version > version);
+            chain.pending = after.map(ChainMigration::label).collect();
+        }
+        Ok(Ok(other)) => chain.problem = other.refusal(&plugin.manifest.name),
+    }
+    Ok(())
+}
+
 fn chain_status(
     db: Option<&Database>,
     name: &str,
@@ -138,5 +185,5 @@ fn chain_status(
         Ok(state) => (state.applied, state.pending.iter().map(ChainMigration::label).collect(), None),
         Err(e) => (recorded.iter().map(|a| a.version).max(), Vec::new(), Some(e.to_string())),
     };
-    Ok(ChainStatus { name: name.to_owned(), file, on_disk, applied, pending, problem, marks })
+    Ok(ChainStatus { name: name.to_owned(), file, on_disk, applied, pending, problem, marks, will_adopt: None })
 }

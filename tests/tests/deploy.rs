@@ -154,6 +154,87 @@ fn tables_that_match_no_version_are_refused_with_a_diff_and_left_alone() {
     assert_eq!(sandbox.snapshot(), before);
 }
 
+/// A chain that creates a table in V2 and drops it in V4, with indexes in
+/// between: the versions differ by more than the manifest's tables.
+const LEDGER: [(i64, &str, &str); 4] = [
+    (1, "baseline", "CREATE TABLE ledger_entries (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL);"),
+    (2, "staging", "CREATE TABLE ledger_staging (id INTEGER, amount INTEGER); CREATE INDEX ledger_staging_id ON ledger_staging (id);"),
+    (3, "entries_amount", "CREATE INDEX ledger_entries_amount ON ledger_entries (amount);"),
+    (4, "staging_done", "INSERT INTO ledger_entries (id, amount) SELECT id, amount FROM ledger_staging; DROP TABLE ledger_staging;"),
+];
+
+fn ledger(chain: &[(i64, &str, &str)]) -> Value {
+    let migrations: Vec<Value> = chain.iter().map(|(v, n, sql)| json!([v, n, sql])).collect();
+    json!({
+        "name": "ledger",
+        "tables": ["ledger_entries"],
+        "ddl": "CREATE TABLE ledger_entries (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL);
+                CREATE INDEX ledger_entries_amount ON ledger_entries (amount);",
+        "migrations": migrations,
+    })
+}
+
+/// A database with the core schema and `chain` run by hand up to `upto`,
+/// without history, and the plugin installed.
+fn hand_made(chain: &[(i64, &str, &str)], upto: usize) -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox.host(&["upgrade-all"]).succeeds();
+    for (_, _, sql) in &chain[..upto] {
+        sandbox.open_db().execute_batch(sql).unwrap();
+    }
+    sandbox.install_scripted("ledger", ledger(chain));
+    sandbox
+}
+
+#[test]
+fn objects_found_without_history_are_adopted_at_exactly_the_version_they_are_at() {
+    for upto in 1..=LEDGER.len() {
+        let sandbox = hand_made(&LEDGER, upto);
+        let version = upto as i64;
+        let status = sandbox.host(&["status", "--json"]).succeeds().json();
+        let planned = chain(&status, "ledger");
+        assert_eq!(planned["will_adopt"], version, "V{version}: {planned:#}");
+        let pending: Vec<String> = LEDGER[upto..].iter().map(|(v, n, _)| format!("V{v}__{n}")).collect();
+        assert_eq!(planned["pending"], json!(pending));
+        sandbox.host(&["status"]).succeeds().stdout_has(&format!("will adopt V{version}"));
+
+        let report = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
+        let ledger = chain(&report, "ledger");
+        if upto == LEDGER.len() {
+            assert_eq!((&ledger["status"], &ledger["how"], &ledger["version"]), (&json!("recorded"), &json!("adopted"), &json!(4)));
+        } else {
+            assert_eq!((&ledger["status"], &ledger["adopted"]), (&json!("applied"), &json!(version)), "{ledger:#}");
+            assert_eq!(ledger["migrations"], json!(pending));
+        }
+        sandbox.host(&["check"]).succeeds();
+        assert_eq!(versions(&sandbox.open_db(), "ledger"), vec![1, 2, 3, 4]);
+    }
+}
+
+#[test]
+fn versions_that_only_data_tells_apart_are_not_guessed_and_stamp_is_named() {
+    let chain_ = [
+        (1, "baseline", "CREATE TABLE ledger_entries (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL);"),
+        (2, "opening_balance", "INSERT INTO ledger_entries (id, amount) VALUES (1, 100);"),
+        (3, "entries_amount", "CREATE INDEX ledger_entries_amount ON ledger_entries (amount);"),
+    ];
+    let sandbox = hand_made(&chain_, 1);
+    let before = sandbox.snapshot();
+    let status = sandbox.host(&["status", "--json"]).succeeds().json();
+    let problem = chain(&status, "ledger")["problem"].as_str().unwrap().to_owned();
+    assert!(problem.contains("match V1, V2 of its chain alike"), "{problem}");
+    let report = sandbox.host(&["upgrade-all", "--json"]).exits(1).json();
+    let reason = chain(&report, "ledger")["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("cannot tell which ran"), "{reason}");
+    assert!(reason.contains("shopdb-host stamp --plugin ledger --version 2"), "{reason}");
+    assert_eq!(sandbox.snapshot(), before, "nothing is written while the version is not known");
+
+    // The operator knows the opening balance was never entered.
+    sandbox.host(&["stamp", "--plugin", "ledger", "--version", "1"]).succeeds();
+    let report = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
+    assert_eq!(chain(&report, "ledger")["migrations"], json!(["V2__opening_balance", "V3__entries_amount"]));
+}
+
 #[test]
 fn stamp_records_history_without_running_and_never_backwards() {
     let sandbox = Sandbox::new();
