@@ -184,6 +184,9 @@ pub enum DbError {
     /// Another process holds the write lock for longer than we wait.
     #[error("database `{path}` is busy: another process has held it for more than {waited:?}; try again when it is done, or raise --busy-timeout")]
     Busy { path: PathBuf, waited: Duration },
+    /// A killed run left a journal to roll back, which needs write access.
+    #[error("database `{0}` holds the unfinished transaction of a run that was killed, and rolling it back (as SQLite must before anyone reads) needs write access to the file and its directory, which this user lacks: run `shopdb-host status` once as the file's owner; nothing will be lost")]
+    Interrupted(PathBuf),
     /// The file is read-only to us.
     #[error("database `{0}` is read-only: check the file's permissions and those of its directory (SQLite writes a journal next to it)")]
     ReadOnly(PathBuf),
@@ -270,7 +273,22 @@ impl Database {
             return Ok(None);
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        Self::open_with(path, path, flags, busy_timeout).map(Some)
+        match Self::open_with(path, path, flags, busy_timeout) {
+            // A run was killed mid-transaction: its journal must be rolled
+            // back before anyone reads, and SQLite does that only on a
+            // connection that may write. Reading then sees the database as
+            // it was before that run, which is the truth.
+            Err(DbError::Interrupted(_)) => {
+                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let db = Self::open_with(path, path, flags, busy_timeout)?;
+                tracing::warn!(
+                    "database `{}`: rolled back the transaction of a run that was killed; it is as it was before that run",
+                    path.display()
+                );
+                Ok(Some(db))
+            }
+            opened => opened.map(Some),
+        }
     }
 
     /// Opens the database for a dry run: the file itself when it exists
@@ -962,6 +980,9 @@ fn classify_at(path: &Path, what: &'static str, source: rusqlite::Error, waited:
     match source.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => DbError::Busy { path, waited },
         Some(ErrorCode::NotADatabase) => DbError::NotADatabase(path),
+        Some(ErrorCode::ReadOnly) if extended_code(&source) == Some(rusqlite::ffi::SQLITE_READONLY_ROLLBACK) => {
+            DbError::Interrupted(path)
+        }
         Some(ErrorCode::ReadOnly) => DbError::ReadOnly(path),
         Some(ErrorCode::DiskFull) => DbError::Full(path),
         // A write cut short by a file size limit reaches SQLite as EFBIG.
@@ -971,6 +992,14 @@ fn classify_at(path: &Path, what: &'static str, source: rusqlite::Error, waited:
             DbError::MissingDirectory { path, dir }
         }
         _ => DbError::Sqlite { path, what, source },
+    }
+}
+
+/// SQLite's extended result code for `error`, if it is SQLite's.
+fn extended_code(error: &rusqlite::Error) -> Option<i32> {
+    match error {
+        rusqlite::Error::SqliteFailure(e, _) => Some(e.extended_code),
+        _ => None,
     }
 }
 

@@ -146,8 +146,11 @@ fn foresee_adoption(
 ) -> Result<(), DbError> {
     let mut names: Vec<String> = crate::sqltext::objects_after([plugin.manifest.ddl.as_str()]).into_keys().collect();
     names.extend(plugin.manifest.tables.iter().cloned());
-    let exists = crate::schema::any_object_exists(db.connection(), &names)
-        .map_err(|source| DbError::Sqlite { path: db.path().to_owned(), what: "reading the schema", source })?;
+    let exists = crate::schema::any_object_exists(db.connection(), &names).map_err(|source| DbError::Sqlite {
+        path: db.path().to_owned(),
+        what: "reading the schema",
+        source,
+    })?;
     if !exists {
         return Ok(());
     }

@@ -201,7 +201,10 @@ fn objects_found_without_history_are_adopted_at_exactly_the_version_they_are_at(
         let report = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
         let ledger = chain(&report, "ledger");
         if upto == LEDGER.len() {
-            assert_eq!((&ledger["status"], &ledger["how"], &ledger["version"]), (&json!("recorded"), &json!("adopted"), &json!(4)));
+            assert_eq!(
+                (&ledger["status"], &ledger["how"], &ledger["version"]),
+                (&json!("recorded"), &json!("adopted"), &json!(4))
+            );
         } else {
             assert_eq!((&ledger["status"], &ledger["adopted"]), (&json!("applied"), &json!(version)), "{ledger:#}");
             assert_eq!(ledger["migrations"], json!(pending));
@@ -417,8 +420,10 @@ fn a_run_that_cannot_get_the_lock_in_time_says_the_database_is_busy() {
 
 // Crashes and failures.
 
-#[test]
-fn a_run_killed_mid_migration_leaves_the_plugin_at_its_previous_version() {
+/// A sandbox where plugin `slowpoke` is at V1 with three rows, and a run
+/// applying its V2 (seconds of work) was killed with SIGKILL mid-migration,
+/// leaving SQLite's hot journal behind. Returns the snapshot from before.
+fn killed_mid_migration() -> (Sandbox, String) {
     let sandbox = Sandbox::new();
     let v1 = "CREATE TABLE slow_rows (n INTEGER NOT NULL);";
     let spec = |migrations: Value, ddl: &str| json!({"name": "slowpoke", "tables": ["slow_rows"], "ddl": ddl, "migrations": migrations});
@@ -446,7 +451,13 @@ fn a_run_killed_mid_migration_leaves_the_plugin_at_its_previous_version() {
     assert!(child.try_wait().unwrap().is_none(), "the run finished before it could be killed: make V2 slower");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    assert!(journal.exists(), "a killed run leaves its journal");
+    (sandbox, before)
+}
 
+#[test]
+fn a_run_killed_mid_migration_leaves_the_plugin_at_its_previous_version() {
+    let (sandbox, before) = killed_mid_migration();
     // The next connection rolls the hot journal back.
     assert_eq!(sandbox.snapshot(), before, "a killed run left changes behind");
     let ok: String = sandbox.open_db().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
@@ -455,6 +466,46 @@ fn a_run_killed_mid_migration_leaves_the_plugin_at_its_previous_version() {
     assert_eq!(chain(&report, "slowpoke")["migrations"], json!(["V2__fill"]));
     let rows: i64 = sandbox.open_db().query_row("SELECT count(*) FROM slow_rows", [], |r| r.get(0)).unwrap();
     assert_eq!(rows, 4_000_003);
+}
+
+#[test]
+fn status_right_after_a_killed_run_rolls_it_back_and_tells_the_truth() {
+    let (sandbox, before) = killed_mid_migration();
+    let run = sandbox.host(&["status", "--json"]).succeeds();
+    assert!(run.stderr.contains("rolled back the transaction of a run that was killed"), "{}", run.report());
+    let slowpoke = chain(&run.json(), "slowpoke").clone();
+    assert_eq!((&slowpoke["applied"], &slowpoke["pending"]), (&json!(1), &json!(["V2__fill"])), "{slowpoke:#}");
+    assert!(!sandbox.path().join("shop.sqlite-journal").exists());
+    assert_eq!(sandbox.snapshot(), before);
+    sandbox.host(&["check"]).succeeds();
+    sandbox.host(&["history"]).succeeds();
+}
+
+#[test]
+fn after_a_killed_run_a_user_who_may_not_write_is_told_what_happened_and_what_to_run() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not run: needs root to run the host as another user (CI runs as root)");
+        return;
+    }
+    let (sandbox, before) = killed_mid_migration();
+    for entry in std::fs::read_dir(sandbox.plugins_dir()).unwrap() {
+        std::fs::set_permissions(entry.unwrap().path(), std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    }
+    for args in [&["status"][..], &["history"], &["check"]] {
+        let mut command = sandbox.command(args);
+        as_unprivileged(&sandbox, &mut command);
+        let run = sandbox.run(command).exits(2);
+        assert!(
+            run.stderr.contains("run that was killed")
+                && run.stderr.contains("run `shopdb-host status` once as the file's owner"),
+            "{}",
+            run.report()
+        );
+        assert!(!run.stderr.contains("check the file's permissions"), "{}", run.report());
+    }
+    // As the owner, it is rolled back and the database is as it was.
+    sandbox.host(&["status"]).succeeds();
+    assert_eq!(sandbox.snapshot(), before);
 }
 
 #[test]
