@@ -36,6 +36,21 @@ fn a_scaffolded_plugin_builds_out_of_tree_passes_check_and_applies() {
     let report = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
     assert_eq!(chain(&report, "gauges")["status"], "applied");
     assert_eq!(chain(&report, "gauges")["migrations"], serde_json::json!(["V1__baseline"]));
+
+    // A migration refinery would silently skip stops the build, by name.
+    std::fs::write(crate_dir.join("migrations/V2__add-serial.sql"), "ALTER TABLE gauges_items ADD COLUMN serial TEXT;")
+        .unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let build = Command::new(cargo)
+        .args(["build", "--offline", "--quiet"])
+        .current_dir(&crate_dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&build.stderr);
+    assert!(!build.status.success(), "a chain with a hole built");
+    assert!(stderr.contains("V2__add-serial.sql` in") && stderr.contains("is not a migration"), "{stderr}");
 }
 
 #[test]

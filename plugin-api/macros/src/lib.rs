@@ -37,11 +37,41 @@ pub fn embed_chain(input: TokenStream) -> TokenStream {
     }
 }
 
+/// The naming rule, as the refusal states it (docs/PLUGINS.md says the same).
+const RULE: &str = "a migration is a file named V<version>__<name>.sql, where <version> is a whole number from 1 \
+                    and <name> is letters, digits and _ (no hyphens, no dots, no spaces)";
+
 /// `(version, name, file)` of each migration under `dir`, or why the
-/// directory cannot be a plugin's chain.
+/// directory cannot be a plugin's chain. Every file under it must be a
+/// migration (files whose name starts with `.` aside): refinery silently
+/// skips a file whose name it does not accept, and a chain with a hole
+/// would build and fail later with an unrelated error.
 fn chain(dir: &Path) -> Result<Vec<(i64, String, PathBuf)>, String> {
     let files = find_migration_files(dir, MigrationType::All)
         .map_err(|e| format!("cannot read the migrations directory `{}`: {e}", dir.display()))?;
+    let files: Vec<PathBuf> = files.collect();
+    let mut strays: Vec<String> = Vec::new();
+    every_file(dir, &mut |path| {
+        let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        let taken = files.iter().any(|f| f.canonicalize().ok() == path.canonicalize().ok());
+        if !hidden && !taken {
+            strays.push(format!("`{}`", path.display()));
+        }
+    })
+    .map_err(|e| format!("cannot read the migrations directory `{}`: {e}", dir.display()))?;
+    if !strays.is_empty() {
+        strays.sort();
+        return Err(format!(
+            "{} in `{}` {} not a migration, so the chain would silently lack {}: {RULE}; rename {}, or move {} out of \
+             the directory",
+            strays.join(", "),
+            dir.display(),
+            if strays.len() == 1 { "is" } else { "are" },
+            if strays.len() == 1 { "it" } else { "them" },
+            if strays.len() == 1 { "it" } else { "them" },
+            if strays.len() == 1 { "it" } else { "them" },
+        ));
+    }
     let mut records = Vec::new();
     for file in files {
         let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
@@ -52,7 +82,7 @@ fn chain(dir: &Path) -> Result<Vec<(i64, String, PathBuf)>, String> {
             ));
         }
         let (kind, version, name) = parse_migration_name(stem)
-            .map_err(|e| format!("`{}`: not a refinery migration name: {e}", file.display()))?;
+            .map_err(|e| format!("`{}`: not a refinery migration name ({e}): {RULE}", file.display()))?;
         // refinery's migration type is not nameable outside it; it displays as its prefix.
         if kind.to_string() != "V" {
             return Err(format!(
@@ -63,6 +93,20 @@ fn chain(dir: &Path) -> Result<Vec<(i64, String, PathBuf)>, String> {
         records.push((i64::from(version), name, file));
     }
     Ok(records)
+}
+
+/// Calls `visit` with every file under `dir`, at any depth (refinery looks
+/// that deep too).
+fn every_file(dir: &Path, visit: &mut dyn FnMut(&Path)) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            every_file(&path, visit)?;
+        } else {
+            visit(&path);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -83,8 +127,8 @@ mod tests {
     }
 
     #[test]
-    fn versioned_sql_files_become_the_chain_and_other_files_are_ignored() {
-        let dir = dir_with(&["V1__baseline.sql", "V2__add_toner.sql", "V10__later.sql", "README.md"]);
+    fn versioned_sql_files_become_the_chain_and_hidden_files_are_ignored() {
+        let dir = dir_with(&["V1__baseline.sql", "V2__add_toner.sql", "V10__later.sql", ".gitkeep"]);
         // File-name order ("V10__" sorts before "V1__"), as refinery embeds them;
         // the description sorts by version.
         let expected = vec![(10, "later".into()), (1, "baseline".into()), (2, "add_toner".into())];
@@ -100,6 +144,19 @@ mod tests {
         let unversioned = dir_with(&["V1__baseline.sql", "U2__anytime.sql"]);
         let error = chain(unversioned.path()).expect_err("an unversioned migration");
         assert!(error.contains("U2__anytime.sql") && error.contains("V<n>__anytime.sql"), "{error}");
+    }
+
+    #[test]
+    fn every_file_that_is_not_a_migration_stops_the_build_by_name_with_the_rule() {
+        let dir = dir_with(&["V1__baseline.sql", "V2__create-events.sql", "V3__init.up.sql", "README.md"]);
+        std::fs::create_dir(dir.path().join("old")).expect("a subdirectory");
+        std::fs::write(dir.path().join("old/V4 spaced.sql"), "").expect("a file");
+        let error = chain(dir.path()).expect_err("a chain with holes");
+        for stray in ["V2__create-events.sql`", "V3__init.up.sql`", "README.md`", "old/V4 spaced.sql`"] {
+            assert!(error.contains(stray), "{stray} not named: {error}");
+        }
+        assert!(!error.contains("V1__baseline"), "{error}");
+        assert!(error.contains("V<version>__<name>.sql") && error.contains("no hyphens, no dots"), "{error}");
     }
 
     #[test]
