@@ -59,7 +59,12 @@ pub enum CheckError {
 fn drift_text(unlisted: &[String], missing: &[String]) -> String {
     let mut parts = Vec::new();
     if !unlisted.is_empty() {
-        parts.push(format!("it creates {} that the manifest does not list", quoted(unlisted)));
+        parts.push(format!(
+            "it creates {} that the manifest does not list (add {} to `tables` in export_plugin!, or drop {} from schema.sql)",
+            quoted(unlisted),
+            if unlisted.len() == 1 { "it" } else { "them" },
+            if unlisted.len() == 1 { "it" } else { "them" },
+        ));
     }
     if !missing.is_empty() {
         parts.push(format!("the manifest lists {} that it does not create", quoted(missing)));

@@ -391,7 +391,7 @@ fn load_files(files: &[PathBuf], lock: Option<&LockFile>) -> (Vec<Plugin>, Vec<R
             }
             Err(error) => {
                 tracing::debug!("{}: refused: {}", file.display(), error.reason);
-                refused.push(refuse(error.reason.to_string()));
+                refused.push(Refusal { file: file.clone(), plugin: error.plugin, reason: error.reason.to_string() });
             }
         }
     }

@@ -77,11 +77,19 @@ pub struct FileError {
     /// What is wrong with it.
     #[source]
     pub reason: LoadError,
+    /// The name the plugin gave itself, when it got that far and the name
+    /// is one a plugin may have (so that `check --plugin NAME` finds the
+    /// refusal, and a file calling itself `core` is not taken for the core).
+    pub plugin: Option<String>,
 }
 
 /// Loads the plugin in `file` and validates its description.
 pub fn load(file: &Path) -> Result<Plugin, FileError> {
-    let opened = trust::open(file).map_err(|e| FileError { file: file.to_owned(), reason: LoadError::Untrusted(e) })?;
+    let opened = trust::open(file).map_err(|e| FileError {
+        file: file.to_owned(),
+        reason: LoadError::Untrusted(e),
+        plugin: None,
+    })?;
     load_opened(opened)
 }
 
@@ -89,13 +97,17 @@ pub fn load(file: &Path) -> Result<Plugin, FileError> {
 /// code loaded is that file's, whatever its name points to by now.
 pub fn load_opened(opened: TrustedFile) -> Result<Plugin, FileError> {
     let file = opened.path.clone();
-    match load_manifest(&opened) {
+    let mut declared = None;
+    match load_manifest(&opened, &mut declared) {
         Ok(manifest) => Ok(Plugin { file, manifest, opened: Some(opened) }),
-        Err(reason) => Err(FileError { file, reason }),
+        Err(reason) => Err(FileError { file, reason, plugin: declared }),
     }
 }
 
-fn load_manifest(opened: &TrustedFile) -> Result<Manifest, LoadError> {
+/// Loads and describes the plugin; `declared` receives the name the
+/// description gives, when it is a valid plugin name, even if the rest is
+/// refused.
+fn load_manifest(opened: &TrustedFile, declared: &mut Option<String>) -> Result<Manifest, LoadError> {
     // The dynamic loader trusts the file; a truncated library would crash the
     // process inside dlopen. Look first.
     if cfg!(target_os = "linux") {
@@ -115,7 +127,13 @@ fn load_manifest(opened: &TrustedFile) -> Result<Manifest, LoadError> {
     let module = header.init_root_module::<PluginModuleRef>().map_err(|e| explain(e, Some(&built_with)))?;
     let describe = module.describe();
     match describe() {
-        RResult::ROk(description) => Ok(Manifest::try_from(&description)?),
+        RResult::ROk(description) => {
+            let name = description.name.as_str();
+            if crate::manifest::check_plugin_name(name).is_ok() {
+                *declared = Some(name.to_owned());
+            }
+            Ok(Manifest::try_from(&description)?)
+        }
         RResult::RErr(message) => Err(LoadError::Describe(message.into_string())),
     }
 }

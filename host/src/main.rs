@@ -87,6 +87,8 @@ fn main() -> ExitCode {
 fn setup_terminal(cli: &Cli) {
     let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     report::set_colour(io::stdout().is_terminal() && !no_colour);
+    let width = terminal_size::terminal_size_of(io::stdout()).map(|(terminal_size::Width(w), _)| usize::from(w));
+    report::set_width(width);
     let stderr_is_terminal = io::stderr().is_terminal();
     if stderr_is_terminal && !cli.quiet {
         progress::install(std::sync::Arc::new(progress::Spinner::new()));

@@ -9,9 +9,37 @@ use crate::status::{ListReport, StatusReport};
 use crate::uninstall::UninstallReport;
 use serde::Serialize;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 static COLOUR: AtomicBool = AtomicBool::new(false);
+static WIDTH: AtomicUsize = AtomicUsize::new(0);
+
+/// The terminal's width, when stdout is one (`main` decides): long cells
+/// of text tables are shortened to fit it. JSON always has everything.
+pub fn set_width(columns: Option<usize>) {
+    WIDTH.store(columns.unwrap_or(0), Ordering::Relaxed);
+}
+
+/// `names` joined with commas in at most `width` characters: as many as
+/// fit, then how many more there are.
+fn fit_list(names: &[String], width: usize) -> String {
+    let all = names.join(", ");
+    if all.chars().count() <= width {
+        return all;
+    }
+    let mut shown = String::new();
+    for (i, name) in names.iter().enumerate() {
+        let more = format!(", … (+{} more)", names.len() - i);
+        let next = if shown.is_empty() { name.clone() } else { format!("{shown}, {name}") };
+        let rest = names.len() - i - 1;
+        let tail = if rest == 0 { 0 } else { format!(", … (+{rest} more)").chars().count() };
+        if next.chars().count() + tail > width {
+            return if shown.is_empty() { format!("… ({} tables)", names.len()) } else { format!("{shown}{more}") };
+        }
+        shown = next;
+    }
+    shown
+}
 
 /// Whether reports colour their status words (only on a terminal, and not
 /// under NO_COLOR: `main` decides).
@@ -162,9 +190,10 @@ pub fn check(out: &mut dyn Write, report: &CheckReport) -> io::Result<()> {
                 Outcome::Refused { reason } => {
                     format!("{} {}{reason}", paint("refused:".into(), Paint::Red), file_prefix(Some(&v.file)))
                 }
-                Outcome::Blocked { by } => {
-                    format!("{} depends on '{by}', which is refused", paint("blocked:".into(), Paint::Yellow))
-                }
+                Outcome::Blocked { by } => format!(
+                    "{} depends on '{by}', which was refused (see its line): it can be checked once '{by}' passes",
+                    paint("blocked:".into(), Paint::Yellow)
+                ),
             };
             vec![v.name.clone(), text]
         })
@@ -209,7 +238,7 @@ pub fn list(out: &mut dyn Write, report: &ListReport) -> io::Result<()> {
     if report.plugins.is_empty() {
         writeln!(out, "(no usable plugins)")?;
     }
-    let mut rows = vec![vec![
+    let mut rows: Vec<Vec<String>> = vec![vec![
         "NAME".into(),
         "VERSION".into(),
         "CHAIN".into(),
@@ -221,14 +250,15 @@ pub fn list(out: &mut dyn Write, report: &ListReport) -> io::Result<()> {
         let m = &plugin.manifest;
         let file = crate::discover::file_name(&plugin.file);
         let deps = if m.depends_on.is_empty() { "-".into() } else { m.depends_on.join(", ") };
-        rows.push(vec![
-            m.name.clone(),
-            m.version.clone(),
-            format!("V{}", plugin.head),
-            file,
-            m.tables.join(", "),
-            deps,
-        ]);
+        rows.push(vec![m.name.clone(), m.version.clone(), format!("V{}", plugin.head), file, String::new(), deps]);
+    }
+    // On a terminal, the TABLES column gets what the others leave of its width.
+    let terminal = WIDTH.load(Ordering::Relaxed);
+    let column = |c: usize| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0);
+    let others: usize = [0, 1, 2, 3, 5].iter().map(|&c| column(c) + 2).sum();
+    let room = if terminal == 0 { usize::MAX } else { terminal.saturating_sub(others).max(24) };
+    for (row, plugin) in rows.iter_mut().skip(1).zip(&report.plugins) {
+        row[4] = fit_list(&plugin.manifest.tables, room);
     }
     if !report.plugins.is_empty() {
         table(out, &rows)?;
@@ -326,4 +356,20 @@ pub fn config(out: &mut dyn Write, effective: &crate::config::Effective) -> io::
         rows.push(vec![setting.name.into(), setting.value.clone(), setting.source.clone()]);
     }
     table(out, &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_table_list_is_cut_at_a_name_and_says_how_many_more() {
+        let names: Vec<String> = (1..=28).map(|i| format!("table_{i:02}")).collect();
+        let fitted = fit_list(&names, 40);
+        assert!(fitted.chars().count() <= 40, "{fitted}");
+        assert!(fitted.starts_with("table_01, table_02") && fitted.ends_with("more)"), "{fitted}");
+        let shown = fitted.matches("table_").count();
+        assert!(fitted.contains(&format!("(+{} more)", 28 - shown)), "{fitted}");
+        assert_eq!(fit_list(&names[..2], 40), "table_01, table_02");
+    }
 }

@@ -154,9 +154,9 @@ fn foresee_adoption(
     if !exists {
         return Ok(());
     }
-    let decided = checker.get().map_err(DbError::Scratch).and_then(|checker| {
+    let decided = checker.get().map_err(DbError::Scratch).map(|checker| {
         let checked = checker.schema_checks(plugin).map_err(|e| e.to_string());
-        Ok(checked.map(|checked| adopt::decide(db.connection(), plugin, inventory, checker, &checked.names)))
+        checked.map(|checked| adopt::decide(db.connection(), plugin, inventory, checker, &checked.names))
     })?;
     match decided {
         Err(refused) => chain.problem = Some(refused),

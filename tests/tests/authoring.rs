@@ -80,11 +80,12 @@ fn on_a_terminal(sandbox: &Sandbox, args: &[&str], no_colour: bool) -> String {
     use std::io::Read;
     use std::os::fd::{FromRawFd, OwnedFd};
     let (mut controller, mut terminal) = (-1, -1);
+    // A terminal of 100 columns, as an operator's might be.
+    let size = libc::winsize { ws_row: 40, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: openpty writes two descriptors it opened into the integers
-    // given; name, terminal settings and window size may be null.
-    let opened = unsafe {
-        libc::openpty(&mut controller, &mut terminal, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
-    };
+    // given; name and terminal settings may be null, the size is read.
+    let opened =
+        unsafe { libc::openpty(&mut controller, &mut terminal, std::ptr::null_mut(), std::ptr::null(), &size) };
     assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
     // SAFETY: both descriptors were just opened and are owned by nobody else.
     let (mut controller, terminal) =
@@ -135,6 +136,49 @@ fn on_a_terminal_results_are_coloured_and_progress_shown_unless_no_color() {
     );
     let plain = on_a_terminal(&sandbox, &["status"], true);
     assert!(!plain.contains('\u{1b}'), "NO_COLOR is respected: {plain}");
+}
+
+#[test]
+fn a_long_migration_shows_on_a_terminal_which_migration_runs_and_that_it_is_alive() {
+    let sandbox = Sandbox::new();
+    let v1 = "CREATE TABLE slow_rows (n INTEGER NOT NULL);";
+    let v2 = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000)
+              INSERT INTO slow_rows (n) SELECT i FROM n;";
+    sandbox.install_scripted(
+        "slowpoke",
+        serde_json::json!({"name": "slowpoke", "tables": ["slow_rows"], "ddl": v1, "migrations": [[1, "baseline", v1], [2, "fill", v2]]}),
+    );
+    let shown = on_a_terminal(&sandbox, &["upgrade-all"], true);
+    assert!(shown.contains("slowpoke: applying V1__baseline, V2__fill"), "{shown}");
+    // The spinner line is redrawn while V2 runs: the migration running now,
+    // its place in the chain, and the time.
+    let redraws = shown.matches("slowpoke: running V2__fill (2/2)").count();
+    assert!(redraws >= 3, "{redraws} redraws in:\n{shown}");
+    for done in ["slowpoke: V1__baseline done in", "slowpoke: V2__fill done in", "slowpoke: done in"] {
+        assert!(shown.contains(done), "{done} missing:\n{shown}");
+    }
+    let quiet = on_a_terminal(&Sandbox::new(), &["upgrade-all", "-q"], true);
+    assert!(quiet.trim().is_empty(), "-q prints nothing but errors: {quiet}");
+}
+
+#[test]
+fn list_on_a_terminal_fits_a_long_table_list_to_its_width() {
+    let sandbox = Sandbox::new();
+    let tables: Vec<String> = (1..=28).map(|i| format!("wide_plugin_table_{i:02}")).collect();
+    let ddl: String = tables.iter().map(|t| format!("CREATE TABLE {t} (id INTEGER PRIMARY KEY);\n")).collect();
+    sandbox.install_scripted(
+        "wide",
+        serde_json::json!({"name": "wide", "tables": tables, "ddl": ddl, "migrations": [[1, "baseline", ddl]]}),
+    );
+    let shown = on_a_terminal(&sandbox, &["list"], true);
+    for line in shown.lines() {
+        assert!(line.trim_end().chars().count() <= 100, "{} characters: {line}", line.chars().count());
+    }
+    assert!(shown.contains("wide_plugin_table_01") && shown.contains("more)"), "{shown}");
+    let piped = sandbox.host(&["list"]).succeeds();
+    assert!(piped.stdout.contains("wide_plugin_table_28"), "piped output keeps everything\n{}", piped.report());
+    let json = sandbox.host(&["list", "--json"]).succeeds().json();
+    assert_eq!(json["plugins"][0]["tables"].as_array().unwrap().len(), 28);
 }
 
 #[test]

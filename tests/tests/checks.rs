@@ -124,7 +124,13 @@ fn invalid_manifests_are_refused_with_what_is_wrong() {
     let before = sandbox.snapshot();
     let report = sandbox.host(&["upgrade-all", "--json"]).exits(1).json();
     for (stem, _, text) in &cases {
-        let outcome = chain(&report, &lib(stem));
+        // Named by the plugin when it got as far as saying its name, else by its file.
+        let outcome = report["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["file"].as_str().is_some_and(|f| f.ends_with(&lib(stem))))
+            .unwrap_or_else(|| panic!("no chain for {stem} in {report:#}"));
         assert_eq!(outcome["status"], "refused", "{stem}: {outcome}");
         assert!(outcome["reason"].as_str().unwrap().contains(text), "{stem}: {outcome}");
     }
@@ -222,6 +228,45 @@ fn ownership_outlives_the_plugin_file() {
     );
 }
 
+#[test]
+fn a_file_refused_at_load_is_checked_by_its_name_and_its_dependents_say_why_they_wait() {
+    let sandbox = Sandbox::new();
+    let mut broken = gizmos_with("SELECT 1", &[]);
+    broken["migrations"] = json!([[1, "baseline", "SELECT 1"], [1, "again", "SELECT 1"]]);
+    sandbox.install_scripted("gizmos", broken);
+    let mut child = gizmos_with("SELECT 1", &["gizmos"]);
+    child["name"] = json!("gadgets");
+    child["tables"] = json!(["gadgets"]);
+    child["ddl"] = json!("CREATE TABLE gadgets (id INTEGER PRIMARY KEY);");
+    child["migrations"] = json!([[1, "baseline", "CREATE TABLE gadgets (id INTEGER PRIMARY KEY);"]]);
+    sandbox.install_scripted("gadgets", child);
+
+    let check = sandbox.host(&["check", "--plugin", "gizmos"]).exits(1);
+    assert!(check.stdout.contains("versions must be unique and increasing"), "{}", check.report());
+    let check = sandbox.host(&["check", "--plugin", "gadgets"]).exits(1);
+    assert!(check.stdout.contains("blocked: depends on 'gizmos', which was refused"), "{}", check.report());
+    let report = sandbox.host(&["upgrade-all", "--json"]).exits(1).json();
+    assert_eq!(chain(&report, "gadgets")["status"], "blocked", "{report:#}");
+    assert_eq!(chain(&report, "gadgets")["by"], "gizmos");
+    assert!(!report.to_string().contains("not installed"), "{report:#}");
+}
+
+#[test]
+fn a_table_the_chain_leaves_but_the_manifest_does_not_list_is_refused_with_the_fix() {
+    let sandbox = Sandbox::new();
+    let mut spec = gizmos_with("CREATE TABLE gizmos_extra (id INTEGER PRIMARY KEY)", &[]);
+    spec["name"] = json!("b4a");
+    sandbox.install_scripted("b4a", spec);
+    let report = sandbox.host(&["upgrade-all", "--json"]).exits(1).json();
+    let reason = chain(&report, "b4a")["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("its chain leaves table `gizmos_extra` (created by V2)"), "{reason}");
+    assert!(
+        reason.contains("add it to `tables` in export_plugin!") && reason.contains("or drop it in a later migration"),
+        "{reason}"
+    );
+    assert!(!reason.contains("the run of"), "{reason}");
+}
+
 // 6 and 7. Drift.
 
 #[test]
@@ -293,6 +338,10 @@ fn migrations_that_trespass_are_refused_naming_what_they_tried() {
         ),
         ("UPDATE shopdb_core_owners SET plugin = 'gizmos'", "it is the host's bookkeeping"),
         ("COMMIT; DROP TABLE computers", "BEGIN/COMMIT/ROLLBACK/SAVEPOINT"),
+        // What chains written for other tools carry, each with its own words.
+        ("VACUUM", "VACUUM cannot run inside a migration"),
+        ("SELECT load_extension('/tmp/evil')", "plugins may not load extensions"),
+        ("PRAGMA foreign_keys = OFF", "foreign keys are already off while a chain runs and checked before it commits"),
     ];
     for (attack, expected) in attacks {
         let sandbox = with_computers_applied();

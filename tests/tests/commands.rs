@@ -226,3 +226,52 @@ fn help_explains_every_command() {
         .stdout_has("--plugin")
         .stdout_has("SHOPDB_DATABASE");
 }
+
+/// The commands README.md lists after `intro`: the `` `a`, `b` `` list that
+/// follows its next colon, up to the first period after a closing backtick.
+fn readme_commands(readme: &str, intro: &str) -> Vec<String> {
+    let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let start = flat.find(intro).unwrap_or_else(|| panic!("README.md no longer says {intro:?}")) + intro.len();
+    let list = &flat[start..];
+    let list = &list[list.find(": `").expect("a list after the colon") + 2..];
+    let list = &list[..list.find("`.").expect("the list's end") + 1];
+    list.split(',').map(|c| c.trim().trim_matches('`').to_owned()).collect()
+}
+
+#[test]
+fn the_readme_and_the_commands_agree_on_who_takes_which_option() {
+    let readme = std::fs::read_to_string(shopdb_tests::repo_root().join("README.md")).unwrap();
+    let every = [
+        "list",
+        "check",
+        "status",
+        "migrate",
+        "upgrade-all",
+        "bootstrap",
+        "stamp",
+        "uninstall",
+        "lock",
+        "config",
+        "history",
+        "new-plugin",
+        "completions",
+        "man",
+    ];
+    let sandbox = Sandbox::new();
+    for (intro, option) in [
+        ("The commands that read plugin files take `--plugins-dir DIR`", "--plugins-dir"),
+        ("The commands that use the database take `--database FILE`", "--database"),
+    ] {
+        let listed = readme_commands(&readme, intro);
+        assert!(listed.len() > 3, "{listed:?}");
+        for command in every {
+            let help = sandbox.host(&[command, "--help"]).succeeds().stdout;
+            assert_eq!(
+                help.contains(option),
+                listed.iter().any(|c| c == command),
+                "README.md and `{command} --help` disagree on {option}: README lists {listed:?}"
+            );
+        }
+    }
+    sandbox.host(&["history", "--plugins-dir", "x"]).exits(2).stderr_has("unexpected argument '--plugins-dir'");
+}
