@@ -15,9 +15,9 @@ mod scale;
 mod stats;
 
 use rusqlite::Connection;
-use shopdb_host::db::{Database, DEFAULT_BUSY_TIMEOUT};
-use shopdb_host::inventory::Inventory;
-use shopdb_host::{core, migrate};
+use shopdb_host::engine;
+use shopdb_host::plugins::inventory::Inventory;
+use shopdb_host::{core_schema as core, runs as migrate};
 use stats::{median, ms, Samples};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -302,10 +302,10 @@ fn phases(plugins: &Path, database: &Path) {
     let t0 = Instant::now();
     let mut inventory = Inventory::scan(plugins).unwrap();
     let t1 = Instant::now();
-    let mut db = Database::open(database, DEFAULT_BUSY_TIMEOUT).unwrap();
+    let mut db = engine::open_sqlite(database).unwrap();
     inventory.refuse_ownership_conflicts(db.recorded_owners().unwrap());
     let t2 = Instant::now();
-    let report = migrate::upgrade_all(&mut db, &inventory, false).unwrap();
+    let report = migrate::upgrade_all(db.as_mut(), &inventory, false).unwrap();
     let t3 = Instant::now();
     assert!(report.succeeded());
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -318,16 +318,16 @@ fn fresh_phases(plugins: &Path, database: &Path) {
     let t0 = Instant::now();
     let mut inventory = Inventory::scan(plugins).unwrap();
     let t1 = Instant::now();
-    let mut db = Database::open(database, DEFAULT_BUSY_TIMEOUT).unwrap();
+    let mut db = engine::open_sqlite(database).unwrap();
     inventory.refuse_ownership_conflicts(db.recorded_owners().unwrap());
     let t2 = Instant::now();
-    let checker = shopdb_host::check::Checker::new(&inventory).unwrap();
+    let checker = shopdb_host::checks::Checker::sqlite(&inventory).unwrap();
     let t3 = Instant::now();
     for plugin in &inventory.plugins {
-        checker.schema_checks(plugin).unwrap();
+        checker.check_plugin(plugin).unwrap();
     }
     let t4 = Instant::now();
-    let report = migrate::upgrade_all(&mut db, &inventory, false).unwrap();
+    let report = migrate::upgrade_all(db.as_mut(), &inventory, false).unwrap();
     let t5 = Instant::now();
     assert!(report.succeeded());
     println!(
@@ -344,11 +344,13 @@ fn big_data(report: &mut String, work: &Path, runs: usize, rows: i64) {
     let template = work.join("big-template.sqlite");
     let setup = scale::big_table_plugin();
     {
-        let mut db = Database::open(&template, DEFAULT_BUSY_TIMEOUT).unwrap();
+        let mut db = engine::open_sqlite(&template).unwrap();
         let inventory = scale::inventory_of(vec![setup.clone()]);
-        db.apply(&migrate::core_run()).unwrap();
-        db.apply(&migrate::plugin_run(&setup, &inventory, Some(1), None)).unwrap();
-        db.connection()
+        engine::apply(db.as_mut(), &migrate::core_run()).unwrap();
+        engine::apply(db.as_mut(), &migrate::plugin_run(&setup, &inventory, Some(1), None)).unwrap();
+        drop(db);
+        Connection::open(&template)
+            .unwrap()
             .execute_batch(&format!(
                 "INSERT INTO sites (code, name) VALUES ('S1', 'Plant 1'), ('S2', 'Plant 2');
                  WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
@@ -377,10 +379,12 @@ fn big_data(report: &mut String, work: &Path, runs: usize, rows: i64) {
                     .unwrap();
                 }
                 if side == 0 {
-                    let mut db = Database::open(&db_path, DEFAULT_BUSY_TIMEOUT).unwrap();
+                    let mut db = engine::open_sqlite(&db_path).unwrap();
                     let inventory = scale::inventory_of(vec![setup.clone()]);
                     let start = Instant::now();
-                    let applied = db.apply(&migrate::plugin_run(&setup, &inventory, Some(version), None)).unwrap();
+                    let applied =
+                        engine::apply(db.as_mut(), &migrate::plugin_run(&setup, &inventory, Some(version), None))
+                            .unwrap();
                     host.push(start.elapsed());
                     assert_eq!(applied.len(), 1);
                 } else {

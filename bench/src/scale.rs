@@ -8,12 +8,12 @@
 //! that a chain mixes schema changes and data migrations.
 
 use crate::stats::{growth_exponent, median, ms};
-use shopdb_host::check;
-use shopdb_host::db::{Database, DEFAULT_BUSY_TIMEOUT};
-use shopdb_host::inventory::Inventory;
-use shopdb_host::load::Plugin;
-use shopdb_host::manifest::Manifest;
-use shopdb_host::migrate;
+use shopdb_host::checks::report as check;
+use shopdb_host::engine;
+use shopdb_host::plugins::inventory::Inventory;
+use shopdb_host::plugins::load::Plugin;
+use shopdb_host::plugins::manifest::Manifest;
+use shopdb_host::runs as migrate;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -98,7 +98,7 @@ fn floor_apply(inventory: &Inventory) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let conn = rusqlite::Connection::open(dir.path().join("floor.sqlite")).unwrap();
     let start = Instant::now();
-    let core: Vec<&str> = shopdb_host::core::chain().iter().map(|m| m.sql.as_str()).collect();
+    let core: Vec<&str> = shopdb_host::core_schema::chain().iter().map(|m| m.sql.as_str()).collect();
     conn.execute_batch(&format!("BEGIN IMMEDIATE; {}; COMMIT;", core.join(";\n"))).unwrap();
     for plugin in &inventory.plugins {
         let sql: Vec<&str> = plugin.manifest.chain.iter().map(|m| m.sql.as_str()).collect();
@@ -131,22 +131,28 @@ pub fn run(report: &mut String, quick: bool) {
             for _ in 0..runs {
                 let inventory = inventory_of(synthetic_plugins(n, m));
                 let start = Instant::now();
-                let verdicts = check::check_all(&inventory, None, None).unwrap();
+                let verdicts = check::check_all(
+                    &inventory,
+                    &shopdb_host::engine::DatabaseTarget::Sqlite(":memory:".into()),
+                    None,
+                    None,
+                )
+                .unwrap();
                 checks.push(start.elapsed().as_secs_f64());
                 assert!(verdicts.passed());
                 let dir = tempfile::tempdir().unwrap();
-                let mut db = Database::open(&dir.path().join("scale.sqlite"), DEFAULT_BUSY_TIMEOUT).unwrap();
+                let mut db = engine::open_sqlite(&dir.path().join("scale.sqlite")).unwrap();
                 if with_fresh {
                     let start = Instant::now();
-                    assert!(migrate::upgrade_all(&mut db, &inventory, false).unwrap().succeeded());
+                    assert!(migrate::upgrade_all(db.as_mut(), &inventory, false).unwrap().succeeded());
                     fresh.push(start.elapsed().as_secs_f64());
                     floors.push(floor_apply(&inventory));
                 } else {
                     // Installed the quick way (from the DDL) to measure the no-op run.
-                    assert!(migrate::bootstrap(&mut db, &inventory, false).unwrap().succeeded());
+                    assert!(migrate::bootstrap(db.as_mut(), &inventory, false).unwrap().succeeded());
                 }
                 let start = Instant::now();
-                assert!(migrate::upgrade_all(&mut db, &inventory, false).unwrap().succeeded());
+                assert!(migrate::upgrade_all(db.as_mut(), &inventory, false).unwrap().succeeded());
                 noop.push(start.elapsed().as_secs_f64());
             }
             let (c, o) = (median(&checks), median(&noop));
@@ -184,17 +190,19 @@ pub fn run(report: &mut String, quick: bool) {
 pub fn point(n: usize, m: usize) {
     let inventory = inventory_of(synthetic_plugins(n, m));
     let dir = tempfile::tempdir().unwrap();
-    let mut db = Database::open(&dir.path().join("scale.sqlite"), DEFAULT_BUSY_TIMEOUT).unwrap();
+    let mut db = engine::open_sqlite(&dir.path().join("scale.sqlite")).unwrap();
     let start = Instant::now();
-    assert!(check::check_all(&inventory, None, None).unwrap().passed());
+    assert!(check::check_all(&inventory, &shopdb_host::engine::DatabaseTarget::Sqlite(":memory:".into()), None, None)
+        .unwrap()
+        .passed());
     println!("check {:?}", start.elapsed());
     if std::env::var_os("CHECK_ONLY").is_some() {
         return;
     }
     let start = Instant::now();
-    assert!(migrate::upgrade_all(&mut db, &inventory, false).unwrap().succeeded());
+    assert!(migrate::upgrade_all(db.as_mut(), &inventory, false).unwrap().succeeded());
     let fresh = start.elapsed();
     let start = Instant::now();
-    assert!(migrate::upgrade_all(&mut db, &inventory, false).unwrap().succeeded());
+    assert!(migrate::upgrade_all(db.as_mut(), &inventory, false).unwrap().succeeded());
     println!("fresh {fresh:?} no-op {:?}", start.elapsed());
 }

@@ -1,38 +1,22 @@
 //! shopdb-host: loads plugin libraries that own parts of a shop-floor asset
 //! database, checks what they hand over, and applies their migration chains.
 //!
-//! Data flows one way: [`discover`] finds files, [`load`] loads each through
-//! the stable ABI into a validated [`manifest`], [`inventory`] decides which
-//! plugins are usable and in what order, [`check`] refuses what would corrupt
-//! the database (in a scratch database, under the [`guard`]), [`migrate`]
-//! applies chains through the [`db`] seam, and [`report`] prints the result.
-//! `upgrade-all` is [`commands::upgrade_all`] → [`migrate::upgrade_all`] →
-//! [`db::Database::apply`].
+//! Data flows one way, and the folders follow it (docs/ARCHITECTURE.md is
+//! the map): [`plugins`] finds, vets, loads and orders plugin files into
+//! validated manifests; [`checks`] reaches every verdict in scratch
+//! databases before anything is written; [`runs`] brings chains forward,
+//! one transaction each; [`engine`] is the one seam every database access
+//! goes through, one driver per engine. [`schema`] holds the data they share
+//! (schemas, names, the SQL lexer); [`cli`] is the command line apart.
+//! `upgrade-all` is [`cli::commands::upgrade_all`] → [`runs::upgrade_all`]
+//! → [`engine::Engine::run_chain`].
 
-pub mod adopt;
-pub mod audit;
-pub mod check;
+pub mod checks;
 pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod core;
-pub mod db;
-pub mod discover;
-pub mod error;
-pub mod guard;
-pub mod history;
-pub mod inventory;
-pub mod load;
-pub mod manifest;
-pub mod migrate;
-pub mod names;
-pub mod pin;
+pub mod core_schema;
+pub mod engine;
+pub mod error_chain;
+pub mod plugins;
 pub mod progress;
-pub mod report;
-pub mod scaffold;
+pub mod runs;
 pub mod schema;
-pub mod sqltext;
-pub mod status;
-pub mod trust;
-pub mod uninstall;
-pub mod vet;

@@ -1,9 +1,10 @@
 //! The `shopdb-host` binary: parse arguments, call the library, print.
 
 use clap::{CommandFactory, FromArgMatches};
-use shopdb_host::cli::{Cli, Command, OutputArgs};
-use shopdb_host::error::{Error, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
-use shopdb_host::{commands, config, progress, report};
+use shopdb_host::cli::args::{Cli, Command, OutputArgs};
+use shopdb_host::cli::error::{Error, ErrorKind, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use shopdb_host::cli::{commands, config, report, spinner};
+use shopdb_host::progress;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -76,7 +77,10 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             print_error(&error);
-            ExitCode::from(error.exit_code())
+            ExitCode::from(match error.kind() {
+                ErrorKind::Usage => EXIT_USAGE,
+                ErrorKind::Failed => EXIT_FAILED,
+            })
         }
     }
 }
@@ -91,7 +95,7 @@ fn setup_terminal(cli: &Cli) {
     report::set_width(width);
     let stderr_is_terminal = io::stderr().is_terminal();
     if stderr_is_terminal && !cli.quiet {
-        progress::install(std::sync::Arc::new(progress::Spinner::new()));
+        progress::install(std::sync::Arc::new(spinner::Spinner::new()));
     }
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => tracing::Level::ERROR,

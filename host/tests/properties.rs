@@ -5,9 +5,9 @@
 use plugin_api::{MigrationRecord, PluginDescription};
 use proptest::prelude::*;
 use rusqlite::Connection;
-use shopdb_host::manifest::{is_valid_plugin_name, is_valid_table_name, Manifest};
-use shopdb_host::schema::Schema;
-use shopdb_host::sqltext::{normalize, tokenize};
+use shopdb_host::plugins::manifest::{is_valid_plugin_name, is_valid_table_name, Manifest};
+
+use shopdb_host::schema::sqltext::{normalize, tokenize};
 
 fn any_text() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -117,7 +117,7 @@ proptest! {
         let read = |sql: &str| {
             let conn = Connection::open_in_memory().unwrap();
             conn.execute_batch(sql).unwrap();
-            Schema::read(&conn, |_| true).unwrap()
+            shopdb_host::engine::sqlite::schema::read(&conn, |_| true).unwrap()
         };
         let first_type = columns[0].1;
         let a = read(&render(first_type));

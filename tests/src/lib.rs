@@ -61,13 +61,13 @@ pub fn fixture(name: &str) -> PathBuf {
 /// group-writable), and the host refuses files others can write. The copy
 /// is removed once loaded (the library stays mapped, and the host keeps its
 /// descriptor open): a test binary loads a hundred of them, megabytes each.
-pub fn load_plugin(file: &Path) -> shopdb_host::load::Plugin {
+pub fn load_plugin(file: &Path) -> shopdb_host::plugins::load::Plugin {
     let dir = tempfile::Builder::new().prefix("shopdb-load-").tempdir().expect("a temporary directory");
     set_mode(dir.path(), 0o755);
     let copy = dir.path().join(file.file_name().expect("a file name"));
     std::fs::copy(file, &copy).expect("copy the plugin file");
     set_mode(&copy, 0o755);
-    shopdb_host::load::load(&copy).unwrap_or_else(|e| panic!("{} does not load: {e}", file.display()))
+    shopdb_host::plugins::load::load(&copy).unwrap_or_else(|e| panic!("{} does not load: {e}", file.display()))
 }
 
 /// The repository's root directory.

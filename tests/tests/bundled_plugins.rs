@@ -2,10 +2,9 @@
 //! their DDL and their migration chains agree.
 
 use rusqlite::Connection;
-use shopdb_host::check::dependency_closure;
-use shopdb_host::core;
-use shopdb_host::load::Plugin;
-use shopdb_host::schema::Schema;
+use shopdb_host::core_schema as core;
+use shopdb_host::plugins::inventory::dependency_closure;
+use shopdb_host::plugins::load::Plugin;
 use shopdb_tests::{bundled, repo_root, BUNDLED};
 use std::collections::BTreeSet;
 
@@ -133,7 +132,7 @@ fn each_chain_produces_the_same_schema_as_its_ddl() {
                 .execute_batch(&migration.sql)
                 .unwrap_or_else(|e| panic!("{} {}: {e}", m.name, migration.label()));
         }
-        let read = |conn: &Connection| Schema::read(conn, |t| m.owns(t)).unwrap();
+        let read = |conn: &Connection| shopdb_host::engine::sqlite::schema::read(conn, |t| m.owns(t)).unwrap();
         let (ddl, chain) = (read(&from_ddl), read(&from_chain));
         assert_eq!(ddl.tables.len(), m.tables.len(), "plugin {}", m.name);
         let diff = chain.diff("the chain", &ddl, "schema.sql");
@@ -154,7 +153,7 @@ fn bundled_plugins_use_real_foreign_keys_to_core_and_dependencies() {
     for plugin in &all {
         let conn = base_for(plugin, &all);
         conn.execute_batch(&plugin.manifest.ddl).unwrap();
-        let schema = Schema::read(&conn, |t| plugin.manifest.owns(t)).unwrap();
+        let schema = shopdb_host::engine::sqlite::schema::read(&conn, |t| plugin.manifest.owns(t)).unwrap();
         let targets: BTreeSet<&str> =
             schema.tables.values().flat_map(|t| t.foreign_keys.iter().map(|k| k.table.as_str())).collect();
         assert!(

@@ -5,14 +5,13 @@
 //! rows in every table first.
 
 use rusqlite::Connection;
-use shopdb_host::db::Database;
-use shopdb_host::inventory::Inventory;
-use shopdb_host::load::Plugin;
-use shopdb_host::manifest::Manifest;
-use shopdb_host::{core, migrate};
+use shopdb_host::engine;
+use shopdb_host::plugins::inventory::Inventory;
+use shopdb_host::plugins::load::Plugin;
+use shopdb_host::plugins::manifest::Manifest;
+use shopdb_host::{core_schema as core, runs as migrate};
 use shopdb_tests::{chain, repo_root, Sandbox, BUNDLED};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// Every row of every plugin and core table, sorted per table (a rebuild may
 /// renumber the rowids of tables without an INTEGER PRIMARY KEY).
@@ -123,14 +122,14 @@ fn every_row_survives_a_table_rebuild_in_every_chain() {
     // The bundled computers plugin ships a rebuild (V3): hold it back at V2
     // while every other plugin is installed, so its rebuild runs under data.
     {
-        let mut db = Database::open(&sandbox.database(), Duration::from_secs(10)).unwrap();
+        let mut db = engine::open_sqlite(&sandbox.database()).unwrap();
         let mut inventory = Inventory::scan(&sandbox.plugins_dir()).unwrap();
         inventory.refuse_ownership_conflicts(Default::default());
         assert!(inventory.refused.is_empty(), "{:?}", inventory.refused);
-        db.apply(&migrate::core_run()).unwrap();
+        engine::apply(db.as_mut(), &migrate::core_run()).unwrap();
         for plugin in &inventory.plugins {
             let target = (plugin.manifest.name == "computers").then_some(2);
-            db.apply(&migrate::plugin_run(plugin, &inventory, target, None)).unwrap();
+            engine::apply(db.as_mut(), &migrate::plugin_run(plugin, &inventory, target, None)).unwrap();
         }
     }
     let fill = std::fs::read_to_string(repo_root().join("tests/data/fill.sql")).unwrap();
@@ -151,14 +150,13 @@ fn every_row_survives_a_table_rebuild_in_every_chain() {
 
     // A rebuild of the most referenced table in every other chain, applied
     // as the chain's next migration with the plugin's own policy.
-    let mut db = Database::open(&sandbox.database(), Duration::from_secs(10)).unwrap();
+    let mut db = engine::open_sqlite(&sandbox.database()).unwrap();
     let mut inventory = Inventory::scan(&sandbox.plugins_dir()).unwrap();
     inventory.refuse_ownership_conflicts(db.recorded_owners().unwrap());
     for plugin in inventory.plugins.iter().filter(|p| p.manifest.name != "computers") {
         let table = most_referenced(&conn, plugin);
         let extended = with_extra_migration(plugin, &format!("rebuild_{table}"), &rebuild_sql(&conn, &table));
-        let applied = db
-            .apply(&migrate::plugin_run(&extended, &inventory, None, None))
+        let applied = engine::apply(db.as_mut(), &migrate::plugin_run(&extended, &inventory, None, None))
             .unwrap_or_else(|e| panic!("rebuilding {table} of {}: {e}", plugin.manifest.name));
         assert_eq!(applied.len(), 1);
         assert_eq!(all_rows(&conn), before, "rows changed when {} rebuilt `{table}`", plugin.manifest.name);

@@ -4,7 +4,7 @@
 
 use rusqlite::Connection;
 use serde_json::{json, Value};
-use shopdb_host::core;
+use shopdb_host::core_schema as core;
 use shopdb_host::schema::Schema;
 use shopdb_tests::{bundled, chain, Sandbox, BUNDLED};
 use std::os::unix::process::CommandExt;
@@ -25,7 +25,7 @@ fn versions(conn: &Connection, plugin: &str) -> Vec<i64> {
 
 /// Every plugin table's structure (bookkeeping left out).
 fn plugin_schema(conn: &Connection) -> Schema {
-    Schema::read(conn, |t| !core::is_bookkeeping(t)).unwrap()
+    shopdb_host::engine::sqlite::schema::read(conn, |t| !core::is_bookkeeping(t)).unwrap()
 }
 
 fn columns(conn: &Connection, table: &str) -> Vec<String> {

@@ -179,13 +179,13 @@ fn the_code_loaded_is_the_file_that_was_checked_even_if_the_name_is_swapped() {
     let path = sandbox.plugins_dir().join(lib("swapped"));
     std::fs::copy(bundled("computers"), &path).unwrap();
     chmod(&path, 0o755);
-    let opened = shopdb_host::trust::open(&path).unwrap();
+    let opened = shopdb_host::plugins::trust::open(&path).unwrap();
     // Between the check and the load, the name is pointed at other code.
     let replacement = sandbox.plugins_dir().join("replacement.tmp");
     std::fs::copy(fixture("init-marker"), &replacement).unwrap();
     std::fs::rename(&replacement, &path).unwrap();
     std::env::set_var("SHOPDB_TEST_MARKER", marker_file(&sandbox));
-    let plugin = shopdb_host::load::load_opened(opened).unwrap();
+    let plugin = shopdb_host::plugins::load::load_opened(opened).unwrap();
     assert_eq!(plugin.manifest.name, "computers", "the checked file is what was loaded");
     assert!(!marker_file(&sandbox).exists(), "the swapped-in code ran");
 }
@@ -214,10 +214,11 @@ fn every_schema_change_is_on_record_with_who_what_and_how_it_ended() {
     let computers = find("computers", "applied");
     assert_eq!(computers["to_version"], 3);
     let sha = computers["file_sha256"].as_str().unwrap();
-    let expected = shopdb_host::trust::open(&sandbox.plugins_dir().join(bundled("computers").file_name().unwrap()))
-        .unwrap()
-        .sha256()
-        .unwrap();
+    let expected =
+        shopdb_host::plugins::trust::open(&sandbox.plugins_dir().join(bundled("computers").file_name().unwrap()))
+            .unwrap()
+            .sha256()
+            .unwrap();
     assert_eq!(sha, expected);
     assert!(computers["command"].as_str().unwrap().ends_with("upgrade-all"), "{computers}");
     assert!(!computers["os_user"].as_str().unwrap().is_empty());

@@ -1,0 +1,482 @@
+//! The checks: every verdict on a plugin, reached before anything of it
+//! is written to the operator's database.
+//!
+//! For each plugin the host takes a scratch database of the operator's
+//! engine laid out like a real one (core schema, history tables, the other
+//! plugins' tables its SQL names), runs the plugin's DDL there, and in a
+//! second one its whole migration chain, both under the plugin's
+//! [`Policy`]. The plugin is refused when its SQL fails or trespasses, when
+//! the DDL creates other tables than the manifest lists, when the chain
+//! leaves other tables or builds another schema than the DDL, or when it
+//! takes a name someone else owns. `check` and the runs reach their
+//! verdicts through [`Checker::check_plugins`] alike.
+
+pub mod report;
+
+use crate::core_schema;
+use crate::engine::{self, DatabaseTarget, Denial, Policy, Scratch, ScratchError, ScratchSource, SqlError};
+use crate::plugins::inventory::Inventory;
+use crate::plugins::load::Plugin;
+use crate::plugins::manifest::Manifest;
+use crate::schema::names::{is_bookkeeping, ChainNames, ObjectKind, StepNames};
+use crate::schema::sqltext::{tokenize, Token};
+use crate::schema::Schema;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Why a plugin's schema is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// Its DDL does not run.
+    #[error("plugin '{plugin}': schema.sql fails: {message}")]
+    DdlFailed { plugin: String, message: String },
+    /// Its DDL touches what it does not own.
+    #[error("plugin '{plugin}': schema.sql was refused: {denial}")]
+    DdlDenied { plugin: String, denial: Denial },
+    /// DDL and manifest name different tables.
+    #[error("plugin '{plugin}': schema.sql and the manifest disagree: {}", drift_text(unlisted, missing))]
+    ManifestDrift { plugin: String, unlisted: Vec<String>, missing: Vec<String> },
+    /// A migration does not run on a scratch database.
+    #[error("plugin '{plugin}': migration {migration} fails on an empty database: {message}")]
+    ChainFailed { plugin: String, migration: String, message: String },
+    /// A migration touches what the plugin does not own.
+    #[error("plugin '{plugin}': migration {migration} was refused: {denial}")]
+    ChainDenied { plugin: String, migration: String, denial: Denial },
+    /// A foreign key to a table the plugin may not reference.
+    #[error("plugin '{plugin}': table `{table}` references `{target}`{}, which is neither its own, a core table nor a dependency's; add the owner to depends_on", owner.as_ref().map_or_else(String::new, |o| format!(" of plugin '{o}'")))]
+    ForeignReference { plugin: String, table: String, target: String, owner: Option<String> },
+    /// The chain leaves a table at its head that the manifest does not list.
+    #[error("plugin '{plugin}': its chain leaves {kind} `{name}` (created by V{created_by}) that the manifest does not list: add it to `tables` in export_plugin! (and to schema.sql), or drop it in a later migration")]
+    UnlistedAtHead { plugin: String, kind: ObjectKind, name: String, created_by: i32 },
+    /// Two plugins in the directory create the same name.
+    #[error("plugin '{plugin}': {kind} `{name}` (created by its V{created_by}) is also created by {}; every table, index, trigger and view name belongs to one plugin: rename it in one of them", others.join(" and "))]
+    NameShared { plugin: String, kind: ObjectKind, name: String, created_by: i32, others: Vec<String> },
+    /// Chain and DDL produce different schemas.
+    #[error("plugin '{plugin}': the migration chain (up to V{head}) and schema.sql produce different schemas: {}", diff.join("; "))]
+    ChainDrift { plugin: String, head: i32, diff: Vec<String> },
+    /// No scratch database could be had to check the plugin in.
+    #[error("plugin '{plugin}' could not be checked: {source}")]
+    Scratch {
+        plugin: String,
+        #[source]
+        source: ScratchError,
+    },
+}
+
+fn drift_text(unlisted: &[String], missing: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !unlisted.is_empty() {
+        parts.push(format!(
+            "it creates {} that the manifest does not list (add {} to `tables` in export_plugin!, or drop {} from schema.sql)",
+            quoted(unlisted),
+            if unlisted.len() == 1 { "it" } else { "them" },
+            if unlisted.len() == 1 { "it" } else { "them" },
+        ));
+    }
+    if !missing.is_empty() {
+        parts.push(format!("the manifest lists {} that it does not create", quoted(missing)));
+    }
+    parts.join(", and ")
+}
+
+fn quoted(names: &[String]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// The policy for a plugin's SQL: its own tables, plus reading core tables
+/// and the tables of the plugins it declares as dependencies. Every other
+/// known table is named with its owner, for refusals.
+pub fn policy_for(manifest: &Manifest, inventory: &Inventory) -> Policy {
+    let mut readable = core_schema::tables().clone();
+    for dependency in manifest.depends_on.iter().filter_map(|d| inventory.find(d)) {
+        readable.extend(dependency.manifest.tables.iter().cloned());
+    }
+    Policy {
+        plugin: manifest.name.clone(),
+        owned: manifest.tables.iter().cloned().collect(),
+        readable,
+        owners: inventory.owners(),
+        may_use_unclaimed: true,
+    }
+}
+
+/// Reaches every plugin's verdict, in scratch databases of the operator's
+/// engine. Made once per command and shared by its threads.
+pub struct Checker<'i> {
+    inventory: &'i Inventory,
+    scratches: Box<dyn ScratchSource>,
+}
+
+impl std::fmt::Debug for Checker<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checker").field("scratches", &self.scratches).finish_non_exhaustive()
+    }
+}
+
+impl<'i> Checker<'i> {
+    /// A checker for `inventory`'s plugins, in scratch databases of the
+    /// engine `target` is on.
+    pub fn new(inventory: &'i Inventory, target: &DatabaseTarget) -> Result<Checker<'i>, ScratchError> {
+        Ok(Checker { inventory, scratches: engine::scratch_source(target, inventory)? })
+    }
+
+    /// A checker for `inventory`'s plugins on SQLite, the default engine
+    /// (for tests and benchmarks that have no database yet).
+    pub fn sqlite(inventory: &'i Inventory) -> Result<Checker<'i>, ScratchError> {
+        Checker::new(inventory, &DatabaseTarget::Sqlite(":memory:".into()))
+    }
+
+    /// [`Checker::check_plugin`] of each of `plugins`, in order, spread
+    /// over the machine's cores (one plugin's checks never depend on
+    /// another's, and at a thousand plugins they are most of a `check`),
+    /// then the names two of them would both create refused in each.
+    pub fn check_plugins(&self, plugins: &[&Plugin]) -> Vec<Result<Checked, CheckError>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(plugins.len());
+        let mut verdicts: Vec<Result<Checked, CheckError>> = if threads <= 1 {
+            plugins.iter().map(|p| self.check_plugin(p)).collect()
+        } else {
+            let mut verdicts: Vec<Option<Result<Checked, CheckError>>> = vec![None; plugins.len()];
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = (1..threads)
+                    .map(|k| {
+                        scope.spawn(move || {
+                            let mine = plugins.iter().enumerate().skip(k).step_by(threads);
+                            mine.map(|(i, p)| (i, self.check_plugin(p))).collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                for (i, plugin) in plugins.iter().enumerate().step_by(threads) {
+                    verdicts[i] = Some(self.check_plugin(plugin));
+                }
+                for worker in workers {
+                    let done = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    for (i, verdict) in done {
+                        verdicts[i] = Some(verdict);
+                    }
+                }
+            });
+            verdicts.into_iter().flatten().collect()
+        };
+        refuse_shared_names(plugins, &mut verdicts);
+        verdicts
+    }
+
+    /// A scratch database laid out like a real one around `plugin`: the
+    /// core schema and every table its SQL names (its dependencies' tables,
+    /// other plugins' tables, history tables), as their owners create them.
+    /// Data migrations find the tables they read; SQL reaching for a table
+    /// it may not touch meets the engine's refusal rather than "no such
+    /// table".
+    pub(crate) fn scratch_for(&self, plugin: &Plugin) -> Result<Box<dyn Scratch>, CheckError> {
+        let others = self.missing_tables(&plugin.manifest, self.scratches.base_names());
+        self.scratches
+            .scratch(&others)
+            .map_err(|source| CheckError::Scratch { plugin: plugin.manifest.name.clone(), source })
+    }
+
+    /// The tables `manifest`'s SQL names that a scratch database holding
+    /// `present` (lowercase table and view names) lacks: other plugins'
+    /// tables and the host's bookkeeping, never the plugin's own (its SQL
+    /// creates those). Known from the words of the SQL, without asking
+    /// SQLite, which would re-read the schema after every table created.
+    fn missing_tables(&self, manifest: &Manifest, present: &BTreeSet<String>) -> BTreeSet<String> {
+        let owners = self.inventory.owners();
+        let mut missing = BTreeSet::new();
+        for sql in std::iter::once(&manifest.ddl).chain(manifest.chain.iter().map(|m| &m.sql)) {
+            for token in tokenize(sql) {
+                let Token::Word(word) = token else { continue };
+                if (owners.contains_key(word.as_str()) || is_bookkeeping(&word))
+                    && !present.contains(&word)
+                    && !manifest.owns(&word)
+                {
+                    missing.insert(word);
+                }
+            }
+        }
+        missing
+    }
+
+    /// Every check on one plugin of the inventory; what they learnt comes
+    /// with the verdict.
+    pub fn check_plugin(&self, plugin: &Plugin) -> Result<Checked, CheckError> {
+        let started = std::time::Instant::now();
+        let ddl_schema = self.check_ddl(plugin)?;
+        let names = self.check_chain(plugin, &ddl_schema);
+        tracing::debug!("{}: scratch checks in {} µs", plugin.manifest.name, started.elapsed().as_micros());
+        Ok(Checked { schema: ddl_schema, names: names? })
+    }
+
+    /// The checks on the plugin's DDL: it runs, stays in its tables, creates
+    /// exactly the listed tables, references only what it may. Returns the
+    /// schema it builds.
+    pub fn check_ddl(&self, plugin: &Plugin) -> Result<Schema, CheckError> {
+        let manifest = &plugin.manifest;
+        let name = || manifest.name.clone();
+        let scratch_failed = |source: ScratchError| CheckError::Scratch { plugin: name(), source };
+        let policy = Arc::new(policy_for(manifest, self.inventory));
+        let mut ddl_db = self.scratch_for(plugin)?;
+        ddl_db.run_as(&policy, &manifest.ddl).map_err(|e| match e {
+            SqlError::Denied(denial) => CheckError::DdlDenied { plugin: name(), denial },
+            SqlError::Failed(message) => CheckError::DdlFailed { plugin: name(), message },
+        })?;
+        let created = ddl_db.created_objects().map_err(scratch_failed)?;
+        let ddl_schema = ddl_db.schema(&|t| created.contains_key(t)).map_err(scratch_failed)?;
+        let created = ddl_schema.table_names();
+        let listed: BTreeSet<String> = manifest.tables.iter().cloned().collect();
+        if created != listed {
+            return Err(CheckError::ManifestDrift {
+                plugin: name(),
+                unlisted: created.difference(&listed).cloned().collect(),
+                missing: listed.difference(&created).cloned().collect(),
+            });
+        }
+        self.check_references(manifest, &ddl_schema)?;
+        Ok(ddl_schema)
+    }
+
+    /// The checks on the plugin's chain: run from an empty database, every
+    /// migration runs and stays in what the plugin owns, the chain leaves
+    /// what the manifest lists, and the result is the schema the DDL builds.
+    /// Returns the names the chain creates, migration by migration.
+    pub fn check_chain(&self, plugin: &Plugin, ddl_schema: &Schema) -> Result<ChainNames, CheckError> {
+        let manifest = &plugin.manifest;
+        let name = || manifest.name.clone();
+        let scratch_failed = |source: ScratchError| CheckError::Scratch { plugin: name(), source };
+        let policy = Arc::new(policy_for(manifest, self.inventory));
+        let mut chain_db = self.scratch_for(plugin)?;
+        let mut names = ChainNames::default();
+        let mut present: BTreeMap<String, ObjectKind> = BTreeMap::new();
+        for migration in &manifest.chain {
+            let touched = chain_db.run_as(&policy, &migration.sql).map_err(|e| match e {
+                SqlError::Denied(denial) => {
+                    CheckError::ChainDenied { plugin: name(), migration: migration.label(), denial }
+                }
+                SqlError::Failed(message) => {
+                    CheckError::ChainFailed { plugin: name(), migration: migration.label(), message }
+                }
+            })?;
+            if touched.schema {
+                present = chain_db.created_objects().map_err(scratch_failed)?;
+            }
+            let created = touched.named.into_iter().filter(|(n, _)| !self.scratches.base_names().contains(n)).collect();
+            names.steps.push(StepNames {
+                version: migration.version,
+                created,
+                present: present.clone(),
+                changed: touched.changed,
+            });
+        }
+        for (object, kind) in &present {
+            if matches!(kind, ObjectKind::Table | ObjectKind::View) && !manifest.owns(object) {
+                return Err(CheckError::UnlistedAtHead {
+                    plugin: name(),
+                    kind: *kind,
+                    name: object.clone(),
+                    created_by: names.created_by(object).unwrap_or(manifest.head()),
+                });
+            }
+        }
+        let chain_schema = chain_db.schema(&|t| present.contains_key(t)).map_err(scratch_failed)?;
+        drift(manifest, &chain_schema, ddl_schema)?;
+        Ok(names)
+    }
+
+    /// A foreign key may point at the plugin's own tables, core tables and
+    /// its dependencies' tables; a reference elsewhere would tie it to a
+    /// plugin it does not declare (and could not be checked or uninstalled
+    /// safely).
+    fn check_references(&self, manifest: &Manifest, schema: &Schema) -> Result<(), CheckError> {
+        let policy = policy_for(manifest, self.inventory);
+        for (table, definition) in &schema.tables {
+            for key in &definition.foreign_keys {
+                if !policy.owned.contains(&key.table) && !policy.readable.contains(&key.table) {
+                    let owner = self.inventory.owners().get(&key.table).cloned();
+                    return Err(CheckError::ForeignReference {
+                        plugin: manifest.name.clone(),
+                        table: table.clone(),
+                        target: key.table.clone(),
+                        owner,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The chain-vs-DDL comparison: `Err` with a readable diff when the schema
+/// the chain built differs from the one the DDL builds.
+pub fn drift(manifest: &Manifest, chain_schema: &Schema, ddl_schema: &Schema) -> Result<(), CheckError> {
+    let diff = chain_schema.diff("the chain", ddl_schema, "schema.sql");
+    if diff.is_empty() {
+        Ok(())
+    } else {
+        Err(CheckError::ChainDrift { plugin: manifest.name.clone(), head: manifest.head(), diff })
+    }
+}
+
+/// A [`Checker`] made on first use: a no-op `upgrade-all` checks nothing
+/// and should not pay for setting one up.
+#[derive(Debug)]
+pub struct LazyChecker<'i> {
+    inventory: &'i Inventory,
+    target: DatabaseTarget,
+    cell: std::cell::OnceCell<Result<Checker<'i>, ScratchError>>,
+}
+
+impl<'i> LazyChecker<'i> {
+    /// A checker for `inventory` on `target`'s engine, not built yet.
+    pub fn new(inventory: &'i Inventory, target: &DatabaseTarget) -> LazyChecker<'i> {
+        LazyChecker { inventory, target: target.clone(), cell: std::cell::OnceCell::new() }
+    }
+
+    /// The checker, built now if needed.
+    pub fn get(&self) -> Result<&Checker<'i>, ScratchError> {
+        self.cell.get_or_init(|| Checker::new(self.inventory, &self.target)).as_ref().map_err(Clone::clone)
+    }
+}
+
+/// A plugin that passed every check, and what the checks learnt about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    /// The schema its DDL builds (which its chain builds too).
+    pub schema: Schema,
+    /// The names its chain creates, migration by migration.
+    pub names: ChainNames,
+}
+
+/// Refuses, in `verdicts` (those of `plugins`), every plugin whose chain
+/// creates a name another plugin's chain creates too. Names the database
+/// records, the core's and those in the plugins' DDL were already refused
+/// by the guard as their owner's; what is left are names two new plugins
+/// both take, such as a working table by the same name.
+fn refuse_shared_names(plugins: &[&Plugin], verdicts: &mut [Result<Checked, CheckError>]) {
+    let mut creators: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, verdict) in verdicts.iter().enumerate() {
+        if let Ok(checked) = verdict {
+            for name in checked.names.ever_created().into_keys() {
+                creators.entry(name).or_default().push(i);
+            }
+        }
+    }
+    for (name, who) in creators.into_iter().filter(|(_, who)| who.len() > 1) {
+        for &i in &who {
+            let Ok(checked) = &verdicts[i] else { continue };
+            let kind = checked.names.ever_created().get(&name).copied().unwrap_or(ObjectKind::Table);
+            let created_by = checked.names.created_by(&name).unwrap_or(0);
+            let others = who
+                .iter()
+                .filter(|&&j| j != i)
+                .map(|&j| format!("plugin '{}' (`{}`)", plugins[j].manifest.name, plugins[j].file.display()))
+                .collect();
+            verdicts[i] = Err(CheckError::NameShared {
+                plugin: plugins[i].manifest.name.clone(),
+                kind,
+                name: name.clone(),
+                created_by,
+                others,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use plugin_api::{MigrationRecord, PluginDescription};
+    use std::path::PathBuf;
+
+    /// A plugin owning `<name>_items`, whose DDL and one migration are `ddl`.
+    pub(crate) fn plugin(name: &str, ddl: &str) -> Plugin {
+        let table = format!("{name}_items");
+        let records = vec![MigrationRecord::new(1, "baseline", ddl)];
+        let description = PluginDescription::new(name, "1.0.0", "test", &[table.as_str()], &[], ddl, records);
+        Plugin::in_memory(format!("{name}.so"), &description).expect("a valid manifest")
+    }
+
+    #[test]
+    fn checks_spread_over_threads_give_each_plugin_its_own_verdict() {
+        let plugins: Vec<Plugin> = (0..9)
+            .map(|i| {
+                let name = format!("p{i}");
+                match i % 3 {
+                    0 => plugin(&name, &format!("CREATE TABLE {name}_items (id INTEGER PRIMARY KEY);")),
+                    1 => plugin(&name, &format!("CREATE TABLE {name}_items (id INTEGER PRIMARY KEY); DROP TABLE sites;")),
+                    _ => plugin(&name, &format!("CREATE TABLE {name}_items (id INTEGER PRIMARY KEY); CREATE TABLE {name}_extra (id INTEGER);")),
+                }
+            })
+            .collect();
+        let inventory = Inventory::from_plugins(PathBuf::from("memory"), plugins);
+        let checker = Checker::sqlite(&inventory).expect("a checker");
+        let everyone: Vec<&Plugin> = inventory.plugins.iter().collect();
+        let one_by_one: Vec<_> = everyone.iter().map(|p| checker.check_plugin(p)).collect();
+        assert_eq!(checker.check_plugins(&everyone), one_by_one);
+        let refused: Vec<&str> = everyone
+            .iter()
+            .zip(&one_by_one)
+            .filter(|(_, verdict)| verdict.is_err())
+            .map(|(p, _)| p.manifest.name.as_str())
+            .collect();
+        assert_eq!(refused, ["p1", "p2", "p4", "p5", "p7", "p8"]);
+    }
+
+    #[test]
+    fn the_chain_may_create_and_drop_what_it_wants_but_must_leave_what_the_manifest_lists() {
+        let ddl = "CREATE TABLE mine_items (id INTEGER PRIMARY KEY);";
+        let chain = [
+            MigrationRecord::new(1, "baseline", ddl),
+            MigrationRecord::new(
+                2,
+                "staging",
+                "CREATE TABLE mine_staging (id INTEGER); CREATE INDEX mine_staging_id ON mine_staging (id);",
+            ),
+            MigrationRecord::new(3, "done", "DROP TABLE mine_staging;"),
+        ];
+        let description = PluginDescription::new("mine", "1.0.0", "test", &["mine_items"], &[], ddl, chain.clone());
+        let inventory =
+            Inventory::from_plugins(PathBuf::from("memory"), vec![Plugin::in_memory("mine.so", &description).unwrap()]);
+        let checker = Checker::sqlite(&inventory).expect("a checker");
+        let checked = checker.check_plugin(&inventory.plugins[0]).expect("a chain may drop what it created");
+        let ever: Vec<String> = checked.names.ever_created().into_keys().collect();
+        assert_eq!(ever, ["mine_items", "mine_staging", "mine_staging_id"]);
+        assert_eq!(checked.names.created_by("mine_staging"), Some(2));
+        assert!(checked.names.present_at(2).is_some_and(|p| p.contains_key("mine_staging_id")));
+        assert!(checked.names.present_at(3).is_some_and(|p| !p.contains_key("mine_staging")));
+
+        let kept = &chain[..2];
+        let description = PluginDescription::new("mine", "1.0.0", "test", &["mine_items"], &[], ddl, kept.to_vec());
+        let inventory =
+            Inventory::from_plugins(PathBuf::from("memory"), vec![Plugin::in_memory("mine.so", &description).unwrap()]);
+        let checker = Checker::sqlite(&inventory).expect("a checker");
+        let error = checker.check_plugin(&inventory.plugins[0]).expect_err("a table left at the head").to_string();
+        assert!(
+            error.contains("leaves table `mine_staging` (created by V2)") && error.contains("add it to `tables`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn two_new_plugins_creating_one_name_are_both_refused_naming_each_other() {
+        let with_staging = |name: &str| {
+            let ddl = format!("CREATE TABLE {name}_items (id INTEGER PRIMARY KEY);");
+            let chain = vec![
+                MigrationRecord::new(1, "baseline", &ddl),
+                MigrationRecord::new(2, "work", "CREATE TABLE staging (id INTEGER); DROP TABLE staging;"),
+            ];
+            let table = format!("{name}_items");
+            let description = PluginDescription::new(name, "1.0.0", "test", &[table.as_str()], &[], &ddl, chain);
+            Plugin::in_memory(format!("{name}.so"), &description).unwrap()
+        };
+        let inventory = Inventory::from_plugins(PathBuf::from("memory"), vec![with_staging("a"), with_staging("b")]);
+        let checker = Checker::sqlite(&inventory).expect("a checker");
+        let everyone: Vec<&Plugin> = inventory.plugins.iter().collect();
+        let verdicts = checker.check_plugins(&everyone);
+        for (verdict, other) in verdicts.iter().zip(["b", "a"]) {
+            let error = verdict.as_ref().expect_err("refused").to_string();
+            assert!(
+                error.contains("table `staging` (created by its V2)") && error.contains(&format!("plugin '{other}'")),
+                "{error}"
+            );
+        }
+    }
+}

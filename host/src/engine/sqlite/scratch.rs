@@ -1,0 +1,166 @@
+//! Scratch databases for the checks: in-memory SQLite databases laid out
+//! like a real one around the plugin being checked.
+//!
+//! Each starts as a copy of the core schema (applied once per process and
+//! kept as a serialized image: copying it is much cheaper than applying the
+//! chain again) and receives only the other plugins' tables its SQL names,
+//! as their owners' DDL creates them. Every `ALTER TABLE` makes SQLite
+//! re-read the whole schema, so a scratch database stays small.
+
+use super::driver::history_table_ddl;
+use super::errors::sqlite_message;
+use super::guard::{run_restricted, Guard, Refusal};
+use super::schema;
+use crate::core_schema;
+use crate::engine::{Policy, Scratch, ScratchError, ScratchSource, SqlError, Touched};
+use crate::plugins::inventory::Inventory;
+use crate::schema::names::{is_bookkeeping, ObjectKind};
+use crate::schema::Schema;
+use rusqlite::Connection;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, OnceLock};
+
+fn setup(what: &'static str) -> impl Fn(rusqlite::Error) -> ScratchError {
+    move |e| ScratchError::Setup { what, reason: sqlite_message(&e) }
+}
+
+/// The SQLite [`ScratchSource`] for one inventory's plugins.
+#[derive(Debug)]
+pub struct SqliteScratches {
+    base: &'static CoreImage,
+    /// Each usable plugin's tables and DDL, for the catalog.
+    ddls: Vec<(Vec<String>, String)>,
+    /// Table → the statements that create it, its indexes and triggers;
+    /// built the first time a plugin's SQL names another plugin's table.
+    catalog: OnceLock<BTreeMap<String, Vec<String>>>,
+}
+
+impl SqliteScratches {
+    /// Scratch databases for `inventory`'s plugins.
+    pub fn new(inventory: &Inventory) -> Result<SqliteScratches, ScratchError> {
+        let ddls = inventory.plugins.iter().map(|p| (p.manifest.tables.clone(), p.manifest.ddl.clone())).collect();
+        Ok(SqliteScratches { base: CoreImage::get()?, ddls, catalog: OnceLock::new() })
+    }
+
+    /// Every plugin's DDL applied once into a catalog database, read back as
+    /// table → statements. Only what a plugin creates on its own listed
+    /// tables is kept; a broken plugin is refused on its own account and
+    /// must not make the others fail.
+    fn catalog(&self) -> &BTreeMap<String, Vec<String>> {
+        self.catalog.get_or_init(|| {
+            let mut catalog: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let Ok(catalog_db) = Connection::open_in_memory() else {
+                return catalog;
+            };
+            let mut seen: i64 = 0;
+            for (tables, ddl) in &self.ddls {
+                let _ = catalog_db.execute_batch(ddl);
+                let Ok(mut stmt) = catalog_db.prepare_cached(
+                    "SELECT rowid, lower(tbl_name), sql FROM sqlite_master WHERE rowid > ?1 AND sql IS NOT NULL ORDER BY rowid",
+                ) else {
+                    continue;
+                };
+                let Ok(rows) =
+                    stmt.query_map([seen], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+                else {
+                    continue;
+                };
+                for (rowid, table, sql) in rows.flatten() {
+                    seen = seen.max(rowid);
+                    if tables.contains(&table) {
+                        catalog.entry(table).or_default().push(sql);
+                    }
+                }
+            }
+            catalog
+        })
+    }
+}
+
+impl ScratchSource for SqliteScratches {
+    fn base_names(&self) -> &BTreeSet<String> {
+        &self.base.names
+    }
+
+    fn scratch(&self, others: &BTreeSet<String>) -> Result<Box<dyn Scratch>, ScratchError> {
+        let mut conn = self.base.open()?;
+        // As in a real run: foreign keys off, so that a rebuild's DROP TABLE
+        // does not turn into a DELETE reaching into other plugins' tables.
+        conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(setup("switching foreign keys off"))?;
+        for name in others {
+            if is_bookkeeping(name) {
+                conn.execute_batch(&history_table_ddl(name)).map_err(setup("creating a history table"))?;
+            } else if let Some(statements) = self.catalog().get(name) {
+                for statement in statements {
+                    // Best effort, as for the catalog itself.
+                    let _ = conn.execute_batch(statement);
+                }
+            }
+        }
+        let guard = Guard::install(&mut conn).map_err(setup("installing the authorizer"))?;
+        let before = schema::objects(&conn).map_err(setup("reading the schema"))?.into_keys().collect();
+        Ok(Box::new(SqliteScratch { conn, guard, before }))
+    }
+}
+
+/// A throw-away in-memory database; see [`SqliteScratches`].
+struct SqliteScratch {
+    conn: Connection,
+    guard: Guard,
+    /// The objects that were there before the plugin's SQL ran.
+    before: BTreeSet<String>,
+}
+
+impl Scratch for SqliteScratch {
+    fn run_as(&mut self, policy: &Arc<Policy>, sql: &str) -> Result<Touched, SqlError> {
+        run_restricted(&self.conn, &self.guard, policy, sql).map_err(|refusal| match refusal {
+            Refusal::Denied(denial) => SqlError::Denied(denial),
+            Refusal::Failed(error) => SqlError::Failed(sqlite_message(&error)),
+        })
+    }
+
+    fn created_objects(&self) -> Result<BTreeMap<String, ObjectKind>, ScratchError> {
+        let mut objects = schema::objects(&self.conn).map_err(setup("reading the schema"))?;
+        objects.retain(|name, _| !self.before.contains(name) && !is_bookkeeping(name));
+        Ok(objects)
+    }
+
+    fn schema(&self, tables: &dyn Fn(&str) -> bool) -> Result<Schema, ScratchError> {
+        schema::read(&self.conn, tables)
+            .map_err(|e| ScratchError::Setup { what: "reading the schema", reason: e.to_string() })
+    }
+}
+
+/// The core schema as an SQLite database image, built once per process.
+#[derive(Debug)]
+struct CoreImage {
+    bytes: Vec<u8>,
+    /// The lowercase names of its objects.
+    names: BTreeSet<String>,
+}
+
+impl CoreImage {
+    fn get() -> Result<&'static CoreImage, ScratchError> {
+        static IMAGE: OnceLock<Result<CoreImage, ScratchError>> = OnceLock::new();
+        IMAGE.get_or_init(CoreImage::build).as_ref().map_err(Clone::clone)
+    }
+
+    fn build() -> Result<CoreImage, ScratchError> {
+        let mut conn = Connection::open_in_memory().map_err(setup("opening an in-memory database"))?;
+        for migration in core_schema::chain() {
+            conn.execute_batch(&migration.sql).map_err(setup("applying the core chain"))?;
+        }
+        conn.execute_batch(&history_table_ddl(core_schema::HISTORY_TABLE)).map_err(setup("applying the core chain"))?;
+        let names = schema::objects(&conn).map_err(setup("reading the schema"))?.into_keys().collect();
+        let bytes = conn.serialize(rusqlite::MAIN_DB).map_err(setup("serializing the core schema"))?.to_vec();
+        Ok(CoreImage { bytes, names })
+    }
+
+    /// A new in-memory database holding the core schema.
+    fn open(&self) -> Result<Connection, ScratchError> {
+        let mut conn = Connection::open_in_memory().map_err(setup("opening an in-memory database"))?;
+        conn.deserialize_read_exact(rusqlite::MAIN_DB, self.bytes.as_slice(), self.bytes.len(), false)
+            .map_err(setup("copying the core schema"))?;
+        Ok(conn)
+    }
+}

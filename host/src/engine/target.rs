@@ -1,0 +1,170 @@
+//! Which database a command works on: a SQLite file, or a PostgreSQL URL.
+//!
+//! The same `--database` (env `SHOPDB_DATABASE`, `database` in
+//! shopdb.toml) takes both: a value starting with `postgres://` or
+//! `postgresql://` is a PostgreSQL connection URL, anything else the path of
+//! a SQLite file. A password in a URL is part of the value but never of its
+//! display: reports, `--json`, logs and the audit record show the URL
+//! without it.
+
+use serde::{Serialize, Serializer};
+use std::path::{Path, PathBuf};
+
+/// The SQL dialect a plugin's DDL and chain are written in, one per engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    /// SQLite, the embedded default.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Dialect {
+    /// How people name it.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "SQLite",
+            Dialect::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// A database the host works on.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// A SQLite file (created when a command changes it and it is missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL, as given (with its password, if any).
+    Postgres(String),
+}
+
+/// Why a `--database` value is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// Empty.
+    #[error("--database is empty: give a SQLite file or a postgres:// URL")]
+    Empty,
+}
+
+impl DatabaseTarget {
+    /// Reads a `--database` value: a `postgres://` or `postgresql://` URL, or
+    /// else a SQLite path.
+    pub fn parse(value: &str) -> Result<DatabaseTarget, TargetError> {
+        if value.is_empty() {
+            return Err(TargetError::Empty);
+        }
+        let lower = value.get(..13).unwrap_or(value).to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Ok(DatabaseTarget::Postgres(value.to_owned()))
+        } else {
+            Ok(DatabaseTarget::Sqlite(PathBuf::from(value)))
+        }
+    }
+
+    /// The engine's dialect.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            DatabaseTarget::Sqlite(_) => Dialect::Sqlite,
+            DatabaseTarget::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// The SQLite file, for a SQLite target.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            DatabaseTarget::Sqlite(path) => Some(path),
+            DatabaseTarget::Postgres(_) => None,
+        }
+    }
+
+    /// The target relative to `base` (a configuration file's directory),
+    /// for a relative SQLite path; URLs are left as they are.
+    pub fn relative_to(&self, base: &Path) -> DatabaseTarget {
+        match self {
+            DatabaseTarget::Sqlite(path) if path.is_relative() => DatabaseTarget::Sqlite(base.join(path)),
+            other => other.clone(),
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` as `postgres://user@host/db`: the
+/// userinfo's password part removed, the rest as given.
+pub fn without_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let userinfo = &authority[..at];
+    let user = userinfo.split(':').next().unwrap_or_default();
+    format!("{}{user}{}", &url[..scheme_end], &rest[at..])
+}
+
+impl std::fmt::Display for DatabaseTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseTarget::Sqlite(path) => write!(f, "{}", path.display()),
+            DatabaseTarget::Postgres(url) => f.write_str(&redact_query(&without_password(url))),
+        }
+    }
+}
+
+/// A `password=` query parameter removed too.
+fn redact_query(url: &str) -> String {
+    let Some(q) = url.find('?') else {
+        return url.to_owned();
+    };
+    let kept: Vec<&str> =
+        url[q + 1..].split('&').filter(|p| !p.to_ascii_lowercase().starts_with("password=")).collect();
+    if kept.is_empty() {
+        url[..q].to_owned()
+    } else {
+        format!("{}?{}", &url[..q], kept.join("&"))
+    }
+}
+
+impl std::fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseTarget({self})")
+    }
+}
+
+impl Serialize for DatabaseTarget {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_postgres_and_everything_else_a_sqlite_path() {
+        assert_eq!(DatabaseTarget::parse("shop.sqlite").unwrap(), DatabaseTarget::Sqlite("shop.sqlite".into()));
+        assert_eq!(DatabaseTarget::parse("postgres://h/db").unwrap().dialect(), Dialect::Postgres);
+        assert_eq!(DatabaseTarget::parse("POSTGRESQL://h/db").unwrap().dialect(), Dialect::Postgres);
+        assert_eq!(DatabaseTarget::parse("./postgres:/x").unwrap().dialect(), Dialect::Sqlite);
+        assert_eq!(DatabaseTarget::parse(""), Err(TargetError::Empty));
+    }
+
+    #[test]
+    fn a_password_is_never_shown() {
+        for (url, shown) in [
+            ("postgres://shop:s3cret@db.example/shop", "postgres://shop@db.example/shop"),
+            ("postgresql://shop:p%40ss@db:5432/shop?sslmode=require", "postgresql://shop@db:5432/shop?sslmode=require"),
+            ("postgres://db.example/shop?user=x&password=s3cret", "postgres://db.example/shop?user=x"),
+            ("postgres:///shop?host=/run/postgresql", "postgres:///shop?host=/run/postgresql"),
+        ] {
+            let target = DatabaseTarget::parse(url).unwrap();
+            assert_eq!(target.to_string(), shown);
+            assert_eq!(serde_json::to_string(&target).unwrap(), format!("\"{shown}\""));
+            assert!(!format!("{target:?}").contains("s3cret"));
+        }
+    }
+}

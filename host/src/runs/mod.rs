@@ -1,0 +1,538 @@
+//! The runs: bringing chains forward, the core's first, then each plugin's
+//! in dependency order.
+//!
+//! Every chain is independent: it has its own history table and its own
+//! transaction, so one plugin failing rolls back that plugin alone. A plugin
+//! whose dependency failed or was refused is reported as blocked and not
+//! touched. Every plugin's verdict is known before its transaction begins
+//! ([`crate::checks`]); nothing is applied for a plugin that fails its
+//! checks. Objects found without history are adopted ([`adopt`]). A dry run
+//! goes through exactly the same steps inside one transaction that is rolled
+//! back, and reports the SQL each chain ran.
+//!
+//! The bootstrap path ([`bootstrap`]) creates every plugin from its DDL in
+//! one transaction and records its history as applied; [`stamp`] records
+//! history by hand; [`uninstall`] removes a plugin; [`status`] and
+//! [`history`] read where chains stand.
+
+pub mod adopt;
+pub mod bootstrap;
+pub mod history;
+pub mod stamp;
+pub mod status;
+pub mod uninstall;
+
+pub use bootstrap::bootstrap;
+pub use stamp::stamp;
+
+use crate::checks::{policy_for, Checked, LazyChecker};
+use crate::core_schema;
+use crate::engine::{
+    ApplyError, AuditEntry, AuditOutcome, ChainRun, DatabaseTarget, DbError, Engine, Execution, Mark, PluginRecord,
+    Session,
+};
+use crate::error_chain::one_line;
+use crate::plugins::inventory::{dependency_closure, Inventory};
+use crate::plugins::load::Plugin;
+use crate::plugins::manifest::ChainMigration;
+use adopt::Adoption;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+/// What happened to every chain in one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// The database.
+    pub database: DatabaseTarget,
+    /// Whether nothing was kept: every change was rolled back at the end.
+    pub dry_run: bool,
+    /// The core chain first, then plugins in the order they were handled.
+    pub chains: Vec<ChainOutcome>,
+}
+
+/// What happened to one chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainOutcome {
+    /// `core` or the plugin's name (the file name when it never said one).
+    pub name: String,
+    /// The plugin file, for plugins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// The version applied before the run (`None`: nothing applied).
+    pub from: Option<i32>,
+    /// The result.
+    #[serde(flatten)]
+    pub status: Status,
+    /// The SQL the chain ran, in order (reported for dry runs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sql: Vec<String>,
+}
+
+/// The result for one chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Status {
+    /// Migrations were applied (after recording history up to `adopted`
+    /// when the tables were found in place).
+    Applied {
+        /// `V2__add_toner_levels`, … in order.
+        migrations: Vec<String>,
+        /// The version now applied.
+        version: i32,
+        /// The version adopted from tables found without history.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        adopted: Option<i32>,
+    },
+    /// History was recorded without running migrations.
+    Recorded {
+        /// The migrations recorded as applied.
+        migrations: Vec<String>,
+        /// The version now recorded.
+        version: i32,
+        /// Why: bootstrapped, adopted or stamped.
+        how: Mark,
+    },
+    /// Nothing was pending.
+    UpToDate {
+        /// The version applied (`None` when the chain is empty).
+        version: Option<i32>,
+    },
+    /// Applying failed and was rolled back.
+    Failed {
+        /// What failed, naming the migration.
+        reason: String,
+    },
+    /// The plugin did not pass the checks; nothing was tried.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+    /// A dependency failed or was refused; nothing was tried.
+    Blocked {
+        /// The dependency (or `core`).
+        by: String,
+    },
+}
+
+impl Status {
+    /// Whether this chain ended where it was asked to.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Status::Applied { .. } | Status::Recorded { .. } | Status::UpToDate { .. })
+    }
+}
+
+impl RunReport {
+    /// Whether every chain ended where it was asked to.
+    pub fn succeeded(&self) -> bool {
+        self.chains.iter().all(|c| c.status.is_ok())
+    }
+}
+
+/// Why a run could not start at all (bad input, as opposed to a chain that
+/// failed while applying).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// No plugin of that name in the directory.
+    #[error("no plugin named '{name}' in `{}`; plugins found: {}", dir.display(), list_or_none(found))]
+    UnknownPlugin { name: String, dir: PathBuf, found: Vec<String> },
+    /// The target version is not in the chain.
+    #[error("plugin '{plugin}' has no migration V{target}; its chain has {}", versions.iter().map(|v| format!("V{v}")).collect::<Vec<_>>().join(", "))]
+    UnknownTarget { plugin: String, target: i32, versions: Vec<i32> },
+    /// `stamp` below what the database already records.
+    #[error("plugin '{plugin}' is already recorded at V{at}; stamp only records history forward (to V{at} or later)")]
+    StampBackwards { plugin: String, at: i32 },
+    /// The plugin the command names was refused.
+    #[error("{}: {reason}", file.display())]
+    Refused { file: PathBuf, reason: String },
+    /// No scratch database could be had to check the plugins in.
+    #[error("the plugins could not be checked: {0}")]
+    Unchecked(String),
+    /// The database could not be used at all.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Applies the core chain and every usable plugin (`upgrade-all`).
+pub fn upgrade_all(db: &mut dyn Engine, inventory: &Inventory, dry_run: bool) -> Result<RunReport, RunError> {
+    let selection = inventory.plugins.iter().map(|p| (p, None)).collect();
+    run(db, inventory, selection, true, dry_run)
+}
+
+/// Applies the core chain, the plugins `name` depends on (to their heads) and
+/// `name` itself (to `target`, or its head).
+pub fn migrate_plugin(
+    db: &mut dyn Engine,
+    inventory: &Inventory,
+    name: &str,
+    target: Option<i32>,
+    dry_run: bool,
+) -> Result<RunReport, RunError> {
+    let plugin = find(inventory, name)?;
+    if let Some(target) = target {
+        check_target(plugin, target)?;
+    }
+    let mut selection: Vec<(&Plugin, Option<i32>)> =
+        dependency_closure(&plugin.manifest, &inventory.plugins).into_iter().map(|p| (p, None)).collect();
+    selection.push((plugin, target));
+    run(db, inventory, selection, false, dry_run)
+}
+
+pub(crate) fn find<'i>(inventory: &'i Inventory, name: &str) -> Result<&'i Plugin, RunError> {
+    if let Some(plugin) = inventory.find(name) {
+        return Ok(plugin);
+    }
+    if let Some(refusal) = inventory.refused.iter().find(|r| r.plugin.as_deref() == Some(name)) {
+        return Err(RunError::Refused { file: refusal.file.clone(), reason: refusal.reason.clone() });
+    }
+    Err(RunError::UnknownPlugin {
+        name: name.to_owned(),
+        dir: inventory.dir.clone(),
+        found: inventory.names().into_iter().collect(),
+    })
+}
+
+pub(crate) fn check_target(plugin: &Plugin, target: i32) -> Result<(), RunError> {
+    if plugin.manifest.chain.iter().any(|m| m.version == target) {
+        Ok(())
+    } else {
+        Err(RunError::UnknownTarget {
+            plugin: plugin.manifest.name.clone(),
+            target,
+            versions: plugin.manifest.chain.iter().map(|m| m.version).collect(),
+        })
+    }
+}
+
+pub(crate) fn outcome(name: &str, file: Option<&Path>, from: Option<i32>, status: Status) -> ChainOutcome {
+    ChainOutcome { name: name.to_owned(), file: file.map(Path::to_owned), from, status, sql: Vec::new() }
+}
+
+pub(crate) fn refusals(inventory: &Inventory) -> impl Iterator<Item = ChainOutcome> + '_ {
+    inventory.refused.iter().map(|refusal| {
+        outcome(&refusal.name(), Some(&refusal.file), None, Status::Refused { reason: refusal.reason.clone() })
+    })
+}
+
+/// The run that brings the core chain to its head.
+pub fn core_run() -> ChainRun<'static> {
+    ChainRun {
+        owner: core_schema::OWNER,
+        history: core_schema::HISTORY_TABLE.into(),
+        migrations: core_schema::chain(),
+        target: None,
+        policy: None,
+        plugin: None,
+        names: None,
+        referencing: Vec::new(),
+    }
+}
+
+/// The run that brings `plugin`'s chain to `target` (or its head) under its
+/// policy; `checked` is what its checks learnt (the names it creates).
+pub fn plugin_run<'p>(
+    plugin: &'p Plugin,
+    inventory: &Inventory,
+    target: Option<i32>,
+    checked: Option<&'p Checked>,
+) -> ChainRun<'p> {
+    let manifest = &plugin.manifest;
+    ChainRun {
+        owner: &manifest.name,
+        history: manifest.history_table(),
+        migrations: &manifest.chain,
+        target,
+        policy: Some(Arc::new(policy_for(manifest, inventory))),
+        plugin: Some(PluginRecord { version: &manifest.version, depends_on: &manifest.depends_on }),
+        names: checked.map(|c| &c.names),
+        referencing: inventory.referencing_tables(&manifest.name),
+    }
+}
+
+/// Every plugin's verdict, taken before the first transaction of a run.
+/// Only plugins with something to do are checked (a no-op run checks
+/// nothing and builds no scratch database), all at once, spread over the
+/// machine's cores; a plugin that turns out to need a verdict later (another
+/// host changed its history in between) is checked then, still before its
+/// transaction.
+struct Verdicts<'i> {
+    checker: LazyChecker<'i>,
+    taken: BTreeMap<String, Result<Checked, String>>,
+}
+
+impl<'i> Verdicts<'i> {
+    fn take(db: &dyn Engine, inventory: &'i Inventory, selection: &[(&Plugin, Option<i32>)]) -> Verdicts<'i> {
+        let checker = LazyChecker::new(inventory, db.target());
+        let mut needed: Vec<&Plugin> = Vec::new();
+        for (plugin, target) in selection {
+            let recorded = db.applied(&plugin.manifest.history_table()).unwrap_or_default();
+            let pending = match history::compare(&recorded, &plugin.manifest.chain) {
+                Ok(state) => recorded.is_empty() || state.pending.iter().any(|m| target.is_none_or(|t| m.version <= t)),
+                Err(_) => false,
+            };
+            if pending {
+                needed.push(plugin);
+            }
+        }
+        let mut taken = BTreeMap::new();
+        if !needed.is_empty() {
+            match checker.get() {
+                Ok(c) => {
+                    for (plugin, verdict) in needed.iter().zip(c.check_plugins(&needed)) {
+                        taken.insert(plugin.manifest.name.clone(), verdict.map_err(|e| e.to_string()));
+                    }
+                }
+                Err(e) => {
+                    for plugin in needed {
+                        taken.insert(plugin.manifest.name.clone(), Err(e.to_string()));
+                    }
+                }
+            }
+        }
+        Verdicts { checker, taken }
+    }
+
+    /// `plugin`'s verdict, checking it now if it was not checked before.
+    fn of(&mut self, plugin: &Plugin) -> &Result<Checked, String> {
+        let checker = &self.checker;
+        self.taken.entry(plugin.manifest.name.clone()).or_insert_with(|| {
+            checker.get().map_err(|e| e.to_string()).and_then(|c| c.check_plugin(plugin).map_err(|e| e.to_string()))
+        })
+    }
+}
+
+fn run(
+    db: &mut dyn Engine,
+    inventory: &Inventory,
+    selection: Vec<(&Plugin, Option<i32>)>,
+    report_refused: bool,
+    dry_run: bool,
+) -> Result<RunReport, RunError> {
+    let mut report = RunReport { database: db.target().clone(), dry_run, chains: Vec::new() };
+    let mut verdicts = Verdicts::take(db, inventory, &selection);
+    let mut session = Session::begin(db, dry_run)?;
+    let core = advance(&mut session, core_schema::OWNER, None, &core_run(), None);
+    audit_unless_ok(&mut session, &core, None);
+    let core_ok = core.status.is_ok();
+    report.chains.push(core);
+    if report_refused {
+        for refusal in refusals(inventory) {
+            audit_unless_ok(&mut session, &refusal, None);
+            report.chains.push(refusal);
+        }
+    }
+    let mut unusable: BTreeSet<String> = inventory.refused_names();
+    for (plugin, target) in selection {
+        let name = &plugin.manifest.name;
+        let blocker =
+            if core_ok { inventory.blocked_by(plugin, &unusable) } else { Some(core_schema::OWNER.to_owned()) };
+        let result = match blocker {
+            Some(by) => outcome(name, Some(&plugin.file), None, Status::Blocked { by }),
+            None => {
+                let result = advance_plugin(&mut session, plugin, inventory, target, &mut verdicts);
+                audit_unless_ok(&mut session, &result, Some(plugin));
+                result
+            }
+        };
+        if !result.status.is_ok() {
+            unusable.insert(name.clone());
+        }
+        report.chains.push(result);
+    }
+    Ok(report)
+}
+
+/// Records a refused or failed chain in the audit record, in a transaction
+/// of its own (the chain's was rolled back). Best effort: a database that
+/// cannot take the record (full, read-only) already failed the run.
+pub(crate) fn audit_unless_ok(session: &mut Session<'_>, result: &ChainOutcome, plugin: Option<&Plugin>) {
+    let (outcome, reason) = match &result.status {
+        Status::Refused { reason } => (AuditOutcome::Refused, reason),
+        Status::Failed { reason } => (AuditOutcome::Failed, reason),
+        _ => return,
+    };
+    let to = plugin.map(|p| p.manifest.head());
+    let sha256 = plugin.and_then(Plugin::sha256);
+    let entry =
+        AuditEntry { plugin: &result.name, from: result.from, to, sha256, outcome, reason: Some(reason.clone()) };
+    let _ = session.audit(&entry);
+}
+
+/// Brings one plugin's chain forward: reads its history, takes its verdict
+/// (refused: nothing is tried), decides adoption, then applies in its own
+/// transaction.
+fn advance_plugin(
+    session: &mut Session<'_>,
+    plugin: &Plugin,
+    inventory: &Inventory,
+    target: Option<i32>,
+    verdicts: &mut Verdicts<'_>,
+) -> ChainOutcome {
+    let name = plugin.manifest.name.as_str();
+    let file = Some(plugin.file.as_path());
+    let history = plugin.manifest.history_table();
+    let recorded = match session.database().applied(&history) {
+        Ok(recorded) => recorded,
+        Err(e) => return outcome(name, file, None, Status::Failed { reason: one_line(&e) }),
+    };
+    let from = recorded.iter().map(|a| a.version).max();
+    let state = match history::compare(&recorded, &plugin.manifest.chain) {
+        Ok(state) => state,
+        Err(e) => return outcome(name, file, from, Status::Refused { reason: format!("plugin '{name}': {e}") }),
+    };
+    let pending = state.pending.iter().any(|m| target.is_none_or(|t| m.version <= t));
+    if !pending && !recorded.is_empty() {
+        return outcome(name, file, from, Status::UpToDate { version: state.applied });
+    }
+    let checked = match verdicts.of(plugin) {
+        Ok(checked) => checked.clone(),
+        Err(reason) => return outcome(name, file, from, Status::Refused { reason: reason.clone() }),
+    };
+    let mut adopted = None;
+    if recorded.is_empty() {
+        let decided = verdicts
+            .checker
+            .get()
+            .map_err(adopt::AdoptError::from)
+            .and_then(|checker| adopt::decide(session.database(), plugin, inventory, checker, &checked.names));
+        match decided {
+            Ok(Adoption::NotNeeded) => {}
+            Ok(Adoption::AtVersion(version)) => adopted = Some(version),
+            Ok(refused) => {
+                let reason = refused.refusal(name).unwrap_or_default();
+                return outcome(name, file, from, Status::Refused { reason });
+            }
+            Err(e) => return outcome(name, file, from, Status::Failed { reason: one_line(&e) }),
+        }
+    }
+    let run = plugin_run(plugin, inventory, target, Some(&checked));
+    let pending_after_adoption: Vec<String> = state
+        .pending
+        .iter()
+        .filter(|m| adopted.is_none_or(|a| m.version > a) && target.is_none_or(|t| m.version <= t))
+        .map(ChainMigration::label)
+        .collect();
+    if pending_after_adoption.is_empty() && adopted.is_none() {
+        return outcome(name, file, from, Status::UpToDate { version: state.applied });
+    }
+    apply(session, &run, file, from, state.applied, adopted, &pending_after_adoption, plugin.sha256())
+}
+
+/// Brings a chain that needs no checks (the core's) forward.
+pub(crate) fn advance(
+    session: &mut Session<'_>,
+    name: &str,
+    file: Option<&Path>,
+    run: &ChainRun<'_>,
+    sha256: Option<String>,
+) -> ChainOutcome {
+    let recorded = match session.database().applied(&run.history) {
+        Ok(recorded) => recorded,
+        Err(e) => return outcome(name, file, None, Status::Failed { reason: one_line(&e) }),
+    };
+    let from = recorded.iter().map(|a| a.version).max();
+    let state = match history::compare(&recorded, run.migrations) {
+        Ok(state) => state,
+        Err(e) => return outcome(name, file, from, Status::Refused { reason: format!("{name}: {e}") }),
+    };
+    let labels: Vec<String> = state.pending.iter().map(ChainMigration::label).collect();
+    if labels.is_empty() {
+        return outcome(name, file, from, Status::UpToDate { version: state.applied });
+    }
+    apply(session, run, file, from, state.applied, None, &labels, sha256)
+}
+
+/// Applies `run` in one transaction: history recorded up to `adopted`
+/// first when the objects were found in place, then the pending
+/// migrations, the host's records and the audit entry; all of it commits
+/// or none.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    session: &mut Session<'_>,
+    run: &ChainRun<'_>,
+    file: Option<&Path>,
+    from: Option<i32>,
+    applied_before: Option<i32>,
+    adopted: Option<i32>,
+    labels: &[String],
+    sha256: Option<String>,
+) -> ChainOutcome {
+    let name = run.owner;
+    let started = std::time::Instant::now();
+    let progress = crate::progress::installed();
+    if let Some(progress) = &progress {
+        progress.chain_started(name, labels);
+    }
+    let applied = session.chain().map_err(ApplyError::from).and_then(|mut tx| {
+        // Decided before taking the lock; another host may have installed
+        // the plugin since, in which case its history is there now.
+        let adopted = match adopted {
+            Some(version) if tx.database().applied(&run.history)?.is_empty() => {
+                let upto = ChainRun { target: Some(version), ..run.clone() };
+                tx.run_chain(&upto, Execution::HistoryOnly)?;
+                tx.mark(name, version, Mark::Adopted)?;
+                Some(version)
+            }
+            _ => None,
+        };
+        let applied = tx.run_chain(run, Execution::Run)?;
+        if let Some(to) = applied.last().map(|m| m.version).or(adopted) {
+            let outcome = if applied.is_empty() { AuditOutcome::Recorded } else { AuditOutcome::Applied };
+            tx.audit(&AuditEntry { plugin: name, from, to: Some(to), sha256, outcome, reason: None })?;
+        }
+        Ok((applied, adopted, tx.commit()?))
+    });
+    tracing::debug!(
+        "{name}: {} in {} ms",
+        if applied.is_ok() { "done" } else { "rolled back" },
+        started.elapsed().as_millis()
+    );
+    if let Some(progress) = &progress {
+        progress.chain_finished(name, applied.is_ok(), started.elapsed());
+    }
+    match applied {
+        Ok((applied, adopted, sql)) => {
+            let sql = if session.is_dry_run() { sql } else { Vec::new() };
+            let status = match applied.last() {
+                Some(last) => Status::Applied {
+                    migrations: applied.iter().map(ChainMigration::label).collect(),
+                    version: last.version,
+                    adopted,
+                },
+                None => match adopted {
+                    Some(version) => {
+                        Status::Recorded { migrations: labels_up_to(run, version), version, how: Mark::Adopted }
+                    }
+                    // Another host applied it between our look and our lock.
+                    None => Status::UpToDate { version: applied_before },
+                },
+            };
+            ChainOutcome { sql, ..outcome(name, file, from, status) }
+        }
+        Err(e) => outcome(name, file, from, failure(name, e)),
+    }
+}
+
+/// The status of a chain whose transaction rolled back: refused when the
+/// host stopped what the plugin's SQL did, failed when the SQL or the
+/// database did.
+fn failure(name: &str, error: ApplyError) -> Status {
+    match error {
+        e @ (ApplyError::LeftBehind { .. } | ApplyError::NameTaken { .. }) => Status::Refused { reason: e.to_string() },
+        ApplyError::History(e) => Status::Refused { reason: format!("plugin '{name}': {e}") },
+        e @ ApplyError::Denied { .. } => Status::Refused { reason: format!("plugin '{name}': {e}") },
+        e => Status::Failed { reason: one_line(&e) },
+    }
+}
+
+pub(crate) fn labels_up_to(run: &ChainRun<'_>, version: i32) -> Vec<String> {
+    run.migrations.iter().filter(|m| m.version <= version).map(ChainMigration::label).collect()
+}
