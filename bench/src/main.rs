@@ -61,12 +61,10 @@ fn bench_binary() -> PathBuf {
     BINARIES.get().map_or_else(|| std::env::current_exe().unwrap(), |(_, bench)| bench.clone())
 }
 
-/// Copies the host and this binary into `dir`, for the timed runs to start.
-/// A binary the linker has just written started about 0.5 ms slower than
-/// a copy of the same bytes on the development machine (80 interleaved
-/// runs; the difference went away once the page cache was dropped), and an
-/// installed binary is a copy. Host and floor are started from copies
-/// alike.
+/// Copies the host and this binary into `dir`, for the timed runs to start:
+/// a binary the linker has just written starts slower than a copy of the
+/// same bytes (docs/PERFORMANCE.md), and an installed binary is a copy.
+/// Host and floor are started from copies alike.
 fn copy_binaries(dir: &Path) {
     std::fs::create_dir(dir).unwrap();
     let copy = |from: PathBuf| {

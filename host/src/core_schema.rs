@@ -1,6 +1,6 @@
 //! The core schema: the tables the host itself owns (sites, locations,
 //! manufacturers, statuses, people), embedded from the top-level
-//! `migrations/` directory and applied before any plugin.
+//! `migrations/sqlite/` directory and applied before any plugin.
 
 use crate::plugins::manifest::ChainMigration;
 pub use crate::schema::names::is_bookkeeping;
@@ -9,9 +9,9 @@ use crate::schema::sqltext::objects_after;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
-/// `(version, name, SQL)` of each `V<n>__<name>.sql` in `migrations/`,
+/// `(version, name, SQL)` of each `V<n>__<name>.sql` in `migrations/sqlite/`,
 /// embedded at compile time, in file-name order.
-const EMBEDDED: &[(i64, &str, &str)] = plugin_api::embed_chain!("../migrations");
+const EMBEDDED: &[(i64, &str, &str)] = plugin_api::embed_chain!("../migrations/sqlite");
 
 /// The history table of the core chain (a name earlier hosts used already,
 /// in the bookkeeping namespace).
@@ -61,8 +61,8 @@ pub fn chain() -> &'static [ChainMigration] {
 /// Every object the core chain leaves in a database, by lowercase name:
 /// the shared tables plugins reference and their indexes, and the host's
 /// bookkeeping. Read off the chain's SQL once per process (every command
-/// needs it, and running the chain would cost a millisecond each time); a
-/// test checks it against a database the chain really built.
+/// needs it, and it needs no database); a test checks it against a
+/// database the chain really built.
 pub fn objects() -> &'static BTreeMap<String, ObjectKind> {
     static OBJECTS: OnceLock<BTreeMap<String, ObjectKind>> = OnceLock::new();
     OBJECTS.get_or_init(|| {
@@ -89,7 +89,7 @@ mod tests {
     use super::*;
 
     mod refinery_embedded {
-        refinery::embed_migrations!("../migrations");
+        refinery::embed_migrations!("../migrations/sqlite");
     }
 
     #[test]

@@ -53,6 +53,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 pub use abi_stable;
 /// Embeds a refinery chain at compile time; [`export_plugin!`] calls it.
 pub use plugin_api_macros::embed_chain;
+/// Embeds a plugin's SQL for another engine, when present; [`export_plugin!`] calls it.
+pub use plugin_api_macros::embed_engine;
 
 /// The newest description format this crate writes and understands.
 ///
@@ -61,11 +63,16 @@ pub use plugin_api_macros::embed_chain;
 /// - Format 2 (plugin-api 1.1): the extensions object may hold
 ///   `"maintainer": "<who to ask about this plugin>"`. Optional: a host that
 ///   reads only format 1 ignores it, so plugins still require format 1.
+/// - Format 3 (plugin-api 1.2): the extensions object may hold
+///   `"engines": {"postgres": {"ddl": "…", "migrations": [[1, "baseline",
+///   "…"], …]}}`, the plugin's SQL for engines other than SQLite (whose DDL
+///   and chain are the fixed fields). Optional too: an older host runs the
+///   plugin on SQLite as before.
 ///
 /// Raise it when [`PluginDescription::extensions`] gains a part; set
 /// [`PluginDescription::requires_format`] only for parts an older host must
 /// not ignore.
-pub const DESCRIPTION_FORMAT: u32 = 2;
+pub const DESCRIPTION_FORMAT: u32 = 3;
 
 /// The `plugin-api` version a plugin was built with, sent along so that
 /// refusals can say which host a plugin needs.
@@ -174,12 +181,41 @@ impl PluginDescription {
 
 impl PluginDescription {
     /// Adds who maintains the plugin (format 2, optional).
-    pub fn with_maintainer(mut self, maintainer: &str) -> Self {
+    pub fn with_maintainer(self, maintainer: &str) -> Self {
+        self.with_extension(|extensions| {
+            extensions.insert("maintainer".into(), maintainer.into());
+        })
+    }
+
+    /// Adds the plugin's SQL for the engine `engine` (`"postgres"`): its
+    /// DDL and its chain as (version, name, SQL) (format 3, optional).
+    pub fn with_engine(self, engine: &str, ddl: &str, migrations: &[(i64, &str, &str)]) -> Self {
+        let chain: Vec<serde_json::Value> =
+            migrations.iter().map(|(version, name, sql)| serde_json::json!([version, name, sql])).collect();
+        self.with_extension(|extensions| {
+            let engines = extensions.entry("engines").or_insert_with(|| serde_json::json!({}));
+            if let Some(engines) = engines.as_object_mut() {
+                engines.insert(engine.into(), serde_json::json!({"ddl": ddl, "migrations": chain}));
+            }
+        })
+    }
+
+    fn with_extension(mut self, add: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>)) -> Self {
         let mut extensions: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(&self.extensions).unwrap_or_default();
-        extensions.insert("maintainer".into(), maintainer.into());
+        add(&mut extensions);
         self.extensions = serde_json::Value::Object(extensions).to_string().into();
         self
+    }
+}
+
+impl PluginDescription {
+    /// Adds the SQL for each engine that has some ([`PluginDescription::with_engine`]).
+    pub fn with_engines(self, engines: &[(&str, Option<(&str, &[(i64, &str, &str)])>)]) -> Self {
+        engines.iter().fold(self, |description, (engine, content)| match content {
+            Some((ddl, migrations)) => description.with_engine(engine, ddl, migrations),
+            None => description,
+        })
     }
 }
 
@@ -212,6 +248,8 @@ pub fn describe_guarded(build: impl FnOnce() -> PluginDescription) -> RResult<Pl
 /// It embeds `schema.sql` and the refinery chain in `migrations/` (both
 /// relative to the plugin crate's root) and names the tables the plugin owns
 /// and the plugins it depends on. The plugin's version is its crate version.
+/// When the crate has `postgres/schema.sql` and `postgres/migrations/`, they
+/// are embedded too, as the plugin's SQL for PostgreSQL.
 /// Optional, in this order: `maintainer: "…"` (who to ask about the plugin),
 /// and `files: { schema: "…", migrations: "…" }` for other locations.
 ///
@@ -292,6 +330,7 @@ macro_rules! export_plugin {
                         CHAIN.iter().map(|&(version, name, sql)| $crate::MigrationRecord::new(version, name, sql)),
                     )
                     $(.with_maintainer($maintainer))?
+                    .with_engines(&[("postgres", $crate::embed_engine!("postgres"))])
                 })
             }
         }

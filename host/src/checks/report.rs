@@ -3,10 +3,10 @@
 //! a database exists. Writes nothing.
 
 use super::{CheckError, Checker};
+use crate::engine::history;
 use crate::engine::{DatabaseTarget, Engine};
 use crate::plugins::inventory::Inventory;
 use crate::plugins::load::Plugin;
-use crate::runs::history;
 use serde::Serialize;
 use std::path::PathBuf;
 

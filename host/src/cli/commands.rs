@@ -185,9 +185,9 @@ pub fn lock(plugins: &PluginsArgs, check: bool) -> Result<LockReport, Error> {
     Ok(lockfile::lock(&plugins.plugins_dir, &plugins.lock_path(), check)?)
 }
 
-/// What `history` shows: the audit record.
+/// What `history` shows: the audit record (not a chain's migration history).
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct HistoryReport {
+pub struct AuditReport {
     /// The database.
     pub database: DatabaseTarget,
     /// The entries, oldest first.
@@ -207,7 +207,7 @@ pub struct NotOnRecord {
 }
 
 /// `shopdb-host history [--plugin NAME]`.
-pub fn history(database: &DatabaseArgs, plugin: Option<&str>) -> Result<HistoryReport, Error> {
+pub fn history(database: &DatabaseArgs, plugin: Option<&str>) -> Result<AuditReport, Error> {
     let db = open(database, OpenMode::Read)?.ok_or_else(|| DbError::Missing(database.database.clone()))?;
     let entries = db.audit_records(plugin)?;
     if let (Some(plugin), true) = (plugin, entries.is_empty()) {
@@ -216,7 +216,7 @@ pub fn history(database: &DatabaseArgs, plugin: Option<&str>) -> Result<HistoryR
         on_record.dedup();
         return Err(NotOnRecord { plugin: plugin.to_owned(), database: database.database.clone(), on_record }.into());
     }
-    Ok(HistoryReport { database: database.database.clone(), entries })
+    Ok(AuditReport { database: database.database.clone(), entries })
 }
 
 /// `shopdb-host new-plugin NAME [--dir DIR] [--plugin-api-path DIR]`.

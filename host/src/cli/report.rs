@@ -2,7 +2,7 @@
 //! from the same report values, so they cannot disagree.
 
 use crate::checks::report::{CheckOutcome, CheckReport};
-use crate::cli::commands::HistoryReport;
+use crate::cli::commands::AuditReport;
 use crate::engine::Mark;
 use crate::plugins::lockfile::LockReport;
 use crate::runs::status::{ListReport, StatusReport};
@@ -307,7 +307,7 @@ pub fn lock(out: &mut dyn Write, report: &LockReport) -> io::Result<()> {
 }
 
 /// What `history` prints.
-pub fn history(out: &mut dyn Write, report: &HistoryReport) -> io::Result<()> {
+pub fn history(out: &mut dyn Write, report: &AuditReport) -> io::Result<()> {
     writeln!(out, "audit record of {}", report.database)?;
     if report.entries.is_empty() {
         return writeln!(out, "(no schema changes recorded)");

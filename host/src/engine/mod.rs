@@ -14,6 +14,7 @@
 //! transaction per chain: dropped without [`ChainTx::commit`], it rolls
 //! back, and so does a crash, since nothing is committed before the end.
 
+pub mod history;
 pub mod policy;
 pub mod sqlite;
 mod target;
@@ -21,10 +22,10 @@ mod target;
 pub use policy::{Denial, Policy, Touched};
 pub use target::{DatabaseTarget, Dialect, TargetError};
 
+use crate::engine::history::HistoryError;
 use crate::plugins::inventory::{InstalledPlugin, Inventory};
 use crate::plugins::manifest::ChainMigration;
 use crate::progress::Progress;
-use crate::runs::history::HistoryError;
 use crate::schema::names::{ChainNames, ObjectKind};
 use crate::schema::Schema;
 use serde::Serialize;

@@ -7,28 +7,9 @@
 //! display: reports, `--json`, logs and the audit record show the URL
 //! without it.
 
+pub use crate::schema::Dialect;
 use serde::{Serialize, Serializer};
 use std::path::{Path, PathBuf};
-
-/// The SQL dialect a plugin's DDL and chain are written in, one per engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Dialect {
-    /// SQLite, the embedded default.
-    Sqlite,
-    /// PostgreSQL.
-    Postgres,
-}
-
-impl Dialect {
-    /// How people name it.
-    pub fn display_name(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "SQLite",
-            Dialect::Postgres => "PostgreSQL",
-        }
-    }
-}
 
 /// A database the host works on.
 #[derive(Clone, PartialEq, Eq)]

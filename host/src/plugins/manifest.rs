@@ -6,6 +6,7 @@
 //! [`Manifest`] exists only once all of that has been checked; later stages
 //! rely on it and do not check again.
 
+use crate::schema::Dialect;
 use plugin_api::{PluginDescription, DESCRIPTION_FORMAT};
 use refinery::Migration;
 use serde::Serialize;
@@ -62,6 +63,18 @@ pub struct Manifest {
     /// Its migration chain, strictly increasing versions.
     #[serde(skip)]
     pub chain: Vec<ChainMigration>,
+    /// Its SQL for PostgreSQL, when it ships some (description format 3).
+    #[serde(skip)]
+    pub postgres: Option<EngineSql>,
+}
+
+/// A plugin's SQL for one engine: its current schema and its chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineSql {
+    /// Its current schema as `CREATE` statements.
+    pub ddl: String,
+    /// Its migration chain, strictly increasing versions.
+    pub chain: Vec<ChainMigration>,
 }
 
 /// One migration of a plugin's chain.
@@ -107,14 +120,14 @@ impl ChainMigration {
 }
 
 /// What `Migration::unapplied(&format!("V{version}__{name}"), sql)` gives,
-/// without parsing the label again. refinery parses it with a Unicode
-/// regular expression compiled on first use: about a millisecond of CPU,
-/// a fifth of what a `list` process spends, for labels the host has parsed
-/// and validated already (version 1 to `i32::MAX`, name `[A-Za-z0-9_]+`,
-/// both of which refinery's pattern accepts). Built through refinery's own
-/// serde form, with refinery's checksum (SipHash-1-3 of name, version and
-/// SQL, which refinery keeps stable on purpose); a property test compares
-/// the two in every field.
+/// without parsing the label again: refinery parses it with a Unicode
+/// regular expression compiled on first use, a cost every command would pay
+/// (docs/PERFORMANCE.md has the figure) for labels the host has parsed and
+/// validated already (version 1 to `i32::MAX`, name `[A-Za-z0-9_]+`, both
+/// of which refinery's pattern accepts). Built through refinery's own serde
+/// form, with refinery's checksum (SipHash-1-3 of name, version and SQL,
+/// which refinery keeps stable on purpose, so that history written by either
+/// validates in the other); a property test compares the two in every field.
 fn unapplied(version: i32, name: &str, sql: &str) -> Migration {
     use std::hash::{Hash, Hasher};
     let mut hasher = siphasher::sip::SipHasher13::new();
@@ -142,6 +155,14 @@ impl PartialEq for ChainMigration {
 impl Eq for ChainMigration {}
 
 impl Manifest {
+    /// The DDL and chain written for `dialect`, when the plugin has them.
+    pub fn sql_for(&self, dialect: Dialect) -> Option<(&str, &[ChainMigration])> {
+        match dialect {
+            Dialect::Sqlite => Some((&self.ddl, &self.chain)),
+            Dialect::Postgres => self.postgres.as_ref().map(|p| (p.ddl.as_str(), p.chain.as_slice())),
+        }
+    }
+
     /// The latest version of the chain: what "up to date" means.
     pub fn head(&self) -> i32 {
         self.chain.last().map_or(0, |m| m.version)
@@ -168,6 +189,16 @@ impl Manifest {
 struct Extensions {
     /// Format 2: who to ask about the plugin.
     maintainer: Option<String>,
+    /// Format 3: the plugin's SQL for engines other than SQLite, by engine.
+    engines: std::collections::BTreeMap<String, EngineExtension>,
+}
+
+/// One engine's SQL as the extensions object carries it.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct EngineExtension {
+    ddl: String,
+    migrations: Vec<(i64, String, String)>,
 }
 
 /// What is wrong with a plugin's description.
@@ -267,6 +298,32 @@ fn description_bytes(d: &PluginDescription) -> usize {
         + d.migrations.iter().map(|m| m.name.len() + m.sql.len()).sum::<usize>()
 }
 
+/// A chain whose versions are from 1 to `i32::MAX` and strictly increasing
+/// and whose names refinery accepts, as [`ChainMigration`]s.
+fn validated_chain<'r>(
+    plugin: &str,
+    records: impl Iterator<Item = (i64, &'r str, &'r str)>,
+) -> Result<Vec<ChainMigration>, ManifestError> {
+    let plugin = plugin.to_owned();
+    let mut chain: Vec<ChainMigration> = Vec::new();
+    for (version, name, sql) in records {
+        let version = match i32::try_from(version) {
+            Ok(v) if v >= 1 => v,
+            _ => return Err(ManifestError::InvalidVersion { plugin, version }),
+        };
+        if let Some(previous) = chain.last().map(|m| m.version) {
+            if version <= previous {
+                return Err(ManifestError::VersionOrder { plugin, previous, version });
+            }
+        }
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(ManifestError::InvalidMigrationName { plugin, version, name: name.to_owned() });
+        }
+        chain.push(ChainMigration { version, name: name.to_owned(), sql: sql.to_owned(), refinery: OnceLock::new() });
+    }
+    Ok(chain)
+}
+
 impl TryFrom<&PluginDescription> for Manifest {
     type Error = ManifestError;
 
@@ -328,24 +385,8 @@ impl TryFrom<&PluginDescription> for Manifest {
         if d.migrations.is_empty() {
             return Err(ManifestError::NoMigrations(plugin));
         }
-        let mut chain: Vec<ChainMigration> = Vec::with_capacity(d.migrations.len());
-        for record in d.migrations.iter() {
-            let version = match i32::try_from(record.version) {
-                Ok(v) if v >= 1 => v,
-                _ => return Err(ManifestError::InvalidVersion { plugin, version: record.version }),
-            };
-            if let Some(previous) = chain.last().map(|m| m.version) {
-                if version <= previous {
-                    return Err(ManifestError::VersionOrder { plugin, previous, version });
-                }
-            }
-            let name = record.name.to_string();
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(ManifestError::InvalidMigrationName { plugin, version, name });
-            }
-            let sql = record.sql.to_string();
-            chain.push(ChainMigration { version, name, sql, refinery: OnceLock::new() });
-        }
+        let records = d.migrations.iter().map(|r| (r.version, r.name.as_str(), r.sql.as_str()));
+        let chain = validated_chain(&plugin, records)?;
         let extensions = match d.extensions.trim() {
             "" => Extensions::default(),
             text => match serde_json::from_str::<serde_json::Value>(text) {
@@ -354,6 +395,13 @@ impl TryFrom<&PluginDescription> for Manifest {
                 Ok(_) => return Err(ManifestError::InvalidExtensions { plugin, reason: "not an object".into() }),
                 Err(e) => return Err(ManifestError::InvalidExtensions { plugin, reason: e.to_string() }),
             },
+        };
+        let postgres = match extensions.engines.get("postgres") {
+            Some(sql) => {
+                let records = sql.migrations.iter().map(|(v, n, s)| (*v, n.as_str(), s.as_str()));
+                Some(EngineSql { ddl: sql.ddl.clone(), chain: validated_chain(&plugin, records)? })
+            }
+            None => None,
         };
         Ok(Manifest {
             name: plugin,
@@ -366,6 +414,7 @@ impl TryFrom<&PluginDescription> for Manifest {
             maintainer: extensions.maintainer,
             ddl: d.ddl.to_string(),
             chain,
+            postgres,
         })
     }
 }
@@ -465,6 +514,23 @@ mod tests {
         assert!(matches!(e, ManifestError::TooLarge { .. }), "{e}");
         let e = refused(|d| d.summary = "s".repeat(LIMITS.summary_chars + 1).into());
         assert!(e.to_string().contains("characters of summary"), "{e}");
+    }
+
+    #[test]
+    fn sql_for_another_engine_travels_in_the_extensions_and_is_validated_alike() {
+        let d = description();
+        assert_eq!(Manifest::try_from(&d).unwrap().sql_for(Dialect::Postgres), None, "an older plugin has none");
+        let with =
+            d.with_engine("postgres", "CREATE TABLE printers (id bigint PRIMARY KEY);", &[(1, "baseline", "-- pg")]);
+        let manifest = Manifest::try_from(&with).unwrap();
+        let (ddl, chain) = manifest.sql_for(Dialect::Postgres).expect("PostgreSQL SQL");
+        assert!(ddl.contains("bigint"));
+        assert_eq!((chain[0].label(), chain[0].sql.as_str()), ("V1__baseline".to_owned(), "-- pg"));
+        assert_eq!(manifest.sql_for(Dialect::Sqlite).map(|(_, c)| c.len()), Some(1));
+        let bad = description().with_engine("postgres", "", &[(2, "later", ""), (1, "earlier", "")]);
+        assert!(matches!(Manifest::try_from(&bad), Err(ManifestError::VersionOrder { previous: 2, version: 1, .. })));
+        let unknown = description().with_engine("oracle", "", &[(1, "x", "")]);
+        assert!(Manifest::try_from(&unknown).is_ok(), "engines this host does not know are ignored");
     }
 
     #[test]

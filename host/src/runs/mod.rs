@@ -17,7 +17,7 @@
 
 pub mod adopt;
 pub mod bootstrap;
-pub mod history;
+
 pub mod stamp;
 pub mod status;
 pub mod uninstall;
@@ -25,8 +25,9 @@ pub mod uninstall;
 pub use bootstrap::bootstrap;
 pub use stamp::stamp;
 
-use crate::checks::{policy_for, Checked, LazyChecker};
+use crate::checks::{policy_for, CheckError, Checked, LazyChecker};
 use crate::core_schema;
+use crate::engine::history;
 use crate::engine::{
     ApplyError, AuditEntry, AuditOutcome, ChainRun, DatabaseTarget, DbError, Engine, Execution, Mark, PluginRecord,
     Session,
@@ -265,7 +266,7 @@ pub fn plugin_run<'p>(
 /// transaction.
 struct Verdicts<'i> {
     checker: LazyChecker<'i>,
-    taken: BTreeMap<String, Result<Checked, String>>,
+    taken: BTreeMap<String, Result<Checked, CheckError>>,
 }
 
 impl<'i> Verdicts<'i> {
@@ -287,12 +288,14 @@ impl<'i> Verdicts<'i> {
             match checker.get() {
                 Ok(c) => {
                     for (plugin, verdict) in needed.iter().zip(c.check_plugins(&needed)) {
-                        taken.insert(plugin.manifest.name.clone(), verdict.map_err(|e| e.to_string()));
+                        taken.insert(plugin.manifest.name.clone(), verdict);
                     }
                 }
-                Err(e) => {
+                Err(source) => {
                     for plugin in needed {
-                        taken.insert(plugin.manifest.name.clone(), Err(e.to_string()));
+                        let refused =
+                            CheckError::Scratch { plugin: plugin.manifest.name.clone(), source: source.clone() };
+                        taken.insert(plugin.manifest.name.clone(), Err(refused));
                     }
                 }
             }
@@ -301,10 +304,12 @@ impl<'i> Verdicts<'i> {
     }
 
     /// `plugin`'s verdict, checking it now if it was not checked before.
-    fn of(&mut self, plugin: &Plugin) -> &Result<Checked, String> {
+    fn of(&mut self, plugin: &Plugin) -> &Result<Checked, CheckError> {
         let checker = &self.checker;
         self.taken.entry(plugin.manifest.name.clone()).or_insert_with(|| {
-            checker.get().map_err(|e| e.to_string()).and_then(|c| c.check_plugin(plugin).map_err(|e| e.to_string()))
+            let checker =
+                checker.get().map_err(|source| CheckError::Scratch { plugin: plugin.manifest.name.clone(), source })?;
+            checker.check_plugin(plugin)
         })
     }
 }
@@ -394,7 +399,7 @@ fn advance_plugin(
     }
     let checked = match verdicts.of(plugin) {
         Ok(checked) => checked.clone(),
-        Err(reason) => return outcome(name, file, from, Status::Refused { reason: reason.clone() }),
+        Err(refused) => return outcome(name, file, from, Status::Refused { reason: refused.to_string() }),
     };
     let mut adopted = None;
     if recorded.is_empty() {

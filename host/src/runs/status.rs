@@ -1,9 +1,9 @@
 //! Where each chain stands: what `status` and `list` report. Reads only.
 
 use super::adopt::{self, Adoption};
-use super::history;
 use crate::checks::LazyChecker;
 use crate::core_schema;
+use crate::engine::history;
 use crate::engine::{DatabaseTarget, DbError, Engine, RecordedMark};
 use crate::error_chain::one_line;
 use crate::plugins::inventory::{Inventory, Refusal};

@@ -3,7 +3,7 @@
 //! refinery's `embed_migrations!` embeds the files but leaves their names to
 //! be parsed at run time, with a regular expression compiled on first use in
 //! every library that calls it. In a plugin that meant the `regex` crates in
-//! every `.so` (four fifths of its code) and a compile on every load.
+//! every `.so` (most of its code) and a compile on every load.
 //! [`embed_chain!`] finds and names the files with the same refinery
 //! functions `embed_migrations!` uses ([`refinery_core::find_migration_files`],
 //! [`refinery_core::parse_migration_name`]), but while the plugin is being
@@ -34,6 +34,44 @@ pub fn embed_chain(input: TokenStream) -> TokenStream {
             quote! { &[#(#records),*] }.into()
         }
         Err(message) => syn::Error::new(location.span(), message).to_compile_error().into(),
+    }
+}
+
+/// `embed_engine!("postgres")`: the plugin's SQL for another database
+/// engine, when it ships some: `Some((ddl, chain))` from `postgres/schema.sql`
+/// and `postgres/migrations/` (relative to the crate's root), or `None` when
+/// the plugin has neither. Having one without the other stops the build, and
+/// so does a file in that `migrations/` that is not a migration.
+#[proc_macro]
+pub fn embed_engine(input: TokenStream) -> TokenStream {
+    let engine = parse_macro_input!(input as LitStr);
+    let root = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+    let dir = root.join(engine.value());
+    let (schema, migrations) = (dir.join("schema.sql"), dir.join("migrations"));
+    match (schema.is_file(), migrations.is_dir()) {
+        (false, false) => quote! { ::core::option::Option::None }.into(),
+        (true, true) => match chain(&migrations) {
+            Ok(records) => {
+                let schema = schema.display().to_string();
+                let records = records.iter().map(|(version, name, path)| {
+                    let path = path.display().to_string();
+                    quote! { (#version, #name, include_str!(#path)) }
+                });
+                quote! { ::core::option::Option::Some((include_str!(#schema), &[#(#records),*] as &[(i64, &str, &str)])) }
+                    .into()
+            }
+            Err(message) => syn::Error::new(engine.span(), message).to_compile_error().into(),
+        },
+        (has_schema, _) => {
+            let (have, lack) = if has_schema { (&schema, &migrations) } else { (&migrations, &schema) };
+            let message = format!(
+                "`{}` exists but `{}` does not: a plugin's SQL for {} is its schema.sql and its migrations/ together",
+                have.display(),
+                lack.display(),
+                engine.value()
+            );
+            syn::Error::new(engine.span(), message).to_compile_error().into()
+        }
     }
 }
 

@@ -20,6 +20,7 @@ pub mod schema;
 pub mod scratch;
 
 use crate::core_schema::{self, LEGACY_NAMES};
+use crate::engine::history::HistoryError;
 use crate::engine::{
     Actor, AppliedMigration, ApplyError, AuditEntry, AuditRecord, ChainRun, DatabaseTarget, DbError, DroppedObject,
     Engine, Execution, Mark, OpenMode, PluginRecord, Policy, RecordedMark, RecordedObject, Touched,
@@ -28,7 +29,6 @@ use crate::engine::{
 use crate::plugins::inventory::InstalledPlugin;
 use crate::plugins::manifest::ChainMigration;
 use crate::progress::Progress;
-use crate::runs::history::HistoryError;
 use crate::schema::names::{is_bookkeeping, ObjectKind};
 use crate::schema::Schema;
 use driver::{Driver, Watched};
