@@ -209,9 +209,16 @@ impl PluginDescription {
     }
 }
 
+/// A chain as [`embed_chain!`] embeds it: (version, name, SQL) in file order.
+pub type EmbeddedChain = &'static [(i64, &'static str, &'static str)];
+
+/// A plugin's SQL for one engine as [`embed_engine!`] embeds it: its DDL and
+/// its chain, or `None` when the plugin ships none for that engine.
+pub type EmbeddedEngine = Option<(&'static str, EmbeddedChain)>;
+
 impl PluginDescription {
     /// Adds the SQL for each engine that has some ([`PluginDescription::with_engine`]).
-    pub fn with_engines(self, engines: &[(&str, Option<(&str, &[(i64, &str, &str)])>)]) -> Self {
+    pub fn with_engines(self, engines: &[(&str, EmbeddedEngine)]) -> Self {
         engines.iter().fold(self, |description, (engine, content)| match content {
             Some((ddl, migrations)) => description.with_engine(engine, ddl, migrations),
             None => description,
