@@ -45,6 +45,9 @@ run: plugins
 
 test: build
 	$(CARGO) test --workspace
+	@for w in $(ABI_FIXTURES); do \
+	  $(CARGO) test --manifest-path $$w/Cargo.toml --target-dir target || exit 1; \
+	done
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -55,6 +55,57 @@ proptest! {
     }
 
     #[test]
+    fn every_well_formed_description_is_accepted_as_given(
+        name in "[a-oq-z][a-z0-9_]{0,20}",
+        tables in prop::collection::btree_set("[a-oq-z][a-z0-9_]{0,20}", 1..6),
+        steps in prop::collection::vec((1i64..50, "[A-Za-z0-9_]{1,20}", ".{0,30}"), 1..6),
+    ) {
+        // `p…` names are left out so that none starts with `pg_`; names
+        // starting with `shopdb` or `sqlite_`, and `core`, cannot come out.
+        prop_assume!(name != "core" && !name.starts_with("shopdb") && !name.starts_with("sqlite_"));
+        prop_assume!(tables.iter().all(|t| !t.starts_with("shopdb_") && !t.starts_with("sqlite_")));
+        let mut version = 0;
+        let chain: Vec<(i64, String, String)> =
+            steps.into_iter().map(|(step, name, sql)| { version += step; (version, name, sql) }).collect();
+        let table_refs: Vec<&str> = tables.iter().map(String::as_str).collect();
+        let records = chain.iter().map(|(v, n, sql)| MigrationRecord::new(*v, n, sql));
+        let description = PluginDescription::new(&name, "1.0.0", "s", &table_refs, &[], "", records);
+        let manifest = Manifest::try_from(&description);
+        prop_assert!(manifest.is_ok(), "refused: {:?}", manifest.err());
+        let manifest = manifest.unwrap();
+        prop_assert_eq!(&manifest.name, &name);
+        prop_assert_eq!(manifest.tables.iter().cloned().collect::<std::collections::BTreeSet<_>>(), tables);
+        let got: Vec<(i64, String, String)> =
+            manifest.chain.iter().map(|m| (i64::from(m.version), m.name.clone(), m.sql.clone())).collect();
+        prop_assert_eq!(got, chain);
+    }
+
+    #[test]
+    fn a_description_with_one_defect_is_refused_for_it(
+        defect in 0usize..6,
+        noise in "[a-z]{1,8}",
+    ) {
+        let mut name = "gizmos".to_owned();
+        let mut tables = vec!["gizmos".to_owned()];
+        let mut chain = vec![(1i64, "baseline".to_owned()), (2, "more".to_owned())];
+        let expected = match defect {
+            0 => { name = format!("Bad-{noise}"); "invalid plugin name" }
+            1 => { tables.push(tables[0].clone()); "twice" }
+            2 => { chain[1].0 = 1; "versions must be unique and increasing" }
+            3 => { chain[1].1 = format!("{noise}-{noise}"); "names are letters, digits and _" }
+            4 => { tables[0] = format!("shopdb_{noise}"); "belong to the host" }
+            _ => { name = format!("pg_{noise}"); "is reserved" }
+        };
+        let table_refs: Vec<&str> = tables.iter().map(String::as_str).collect();
+        let records = chain.iter().map(|(v, n)| MigrationRecord::new(*v, n, "SELECT 1"));
+        let description = PluginDescription::new(&name, "1.0.0", "s", &table_refs, &[], "", records);
+        match Manifest::try_from(&description) {
+            Ok(_) => prop_assert!(false, "defect {} was accepted", defect),
+            Err(e) => prop_assert!(e.to_string().contains(expected), "defect {}: {}", defect, e),
+        }
+    }
+
+    #[test]
     fn every_migration_the_host_accepts_is_the_one_refinery_would_make_of_its_label(
         version in prop_oneof![1i64..20, Just(i64::from(i32::MAX)), 1i64..=i64::from(i32::MAX)],
         name in prop_oneof!["[A-Za-z0-9_]{1,30}", "[0-9_]{1,5}", Just("_".to_owned())],

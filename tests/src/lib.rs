@@ -209,6 +209,33 @@ impl Sandbox {
     }
 }
 
+/// The name of the user running the tests, from the password database.
+pub fn os_user() -> String {
+    // SAFETY: getpwuid returns a pointer to static storage or null; it is
+    // read at once, on this thread.
+    unsafe {
+        let entry = libc::getpwuid(libc::geteuid());
+        assert!(!entry.is_null(), "the test user has a password entry");
+        std::ffi::CStr::from_ptr((*entry).pw_name).to_string_lossy().into_owned()
+    }
+}
+
+/// Whether the tests run as root, which `why` needs. When they do not,
+/// says so on the test's output; under CI (`SHOPDB_TESTS_AS_ROOT=1`, set by
+/// `.ci/run`, which runs as root) not being root is a failure.
+pub fn running_as_root(why: &str) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    assert!(
+        std::env::var_os("SHOPDB_TESTS_AS_ROOT").is_none(),
+        "CI runs the tests as root, but this is not root: {why}"
+    );
+    eprintln!("NOT RUN (not root): {why}");
+    false
+}
+
 /// Sets a file's or directory's permission bits.
 pub fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
@@ -218,10 +245,23 @@ pub fn set_mode(path: &Path, mode: u32) {
 /// Every schema object and every row of every table of `conn` (but the
 /// audit record's), as text.
 pub fn snapshot(conn: &Connection) -> String {
+    snapshot_except(conn, "\u{0}")
+}
+
+/// [`snapshot`] without what mentions `plugin`: the objects on tables whose
+/// name starts with it (and its history table), and every row naming it.
+pub fn snapshot_except(conn: &Connection, plugin: &str) -> String {
     let mut text = String::new();
     let mut stmt = conn.prepare("SELECT type, name, ifnull(sql, '') FROM sqlite_master ORDER BY type, name").unwrap();
     let objects: Vec<(String, String, String)> =
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
+    let theirs = |name: &str| {
+        name.starts_with(plugin)
+            || name == format!("shopdb_history_{plugin}")
+            || name.starts_with(&format!("sqlite_autoindex_{plugin}"))
+    };
+    let objects: Vec<(String, String, String)> =
+        objects.into_iter().filter(|(_, name, sql)| !theirs(name) && !sql.contains(&format!(" ON {plugin}"))).collect();
     for (kind, name, sql) in &objects {
         writeln!(text, "{kind} {name}: {sql}").unwrap();
     }
@@ -237,7 +277,10 @@ pub fn snapshot(conn: &Connection) -> String {
             })
             .unwrap();
         for row in rows {
-            writeln!(text, "{table}: {}", row.unwrap().join(" | ")).unwrap();
+            let row = row.unwrap().join(" | ");
+            if !row.contains(&format!("\"{plugin}")) {
+                writeln!(text, "{table}: {row}").unwrap();
+            }
         }
     }
     text

@@ -69,7 +69,11 @@ fn completions_and_the_manual_are_generated_from_the_command_line_definition() {
 fn piped_output_has_no_colour_and_no_progress() {
     let sandbox = Sandbox::new();
     sandbox.install(&["computers"]);
-    let run = sandbox.host(&["upgrade-all"]).succeeds();
+    // Without NO_COLOR: only the pipe keeps colour and progress away.
+    let mut command = sandbox.command(&["upgrade-all"]);
+    command.env_remove("NO_COLOR");
+    let run = sandbox.run(command).succeeds();
+    assert!(run.stdout.contains("applied 3 migrations"), "{}", run.report());
     assert!(!run.stdout.contains('\u{1b}'), "{}", run.report());
     assert!(run.stderr.is_empty(), "nothing extra when piped\n{}", run.report());
 }
@@ -77,6 +81,11 @@ fn piped_output_has_no_colour_and_no_progress() {
 /// Runs the host with its standard output and error on a pseudo-terminal
 /// (what an operator's shell gives it) and returns what it wrote there.
 fn on_a_terminal(sandbox: &Sandbox, args: &[&str], no_colour: bool) -> String {
+    on_a_terminal_exiting(sandbox, args, no_colour, 0)
+}
+
+/// [`on_a_terminal`], for a command expected to exit with `code`.
+fn on_a_terminal_exiting(sandbox: &Sandbox, args: &[&str], no_colour: bool, code: i32) -> String {
     use std::io::Read;
     use std::os::fd::{FromRawFd, OwnedFd};
     let (mut controller, mut terminal) = (-1, -1);
@@ -120,7 +129,7 @@ fn on_a_terminal(sandbox: &Sandbox, args: &[&str], no_colour: bool) -> String {
     }
     let status = child.wait().unwrap();
     let written = String::from_utf8_lossy(&written).into_owned();
-    assert!(status.success(), "shopdb-host {args:?} failed on a terminal:\n{written}");
+    assert_eq!(status.code(), Some(code), "shopdb-host {args:?} on a terminal:\n{written}");
     written
 }
 
@@ -134,8 +143,22 @@ fn on_a_terminal_results_are_coloured_and_progress_shown_unless_no_color() {
         coloured.contains("computers: applying V1__baseline") && coloured.contains("computers: done in"),
         "{coloured}"
     );
-    let plain = on_a_terminal(&sandbox, &["status"], true);
-    assert!(!plain.contains('\u{1b}'), "NO_COLOR is respected: {plain}");
+    // On a terminal with NO_COLOR, a run that applies (green without it)
+    // and one that is refused (red without it) print no colour.
+    let fresh = Sandbox::new();
+    fresh.install(&["computers"]);
+    fresh.install_scripted(
+        "gizmos",
+        serde_json::json!({"name": "gizmos", "tables": ["gizmos"], "ddl": "CREATE TABLE gizmos (id INTEGER);",
+                           "migrations": [[1, "baseline", "CREATE TABLE gizmos (id INTEGER); DROP TABLE sites;"]]}),
+    );
+    let plain = on_a_terminal_exiting(&fresh, &["upgrade-all"], true, 1);
+    assert!(plain.contains("applied 3 migrations") && plain.contains("refused:"), "{plain}");
+    for colour in ["\u{1b}[31m", "\u{1b}[32m", "\u{1b}[33m"] {
+        assert!(!plain.contains(colour), "NO_COLOR is respected: {plain:?}");
+    }
+    let coloured = on_a_terminal_exiting(&Sandbox::new(), &["upgrade-all"], false, 0);
+    assert!(coloured.contains("\u{1b}[32m"), "without NO_COLOR the same terminal gets colour: {coloured:?}");
 }
 
 #[test]
@@ -221,6 +244,41 @@ fn configuration_comes_from_flags_then_environment_then_shopdb_toml_then_default
     let from_flag =
         run(&["config", "--json", "--database", "from-flag.sqlite"], &[("SHOPDB_DATABASE", "from-env.sqlite")]);
     assert_eq!(setting(&from_flag, "database"), ("from-flag.sqlite".into(), "command line".into()));
+    // The values reach the commands that use them, not only `config`'s report.
+    std::fs::create_dir(sandbox.path().join("file-plugins")).unwrap();
+    shopdb_tests::set_mode(&sandbox.path().join("file-plugins"), 0o755);
+    let installed = sandbox.path().join("file-plugins").join(shopdb_tests::bundled("computers").file_name().unwrap());
+    std::fs::copy(shopdb_tests::bundled("computers"), &installed).unwrap();
+    shopdb_tests::set_mode(&installed, 0o755);
+    let applied = run(&["upgrade-all", "--json"], &[]);
+    assert!(applied["database"].as_str().unwrap().ends_with("from-file.sqlite"), "{applied:#}");
+    assert_eq!(shopdb_tests::chain(&applied, "computers")["status"], "applied", "plugins_dir from the file");
+    assert!(sandbox.path().join("from-file.sqlite").exists());
+    let flagged = run(&["upgrade-all", "--json"], &[("SHOPDB_DATABASE", "from-env.sqlite")]);
+    assert!(flagged["database"].as_str().unwrap().ends_with("from-env.sqlite"));
+    assert!(sandbox.path().join("from-env.sqlite").exists(), "the environment wins over the file");
+    let mut command = Command::new(shopdb_tests::host_binary());
+    command.args(["list"]).current_dir(sandbox.path()).env("SHOPDB_PLUGINS_DIR", "nowhere");
+    sandbox.run(command).exits(2).stderr_has("plugins directory `nowhere` does not exist");
+    // The busy timeout from the file is the one a busy database waits for.
+    let holder = rusqlite::Connection::open(sandbox.path().join("from-file.sqlite")).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    std::fs::write(
+        sandbox.path().join("shopdb.toml"),
+        "database = \"from-file.sqlite\"\nplugins_dir = \"file-plugins\"\nbusy_timeout = 0.3\n",
+    )
+    .unwrap();
+    let mut command = Command::new(shopdb_tests::host_binary());
+    command
+        .args(["upgrade-all"])
+        .current_dir(sandbox.path())
+        .env_remove("SHOPDB_DATABASE")
+        .env_remove("SHOPDB_PLUGINS_DIR");
+    let started = std::time::Instant::now();
+    sandbox.run(command).exits(1).stderr_has("more than 300ms");
+    assert!(started.elapsed() < std::time::Duration::from_secs(8), "waited {:?}", started.elapsed());
+    holder.execute_batch("ROLLBACK").unwrap();
+
     std::fs::remove_file(sandbox.path().join("shopdb.toml")).unwrap();
     let defaults = run(&["config", "--json"], &[]);
     assert_eq!(setting(&defaults, "database"), ("shopdb.sqlite".into(), "default".into()));

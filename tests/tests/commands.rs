@@ -41,8 +41,9 @@ fn upgrade_all_applies_core_and_every_bundled_plugin_to_a_fresh_file() {
         }
         assert_eq!(history_versions(&sandbox, plugin), (1..=head_of(plugin)).collect::<Vec<_>>());
     }
-    let on: i64 = sandbox.open_db().query_row("PRAGMA foreign_key_check", [], |_| Ok(1)).unwrap_or(0);
-    assert_eq!(on, 0, "no foreign key violations after a fresh run");
+    let violations: i64 =
+        sandbox.open_db().query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(violations, 0, "no foreign key violations after a fresh run");
 }
 
 #[test]
@@ -274,4 +275,81 @@ fn the_readme_and_the_commands_agree_on_who_takes_which_option() {
         }
     }
     sandbox.host(&["history", "--plugins-dir", "x"]).exits(2).stderr_has("unexpected argument '--plugins-dir'");
+}
+
+#[test]
+fn promises_the_help_makes_hold_stamp_dry_run_a_low_target_unknown_names_and_usage_errors() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&["computers", "usb"]);
+    sandbox.host(&["migrate", "--plugin", "computers", "--target", "1"]).succeeds();
+    let before = sandbox.snapshot();
+
+    // `stamp --dry-run` shows the SQL and changes nothing.
+    let dry = sandbox.host(&["stamp", "--plugin", "computers", "--version", "3", "--dry-run"]).succeeds();
+    assert!(
+        dry.stdout.contains("dry run: nothing was changed") && dry.stdout.contains("shopdb_history_computers"),
+        "{}",
+        dry.report()
+    );
+    assert_eq!(sandbox.snapshot(), before);
+
+    // A target below the applied version applies nothing (migrations never go back).
+    sandbox.host(&["upgrade-all"]).succeeds();
+    let applied = sandbox.snapshot();
+    let low = sandbox.host(&["migrate", "--plugin", "computers", "--target", "1", "--json"]).succeeds().json();
+    assert_eq!(chain(&low, "computers")["status"], "up_to_date");
+    assert_eq!(chain(&low, "computers")["version"], head_of("computers"));
+    assert_eq!(sandbox.snapshot(), applied);
+
+    // Unknown names, everywhere a command takes one.
+    for args in [
+        &["check", "--plugin", "nope"][..],
+        &["stamp", "--plugin", "nope", "--version", "1"],
+        &["migrate", "--plugin", "nope"],
+    ] {
+        sandbox.host(args).exits(2).stderr_has("no plugin named 'nope'").stderr_has("plugins found: computers, usb");
+    }
+    // A usage error is clap's, with exit 2 and the usage.
+    sandbox.host(&["upgrade-all", "--bogus"]).exits(2).stderr_has("unexpected argument '--bogus'").stderr_has("Usage:");
+    sandbox.host(&["migrate"]).exits(2).stderr_has("--plugin <NAME>");
+    assert_eq!(sandbox.snapshot(), applied);
+}
+
+#[test]
+fn a_missing_plugins_directory_stops_every_command_before_the_database_is_touched() {
+    let sandbox = Sandbox::new();
+    for args in [&["upgrade-all"][..], &["status"], &["check"], &["list"], &["bootstrap"]] {
+        let mut command = sandbox.command(args);
+        command.env("SHOPDB_PLUGINS_DIR", sandbox.path().join("nowhere"));
+        let run = sandbox.run(command).exits(2);
+        assert!(run.stderr.contains("plugins directory") && run.stderr.contains("does not exist"), "{}", run.report());
+        assert!(run.stderr.contains("--plugins-dir"), "says how to fix it\n{}", run.report());
+        assert!(!sandbox.database().exists(), "{args:?} created the database");
+    }
+}
+
+#[test]
+fn lock_check_names_a_file_that_is_not_pinned() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&["computers"]);
+    sandbox.host(&["lock"]).succeeds();
+    sandbox.host(&["lock", "--check"]).succeeds().stdout_has("matches the plugins directory (1 plugin)");
+    sandbox.install(&["usb"]);
+    let run = sandbox.host(&["lock", "--check"]).exits(1);
+    assert!(run.stdout.contains("libshopdb_plugin_usb.so") && run.stdout.contains("not pinned"), "{}", run.report());
+    assert!(!run.stdout.contains("libshopdb_plugin_computers.so:"), "the pinned file agrees\n{}", run.report());
+}
+
+#[test]
+fn a_postgres_url_is_taken_as_one_and_its_password_is_never_shown() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&["computers"]);
+    let url = "postgres://shop:s3cret-pass@db.example/shop";
+    let config = sandbox.host(&["config", "--json", "--database", url]).succeeds();
+    assert!(config.stdout.contains("postgres://shop@db.example/shop"), "{}", config.report());
+    for args in [&["status", "--database", url][..], &["upgrade-all", "--database", url, "--json"]] {
+        let run = sandbox.host(args);
+        assert!(!run.stdout.contains("s3cret") && !run.stderr.contains("s3cret"), "{}", run.report());
+    }
+    assert!(!sandbox.database().exists());
 }

@@ -312,6 +312,7 @@ fn uninstall_shows_first_then_backs_up_and_drops_in_one_go() {
         )
         .unwrap();
     let before = bytes(&sandbox.database());
+    let snapshot_before = sandbox.snapshot();
     let shown = sandbox.host(&["uninstall", "--plugin", "usb"]).succeeds();
     assert!(
         shown.stdout.contains("would drop") && shown.stdout.contains("usb_devices") && shown.stdout.contains("2 rows"),
@@ -324,9 +325,10 @@ fn uninstall_shows_first_then_backs_up_and_drops_in_one_go() {
     let done = sandbox.host(&["uninstall", "--plugin", "usb", "--yes", "--json"]).succeeds().json();
     let backup = Path::new(done["backup"].as_str().unwrap()).to_owned();
     assert_eq!(backup.parent(), sandbox.database().parent(), "the backup sits next to the database");
-    let copy = Connection::open(&backup).unwrap();
-    let kept: i64 = copy.query_row("SELECT count(*) FROM usb_devices", [], |r| r.get(0)).unwrap();
-    assert_eq!(kept, 2, "the backup holds the data");
+    // Restored, the backup is the database as it was.
+    let restored = sandbox.path().join("restored.sqlite");
+    std::fs::copy(&backup, &restored).unwrap();
+    assert_eq!(shopdb_tests::snapshot(&Connection::open(&restored).unwrap()), snapshot_before);
 
     let conn = sandbox.open_db();
     let left: i64 = conn
@@ -337,9 +339,34 @@ fn uninstall_shows_first_then_backs_up_and_drops_in_one_go() {
         )
         .unwrap();
     assert_eq!(left, 0, "tables, indexes and history are gone");
-    let owners: i64 =
-        conn.query_row("SELECT count(*) FROM shopdb_core_owners WHERE plugin = 'usb'", [], |r| r.get(0)).unwrap();
-    assert_eq!(owners, 0);
+    let usb_tables = ["usb_vendors", "usb_devices", "usb_checkouts", "usb_allowlist"];
+    let on_its_tables: i64 = conn
+        .query_row(
+            &format!("SELECT count(*) FROM sqlite_master WHERE tbl_name IN ('{}')", usb_tables.join("', '")),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(on_its_tables, 0, "no index, trigger or view of its tables is left");
+    for (table, column) in
+        [("shopdb_core_owners", "plugin"), ("shopdb_core_plugins", "name"), ("shopdb_core_marks", "plugin")]
+    {
+        let rows: i64 =
+            conn.query_row(&format!("SELECT count(*) FROM {table} WHERE {column} = 'usb'"), [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 0, "{table} still names usb");
+    }
+    let (outcome, reason): (String, String) = conn
+        .query_row(
+            "SELECT outcome, reason FROM shopdb_core_audit WHERE plugin = 'usb' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(outcome, "uninstalled");
+    assert!(reason.contains("usb_devices") && reason.contains(backup.to_str().unwrap()), "{reason}");
+    // Everything else is as it was.
+    let restored = Connection::open(&restored).unwrap();
+    assert_eq!(shopdb_tests::snapshot_except(&conn, "usb"), shopdb_tests::snapshot_except(&restored, "usb"));
     let status = sandbox.host(&["status", "--json"]).succeeds().json();
     assert_eq!(chain(&status, "usb")["applied"], Value::Null, "usb's file is still there but nothing is installed");
     assert_eq!(status["missing"], json!([]));
@@ -369,6 +396,46 @@ fn uninstall_works_when_the_plugin_file_is_already_gone() {
     sandbox.host(&["uninstall", "--plugin", "notifications", "--yes"]).succeeds().stdout_has("dropped");
     let status = sandbox.host(&["status", "--json"]).succeeds().json();
     assert_eq!(status["missing"], json!([]));
+    let conn = sandbox.open_db();
+    let left: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name LIKE 'notification%' OR tbl_name LIKE 'notification%' \
+             OR name = 'shopdb_history_notifications' OR name = 'sent_alerts' OR tbl_name = 'sent_alerts'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0, "its tables, triggers, views and history are gone");
+    let recorded: i64 = conn
+        .query_row("SELECT count(*) FROM shopdb_core_plugins WHERE name = 'notifications'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(recorded, 0);
+}
+
+#[test]
+fn an_uninstall_that_fails_before_commit_drops_nothing() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&["computers", "usb"]);
+    sandbox.host(&["upgrade-all"]).succeeds();
+    // A table of nobody's (made by hand) whose rows reference the plugin's:
+    // dropping the plugin's tables would orphan them, and the check before
+    // commit rolls the whole uninstall back.
+    sandbox
+        .open_db()
+        .execute_batch(
+            "INSERT INTO usb_vendors (vendor_id, product_id, name) VALUES ('0781', '5581', 'SanDisk Ultra');
+             CREATE TABLE audit_copies (vendor_id INTEGER REFERENCES usb_vendors (id));
+             INSERT INTO audit_copies VALUES (1);",
+        )
+        .unwrap();
+    let before = sandbox.snapshot();
+    let run = sandbox.host(&["uninstall", "--plugin", "usb", "--yes"]).exits(1);
+    assert!(
+        run.stderr.contains("nothing was dropped") && run.stderr.contains("foreign key violation"),
+        "{}",
+        run.report()
+    );
+    assert_eq!(sandbox.snapshot(), before, "one transaction: all of it, or none");
 }
 
 // Concurrency.
@@ -402,6 +469,52 @@ fn concurrent_runs_queue_and_apply_each_migration_exactly_once() {
             assert_eq!(versions(&conn, plugin), (1..=head_of(plugin)).collect::<Vec<_>>());
         }
     }
+}
+
+#[test]
+fn a_run_started_while_another_holds_the_lock_waits_and_applies_nothing_twice() {
+    let sandbox = Sandbox::new();
+    let v1 = "CREATE TABLE slow_rows (n INTEGER NOT NULL);
+              WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000)
+              INSERT INTO slow_rows (n) SELECT i FROM n;";
+    let ddl = "CREATE TABLE slow_rows (n INTEGER NOT NULL);";
+    // The core first: then the only write transaction of a run is slowpoke's.
+    sandbox.host(&["upgrade-all"]).succeeds();
+    sandbox.install_scripted(
+        "slowpoke",
+        json!({"name": "slowpoke", "tables": ["slow_rows"], "ddl": ddl, "migrations": [[1, "fill", v1]]}),
+    );
+    let spawn =
+        || sandbox.command(&["upgrade-all", "--json"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut first = spawn();
+    let journal = sandbox.path().join("shop.sqlite-journal");
+    let started = Instant::now();
+    // The first run is inside its write transaction once its journal exists.
+    while !journal.exists() {
+        assert!(started.elapsed() < Duration::from_secs(60), "the first run never started writing");
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first run finished before the second started: make V1 slower"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let second = spawn();
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the runs overlapped: the second started while the first held the lock"
+    );
+    let outputs = [first.wait_with_output().unwrap(), second.wait_with_output().unwrap()];
+    let applied: usize = outputs
+        .iter()
+        .map(|o| {
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+            chain(&report, "slowpoke")["migrations"].as_array().map_or(0, Vec::len)
+        })
+        .sum();
+    assert_eq!(applied, 1, "V1 ran once, in one of the two runs");
+    let rows: i64 = sandbox.open_db().query_row("SELECT count(*) FROM slow_rows", [], |r| r.get(0)).unwrap();
+    assert_eq!(rows, 3_000_000);
 }
 
 #[test]
@@ -483,8 +596,7 @@ fn status_right_after_a_killed_run_rolls_it_back_and_tells_the_truth() {
 
 #[test]
 fn after_a_killed_run_a_user_who_may_not_write_is_told_what_happened_and_what_to_run() {
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("not run: needs root to run the host as another user (CI runs as root)");
+    if !shopdb_tests::running_as_root("running the host as another user needs root") {
         return;
     }
     let (sandbox, before) = killed_mid_migration();

@@ -79,8 +79,7 @@ fn a_plugins_directory_others_can_write_is_refused_with_the_fix() {
 
 #[test]
 fn a_plugin_file_owned_by_another_user_is_refused() {
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: giving a file to another user needs root");
+    if !shopdb_tests::running_as_root("giving a file to another user needs root") {
         return;
     }
     let sandbox = Sandbox::new();
@@ -221,7 +220,7 @@ fn every_schema_change_is_on_record_with_who_what_and_how_it_ended() {
             .unwrap();
     assert_eq!(sha, expected);
     assert!(computers["command"].as_str().unwrap().ends_with("upgrade-all"), "{computers}");
-    assert!(!computers["os_user"].as_str().unwrap().is_empty());
+    assert_eq!(computers["os_user"], shopdb_tests::os_user(), "the user running the host");
     let refused = find("gizmos", "refused");
     assert!(refused["reason"].as_str().unwrap().contains("DROP TABLE `computers`"), "{refused}");
     let failed = find("flaky", "failed");
@@ -230,7 +229,15 @@ fn every_schema_change_is_on_record_with_who_what_and_how_it_ended() {
     assert_eq!(find("flaky", "applied")["command"], "shopdb-host migrate --plugin flaky --target 1");
 
     let only = sandbox.host(&["history", "--plugin", "computers", "--json"]).succeeds().json();
-    assert!(only["entries"].as_array().unwrap().iter().all(|e| e["plugin"] == "computers"));
+    let only = only["entries"].as_array().unwrap();
+    let expected = entries.iter().filter(|e| e["plugin"] == "computers").count();
+    assert!(expected >= 1 && only.len() == expected, "{only:#?}");
+    assert!(only.iter().all(|e| e["plugin"] == "computers"));
+    sandbox
+        .host(&["history", "--plugin", "nope"])
+        .exits(2)
+        .stderr_has("no entry for plugin 'nope'")
+        .stderr_has("plugins on record: computers, core, flaky, gizmos");
     sandbox.host(&["history"]).succeeds().stdout_has("refused: ").stdout_has("computers");
 
     // Nothing changes, nothing is recorded.
