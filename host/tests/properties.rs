@@ -87,7 +87,7 @@ proptest! {
     ) {
         let mut name = "gizmos".to_owned();
         let mut tables = vec!["gizmos".to_owned()];
-        let mut chain = vec![(1i64, "baseline".to_owned()), (2, "more".to_owned())];
+        let mut chain = [(1i64, "baseline".to_owned()), (2, "more".to_owned())];
         let expected = match defect {
             0 => { name = format!("Bad-{noise}"); "invalid plugin name" }
             1 => { tables.push(tables[0].clone()); "twice" }
