@@ -541,3 +541,119 @@ fn failure(name: &str, error: ApplyError) -> Status {
 pub(crate) fn labels_up_to(run: &ChainRun<'_>, version: i32) -> Vec<String> {
     run.migrations.iter().filter(|m| m.version <= version).map(ChainMigration::label).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The run state machine through the engine trait, in process: plugins
+    //! made in memory, a real SQLite file.
+    use super::*;
+    use crate::engine::{open_sqlite, Engine};
+    use plugin_api::{MigrationRecord, PluginDescription};
+
+    /// A plugin owning `<name>_items` with `chain` (its DDL is the chain's
+    /// result, given as `ddl`), depending on `depends_on`.
+    fn plugin(name: &str, depends_on: &[&str], ddl: &str, chain: &[(i64, &str)]) -> Plugin {
+        let table = format!("{name}_items");
+        let records = chain.iter().enumerate().map(|(i, (v, sql))| MigrationRecord::new(*v, &format!("step{i}"), sql));
+        let description = PluginDescription::new(name, "1.0.0", "test", &[table.as_str()], depends_on, ddl, records);
+        Plugin::in_memory(format!("{name}.so"), &description).expect("a valid manifest")
+    }
+
+    fn items(name: &str) -> String {
+        format!("CREATE TABLE {name}_items (id INTEGER PRIMARY KEY, site_id INTEGER REFERENCES sites (id));")
+    }
+
+    fn database() -> (tempfile::TempDir, Box<dyn Engine>) {
+        let dir = tempfile::tempdir().expect("a directory");
+        let db = open_sqlite(&dir.path().join("shop.sqlite")).expect("a database");
+        (dir, db)
+    }
+
+    fn status<'r>(report: &'r RunReport, name: &str) -> &'r Status {
+        &report.chains.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no {name} in {report:?}")).status
+    }
+
+    #[test]
+    fn a_fresh_run_applies_core_then_plugins_and_a_second_run_applies_nothing() {
+        let (_dir, mut db) = database();
+        let inventory =
+            Inventory::from_plugins("memory".into(), vec![plugin("a", &[], &items("a"), &[(1, &items("a"))])]);
+        let first = upgrade_all(db.as_mut(), &inventory, false).expect("a run");
+        assert!(matches!(status(&first, "core"), Status::Applied { version: 5, .. }), "{first:?}");
+        assert!(matches!(status(&first, "a"), Status::Applied { version: 1, adopted: None, .. }));
+        let second = upgrade_all(db.as_mut(), &inventory, false).expect("a run");
+        assert!(second.chains.iter().all(|c| matches!(c.status, Status::UpToDate { .. })), "{second:?}");
+    }
+
+    #[test]
+    fn a_refused_plugin_blocks_its_dependents_and_the_others_still_apply() {
+        let (_dir, mut db) = database();
+        let trespass = format!("{} DROP TABLE people;", items("bad"));
+        let plugins = vec![
+            plugin("bad", &[], &items("bad"), &[(1, &trespass)]),
+            plugin("child", &["bad"], &items("child"), &[(1, &items("child"))]),
+            plugin("free", &[], &items("free"), &[(1, &items("free"))]),
+        ];
+        let inventory = Inventory::from_plugins("memory".into(), plugins);
+        let report = upgrade_all(db.as_mut(), &inventory, false).expect("a run");
+        assert!(matches!(status(&report, "bad"), Status::Refused { reason } if reason.contains("DROP TABLE `people`")));
+        assert_eq!(status(&report, "child"), &Status::Blocked { by: "bad".into() });
+        assert!(matches!(status(&report, "free"), Status::Applied { .. }));
+        assert!(!report.succeeded());
+        assert!(db.existing(&["bad_items".into(), "child_items".into()]).expect("a lookup").is_empty());
+    }
+
+    #[test]
+    fn a_migration_failing_mid_chain_leaves_the_plugin_where_it_was() {
+        let (dir, mut db) = database();
+        let v1 = "CREATE TABLE m_items (id INTEGER PRIMARY KEY, code TEXT);";
+        let v2 = "CREATE UNIQUE INDEX m_items_code ON m_items (code);";
+        let ddl = format!("{v1} {v2}");
+        let inventory = Inventory::from_plugins("memory".into(), vec![plugin("m", &[], &ddl, &[(1, v1), (2, v2)])]);
+        let to_v1 = migrate_plugin(db.as_mut(), &inventory, "m", Some(1), false).expect("a run");
+        assert!(to_v1.succeeded(), "{to_v1:?}");
+        drop(db);
+        // Rows the new unique index cannot take.
+        crate::engine::sqlite::file_made_with(
+            &dir.path().join("shop.sqlite"),
+            "INSERT INTO m_items (code) VALUES ('A'), ('A');",
+        );
+        let mut db = open_sqlite(&dir.path().join("shop.sqlite")).expect("a database");
+        let report = upgrade_all(db.as_mut(), &inventory, false).expect("a run");
+        assert!(
+            matches!(status(&report, "m"), Status::Failed { reason } if reason.contains("V2__step1")),
+            "{report:?}"
+        );
+        let history = db.applied("shopdb_history_m").expect("history");
+        assert_eq!(history.iter().map(|a| a.version).collect::<Vec<_>>(), [1]);
+    }
+
+    #[test]
+    fn objects_found_without_history_are_adopted_and_the_rest_applied() {
+        let (dir, mut db) = database();
+        let v2 = "ALTER TABLE o_items ADD COLUMN note TEXT;";
+        let ddl = "CREATE TABLE o_items (id INTEGER PRIMARY KEY, site_id INTEGER REFERENCES sites (id), note TEXT);";
+        let inventory =
+            Inventory::from_plugins("memory".into(), vec![plugin("o", &[], ddl, &[(1, &items("o")), (2, v2)])]);
+        upgrade_all(db.as_mut(), &Inventory::default(), false).expect("the core");
+        drop(db);
+        crate::engine::sqlite::file_made_with(&dir.path().join("shop.sqlite"), &items("o"));
+        let mut db = open_sqlite(&dir.path().join("shop.sqlite")).expect("a database");
+        let report = upgrade_all(db.as_mut(), &inventory, false).expect("a run");
+        assert!(matches!(status(&report, "o"), Status::Applied { adopted: Some(1), version: 2, .. }), "{report:?}");
+        assert_eq!(db.marks("o").expect("marks")[0].how, "adopted");
+    }
+
+    #[test]
+    fn a_dry_run_goes_through_every_step_and_keeps_nothing() {
+        let (_dir, mut db) = database();
+        let inventory =
+            Inventory::from_plugins("memory".into(), vec![plugin("d", &[], &items("d"), &[(1, &items("d"))])]);
+        let report = upgrade_all(db.as_mut(), &inventory, true).expect("a run");
+        assert!(report.dry_run && report.succeeded());
+        let d = report.chains.iter().find(|c| c.name == "d").expect("d");
+        assert!(d.sql.iter().any(|s| s.contains("CREATE TABLE d_items")), "{:?}", d.sql);
+        assert!(db.applied(crate::core_schema::HISTORY_TABLE).expect("history").is_empty());
+        assert!(db.existing(&["d_items".into()]).expect("a lookup").is_empty());
+    }
+}
