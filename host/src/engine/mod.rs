@@ -103,12 +103,14 @@ pub trait Engine: std::fmt::Debug {
     fn marks(&self, plugin: &str) -> Result<Vec<RecordedMark>, DbError>;
     /// The audit record, oldest first, of one plugin or all.
     fn audit_records(&self, plugin: Option<&str>) -> Result<Vec<AuditRecord>, DbError>;
-    /// Which of `names` (lowercase) exist, and as what.
-    fn existing(&self, names: &[String]) -> Result<BTreeMap<String, ObjectKind>, DbError>;
-    /// The schema of the tables (and what is on them) `tables` accepts.
-    fn read_schema(&self, tables: &dyn Fn(&str) -> bool) -> Result<Schema, DbError>;
-    /// How many rows `table` holds.
-    fn row_count(&self, table: &str) -> Result<i64, DbError>;
+    /// Which of `names` (lowercase) exist, and as what: among `plugin`'s
+    /// objects (on an engine that keeps each plugin apart, in its schema),
+    /// or among every plugin's when `None`.
+    fn existing(&self, plugin: Option<&str>, names: &[String]) -> Result<BTreeMap<String, ObjectKind>, DbError>;
+    /// The schema of `plugin`'s tables (and what is on them) that `tables` accepts.
+    fn read_schema(&self, plugin: &str, tables: &dyn Fn(&str) -> bool) -> Result<Schema, DbError>;
+    /// How many rows `plugin`'s `table` holds.
+    fn row_count(&self, plugin: &str, table: &str) -> Result<i64, DbError>;
     /// Writes a consistent copy of the whole database to `path`.
     fn backup_to(&self, path: &Path) -> Result<(), DbError>;
 

@@ -99,11 +99,11 @@ pub fn decide(
     let mut wanted: BTreeSet<String> = names.ever_created().into_keys().collect();
     wanted.extend(manifest.tables.iter().cloned());
     let wanted: Vec<String> = wanted.into_iter().collect();
-    if db.existing(&wanted)?.is_empty() {
+    if db.existing(Some(&manifest.name), &wanted)?.is_empty() {
         return Ok(Adoption::NotNeeded);
     }
     let is_wanted = |table: &str| wanted.binary_search_by(|w| w.as_str().cmp(table)).is_ok();
-    let found = db.read_schema(&is_wanted)?;
+    let found = db.read_schema(&manifest.name, &is_wanted)?;
     let policy = Arc::new(policy_for(manifest, inventory));
     let mut scratch = checker.scratch_for(plugin)?;
     let mut matching = Vec::new();

@@ -135,7 +135,7 @@ fn already_installed(db: &dyn Engine, plugin: &Plugin) -> Result<Option<String>,
             "plugin '{name}' is already installed (history at V{at}): bootstrap creates only plugins that are not; run upgrade-all"
         )));
     }
-    if let Some(table) = db.existing(&manifest.tables)?.into_keys().next() {
+    if let Some(table) = db.existing(Some(name), &manifest.tables)?.into_keys().next() {
         {
             return Ok(Some(format!(
                 "plugin '{name}': table `{table}` already exists: bootstrap creates only plugins that are not installed; \

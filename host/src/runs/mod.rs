@@ -600,7 +600,7 @@ mod tests {
         assert_eq!(status(&report, "child"), &Status::Blocked { by: "bad".into() });
         assert!(matches!(status(&report, "free"), Status::Applied { .. }));
         assert!(!report.succeeded());
-        assert!(db.existing(&["bad_items".into(), "child_items".into()]).expect("a lookup").is_empty());
+        assert!(db.existing(None, &["bad_items".into(), "child_items".into()]).expect("a lookup").is_empty());
     }
 
     #[test]
@@ -654,6 +654,6 @@ mod tests {
         let d = report.chains.iter().find(|c| c.name == "d").expect("d");
         assert!(d.sql.iter().any(|s| s.contains("CREATE TABLE d_items")), "{:?}", d.sql);
         assert!(db.applied(crate::core_schema::HISTORY_TABLE).expect("history").is_empty());
-        assert!(db.existing(&["d_items".into()]).expect("a lookup").is_empty());
+        assert!(db.existing(None, &["d_items".into()]).expect("a lookup").is_empty());
     }
 }

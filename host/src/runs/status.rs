@@ -128,7 +128,7 @@ pub fn status(
     };
     let names: Vec<String> = recorded.iter().map(|o| o.name.clone()).collect();
     let existing = match db {
-        Some(db) => db.existing(&names)?,
+        Some(db) => db.existing(None, &names)?,
         None => Default::default(),
     };
     for object in recorded.iter().filter(|o| matches!(o.kind, ObjectKind::Table | ObjectKind::View)) {
@@ -157,7 +157,7 @@ fn foresee_adoption(
     let mut names: Vec<String> =
         crate::schema::sqltext::objects_after([plugin.manifest.ddl.as_str()]).into_keys().collect();
     names.extend(plugin.manifest.tables.iter().cloned());
-    if db.existing(&names)?.is_empty() {
+    if db.existing(Some(&plugin.manifest.name), &names)?.is_empty() {
         return Ok(());
     }
     let decided = checker.get().map_err(|e| e.to_string()).and_then(|checker| {

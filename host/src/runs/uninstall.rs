@@ -63,7 +63,7 @@ pub fn uninstall(
     let installed = db.installed_plugins()?;
     let history = history_table(plugin);
     let has_history = crate::plugins::manifest::is_valid_plugin_name(plugin)
-        && !db.existing(std::slice::from_ref(&history))?.is_empty();
+        && !db.applied(&history)?.is_empty();
     // Its indexes and triggers go with its tables; names its chain dropped
     // long ago are simply not there.
     let mut tables: Vec<String> = db
@@ -92,7 +92,7 @@ pub fn uninstall(
         .collect();
     for other in &inventory.plugins {
         let name = &other.manifest.name;
-        let is_installed = !db.existing(&[history_table(name)])?.is_empty();
+        let is_installed = !db.applied(&history_table(name))?.is_empty();
         if is_installed && other.manifest.depends_on.iter().any(|d| d == plugin) && !dependents.contains(name) {
             dependents.push(name.clone());
         }
@@ -103,9 +103,9 @@ pub fn uninstall(
     }
 
     let mut objects = Vec::new();
-    for (name, kind) in db.existing(&tables)? {
+    for (name, kind) in db.existing(Some(plugin), &tables)? {
         let rows = match kind {
-            ObjectKind::Table => Some(db.row_count(&name)?),
+            ObjectKind::Table => Some(db.row_count(plugin, &name)?),
             _ => None,
         };
         if matches!(kind, ObjectKind::Table | ObjectKind::View) {

@@ -511,11 +511,11 @@ impl Engine for SqliteEngine {
         })
     }
 
-    fn existing(&self, names: &[String]) -> Result<BTreeMap<String, ObjectKind>, DbError> {
+    fn existing(&self, _plugin: Option<&str>, names: &[String]) -> Result<BTreeMap<String, ObjectKind>, DbError> {
         schema::existing(&self.conn, names).map_err(|e| self.error("reading the schema", e))
     }
 
-    fn read_schema(&self, tables: &dyn Fn(&str) -> bool) -> Result<Schema, DbError> {
+    fn read_schema(&self, _plugin: &str, tables: &dyn Fn(&str) -> bool) -> Result<Schema, DbError> {
         schema::read(&self.conn, tables).map_err(|e| DbError::Engine {
             target: self.target.clone(),
             what: "reading the schema",
@@ -523,7 +523,7 @@ impl Engine for SqliteEngine {
         })
     }
 
-    fn row_count(&self, table: &str) -> Result<i64, DbError> {
+    fn row_count(&self, _plugin: &str, table: &str) -> Result<i64, DbError> {
         let sql = format!("SELECT count(*) FROM \"{}\"", table.replace('"', "\"\""));
         self.conn.query_row(&sql, [], |r| r.get(0)).map_err(|e| self.error("counting rows", e))
     }
