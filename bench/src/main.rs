@@ -38,7 +38,9 @@ fn main() {
         Some("--quick") | None => run_all(!args.is_empty(), None),
         Some("--only") if args.len() == 2 => run_all(true, Some(args[1].as_str())),
         Some(other) => {
-            eprintln!("error: unknown argument `{other}`; usage: shopdb-bench [--quick | --only fresh|loaded|noop|big|scale]");
+            eprintln!(
+                "error: unknown argument `{other}`; usage: shopdb-bench [--quick | --only fresh|loaded|noop|big|scale]"
+            );
             std::process::exit(2);
         }
     }
@@ -377,8 +379,12 @@ fn big_data(report: &mut String, work: &Path, runs: usize, rows: i64) {
     {
         let mut db = engine::open_sqlite(&template).unwrap();
         let inventory = scale::inventory_of(vec![setup.clone()]);
-        engine::apply(db.as_mut(), &migrate::core_run()).unwrap();
-        engine::apply(db.as_mut(), &migrate::plugin_run(&setup, &inventory, Some(1), None)).unwrap();
+        engine::apply(db.as_mut(), &migrate::core_run(shopdb_host::schema::Dialect::Sqlite)).unwrap();
+        engine::apply(
+            db.as_mut(),
+            &migrate::plugin_run(&setup, &inventory, Some(1), None, shopdb_host::schema::Dialect::Sqlite),
+        )
+        .unwrap();
         drop(db);
         Connection::open(&template)
             .unwrap()
@@ -413,9 +419,17 @@ fn big_data(report: &mut String, work: &Path, runs: usize, rows: i64) {
                     let mut db = engine::open_sqlite(&db_path).unwrap();
                     let inventory = scale::inventory_of(vec![setup.clone()]);
                     let start = Instant::now();
-                    let applied =
-                        engine::apply(db.as_mut(), &migrate::plugin_run(&setup, &inventory, Some(version), None))
-                            .unwrap();
+                    let applied = engine::apply(
+                        db.as_mut(),
+                        &migrate::plugin_run(
+                            &setup,
+                            &inventory,
+                            Some(version),
+                            None,
+                            shopdb_host::schema::Dialect::Sqlite,
+                        ),
+                    )
+                    .unwrap();
                     host.push(start.elapsed());
                     assert_eq!(applied.len(), 1);
                 } else {

@@ -6,12 +6,17 @@ use crate::plugins::manifest::ChainMigration;
 pub use crate::schema::names::is_bookkeeping;
 use crate::schema::names::ObjectKind;
 use crate::schema::sqltext::objects_after;
+use crate::schema::Dialect;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 /// `(version, name, SQL)` of each `V<n>__<name>.sql` in `migrations/sqlite/`,
 /// embedded at compile time, in file-name order.
 const EMBEDDED: &[(i64, &str, &str)] = plugin_api::embed_chain!("../migrations/sqlite");
+
+/// The same chain written for PostgreSQL (`migrations/postgres/`): the same
+/// versions and names.
+const EMBEDDED_POSTGRES: &[(i64, &str, &str)] = plugin_api::embed_chain!("../migrations/postgres");
 
 /// The history table of the core chain (a name earlier hosts used already,
 /// in the bookkeeping namespace).
@@ -42,11 +47,21 @@ pub const LEGACY_NAMES: [(&str, &str); 4] = [
     (MARKS_TABLE, "shopdb_history_marks"),
 ];
 
-/// The core chain, in version order.
+/// The core chain (SQLite's), in version order.
 pub fn chain() -> &'static [ChainMigration] {
-    static CHAIN: OnceLock<Vec<ChainMigration>> = OnceLock::new();
-    CHAIN.get_or_init(|| {
-        let mut chain: Vec<ChainMigration> = EMBEDDED
+    chain_for(Dialect::Sqlite)
+}
+
+/// The core chain written for `dialect`, in version order.
+pub fn chain_for(dialect: Dialect) -> &'static [ChainMigration] {
+    static SQLITE: OnceLock<Vec<ChainMigration>> = OnceLock::new();
+    static POSTGRES: OnceLock<Vec<ChainMigration>> = OnceLock::new();
+    let (cell, embedded) = match dialect {
+        Dialect::Sqlite => (&SQLITE, EMBEDDED),
+        Dialect::Postgres => (&POSTGRES, EMBEDDED_POSTGRES),
+    };
+    cell.get_or_init(|| {
+        let mut chain: Vec<ChainMigration> = embedded
             .iter()
             .map(|&(version, name, sql)| {
                 let version = i32::try_from(version).expect("core migration versions fit refinery's i32");

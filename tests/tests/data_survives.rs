@@ -126,10 +126,14 @@ fn every_row_survives_a_table_rebuild_in_every_chain() {
         let mut inventory = Inventory::scan(&sandbox.plugins_dir()).unwrap();
         inventory.refuse_ownership_conflicts(Default::default());
         assert!(inventory.refused.is_empty(), "{:?}", inventory.refused);
-        engine::apply(db.as_mut(), &migrate::core_run()).unwrap();
+        engine::apply(db.as_mut(), &migrate::core_run(shopdb_host::schema::Dialect::Sqlite)).unwrap();
         for plugin in &inventory.plugins {
             let target = (plugin.manifest.name == "computers").then_some(2);
-            engine::apply(db.as_mut(), &migrate::plugin_run(plugin, &inventory, target, None)).unwrap();
+            engine::apply(
+                db.as_mut(),
+                &migrate::plugin_run(plugin, &inventory, target, None, shopdb_host::schema::Dialect::Sqlite),
+            )
+            .unwrap();
         }
     }
     let fill = std::fs::read_to_string(repo_root().join("tests/data/fill.sql")).unwrap();
@@ -156,8 +160,11 @@ fn every_row_survives_a_table_rebuild_in_every_chain() {
     for plugin in inventory.plugins.iter().filter(|p| p.manifest.name != "computers") {
         let table = most_referenced(&conn, plugin);
         let extended = with_extra_migration(plugin, &format!("rebuild_{table}"), &rebuild_sql(&conn, &table));
-        let applied = engine::apply(db.as_mut(), &migrate::plugin_run(&extended, &inventory, None, None))
-            .unwrap_or_else(|e| panic!("rebuilding {table} of {}: {e}", plugin.manifest.name));
+        let applied = engine::apply(
+            db.as_mut(),
+            &migrate::plugin_run(&extended, &inventory, None, None, shopdb_host::schema::Dialect::Sqlite),
+        )
+        .unwrap_or_else(|e| panic!("rebuilding {table} of {}: {e}", plugin.manifest.name));
         assert_eq!(applied.len(), 1);
         assert_eq!(all_rows(&conn), before, "rows changed when {} rebuilt `{table}`", plugin.manifest.name);
     }

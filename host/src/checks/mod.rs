@@ -14,10 +14,10 @@
 pub mod report;
 
 use crate::core_schema;
-use crate::engine::{self, DatabaseTarget, Denial, Policy, Scratch, ScratchError, ScratchSource, SqlError};
+use crate::engine::{self, DatabaseTarget, Denial, Dialect, Policy, Scratch, ScratchError, ScratchSource, SqlError};
 use crate::plugins::inventory::Inventory;
 use crate::plugins::load::Plugin;
-use crate::plugins::manifest::Manifest;
+use crate::plugins::manifest::{ChainMigration, Manifest};
 use crate::schema::names::{is_bookkeeping, ChainNames, ObjectKind, StepNames};
 use crate::schema::sqltext::{tokenize, Token};
 use crate::schema::Schema;
@@ -54,6 +54,12 @@ pub enum CheckError {
     /// Chain and DDL produce different schemas.
     #[error("plugin '{plugin}': the migration chain (up to V{head}) and schema.sql produce different schemas: {}", diff.join("; "))]
     ChainDrift { plugin: String, head: i32, diff: Vec<String> },
+    /// The plugin ships no SQL for the operator's engine.
+    #[error("plugin '{plugin}' has no {} chain: add {}/schema.sql and {}/migrations/ to the plugin", dialect.display_name(), dir(*dialect), dir(*dialect))]
+    NoSqlFor { plugin: String, dialect: Dialect },
+    /// The chain for another engine does not pair up with the SQLite chain.
+    #[error("plugin '{plugin}': its {} chain and its SQLite chain disagree: {difference}; from its first version on, a chain for another engine has the same versions and names (a comment-only migration where that engine needs no work)", dialect.display_name())]
+    ChainsDisagree { plugin: String, dialect: Dialect, difference: String },
     /// No scratch database could be had to check the plugin in.
     #[error("plugin '{plugin}' could not be checked: {source}")]
     Scratch {
@@ -61,6 +67,56 @@ pub enum CheckError {
         #[source]
         source: ScratchError,
     },
+}
+
+/// Where a plugin keeps its SQL for `dialect`, relative to its crate.
+fn dir(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => ".",
+        Dialect::Postgres => "postgres",
+    }
+}
+
+/// The rule that pairs an engine's chain with the SQLite chain: from the
+/// engine chain's first version on, the two have the same versions with the
+/// same names. The engine's chain may begin later (a plugin that gained
+/// that engine in a later release: its first migration is a baseline equal
+/// to the SQLite schema at that version); it may not skip or add a version,
+/// or name one otherwise.
+pub fn pairing(
+    plugin: &str,
+    sqlite: &[ChainMigration],
+    other: &[ChainMigration],
+    dialect: Dialect,
+) -> Result<(), CheckError> {
+    let disagree = |difference: String| CheckError::ChainsDisagree { plugin: plugin.to_owned(), dialect, difference };
+    let Some(first) = other.first() else {
+        return Err(disagree("it has no migrations".into()));
+    };
+    let Some(start) = sqlite.iter().position(|m| m.version == first.version) else {
+        return Err(disagree(format!("it begins at V{}, a version the SQLite chain does not have", first.version)));
+    };
+    let paired = &sqlite[start..];
+    for (i, (a, b)) in paired.iter().zip(other).enumerate() {
+        if a.version != b.version {
+            return Err(disagree(format!(
+                "its migration #{} is {} where the SQLite chain has {}",
+                i + 1,
+                b.label(),
+                a.label()
+            )));
+        }
+        if a.name != b.name {
+            return Err(disagree(format!("V{} is named {} there but {} in SQLite", a.version, b.label(), a.label())));
+        }
+    }
+    match paired.len().cmp(&other.len()) {
+        std::cmp::Ordering::Greater => Err(disagree(format!("it lacks {}", paired[other.len()].label()))),
+        std::cmp::Ordering::Less => {
+            Err(disagree(format!("it has {}, which the SQLite chain lacks", other[paired.len()].label())))
+        }
+        std::cmp::Ordering::Equal => Ok(()),
+    }
 }
 
 fn drift_text(unlisted: &[String], missing: &[String]) -> String {
@@ -95,6 +151,7 @@ pub fn policy_for(manifest: &Manifest, inventory: &Inventory) -> Policy {
         plugin: manifest.name.clone(),
         owned: manifest.tables.iter().cloned().collect(),
         readable,
+        depends_on: manifest.depends_on.clone(),
         owners: inventory.owners(),
         may_use_unclaimed: true,
     }
@@ -105,6 +162,8 @@ pub fn policy_for(manifest: &Manifest, inventory: &Inventory) -> Policy {
 pub struct Checker<'i> {
     inventory: &'i Inventory,
     scratches: Box<dyn ScratchSource>,
+    /// The operator's engine: which of a plugin's SQL is checked.
+    dialect: Dialect,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -117,7 +176,7 @@ impl<'i> Checker<'i> {
     /// A checker for `inventory`'s plugins, in scratch databases of the
     /// engine `target` is on.
     pub fn new(inventory: &'i Inventory, target: &DatabaseTarget) -> Result<Checker<'i>, ScratchError> {
-        Ok(Checker { inventory, scratches: engine::scratch_source(target, inventory)? })
+        Ok(Checker { inventory, scratches: engine::scratch_source(target, inventory)?, dialect: target.dialect() })
     }
 
     /// A checker for `inventory`'s plugins on SQLite, the default engine
@@ -170,7 +229,7 @@ impl<'i> Checker<'i> {
     pub(crate) fn scratch_for(&self, plugin: &Plugin) -> Result<Box<dyn Scratch>, CheckError> {
         let others = self.missing_tables(&plugin.manifest, self.scratches.base_names());
         self.scratches
-            .scratch(&others)
+            .scratch(&plugin.manifest.name, &plugin.manifest.depends_on, &others)
             .map_err(|source| CheckError::Scratch { plugin: plugin.manifest.name.clone(), source })
     }
 
@@ -182,7 +241,8 @@ impl<'i> Checker<'i> {
     fn missing_tables(&self, manifest: &Manifest, present: &BTreeSet<String>) -> BTreeSet<String> {
         let owners = self.inventory.owners();
         let mut missing = BTreeSet::new();
-        for sql in std::iter::once(&manifest.ddl).chain(manifest.chain.iter().map(|m| &m.sql)) {
+        let Some((ddl, chain)) = manifest.sql_for(self.dialect) else { return missing };
+        for sql in std::iter::once(ddl).chain(chain.iter().map(|m| m.sql.as_str())) {
             for token in tokenize(sql) {
                 let Token::Word(word) = token else { continue };
                 if (owners.contains_key(word.as_str()) || is_bookkeeping(&word))
@@ -194,6 +254,20 @@ impl<'i> Checker<'i> {
             }
         }
         missing
+    }
+
+    /// The plugin's DDL and chain for the operator's engine: refused when it
+    /// has none, or when its chain disagrees with its SQLite chain (from its
+    /// first version on, the same versions and names; see [`pairing`]).
+    pub fn sql_of<'p>(&self, plugin: &'p Plugin) -> Result<(&'p str, &'p [ChainMigration]), CheckError> {
+        let manifest = &plugin.manifest;
+        let Some((ddl, chain)) = manifest.sql_for(self.dialect) else {
+            return Err(CheckError::NoSqlFor { plugin: manifest.name.clone(), dialect: self.dialect });
+        };
+        if self.dialect != Dialect::Sqlite {
+            pairing(&manifest.name, &manifest.chain, chain, self.dialect)?;
+        }
+        Ok((ddl, chain))
     }
 
     /// Every check on one plugin of the inventory; what they learnt comes
@@ -214,8 +288,9 @@ impl<'i> Checker<'i> {
         let name = || manifest.name.clone();
         let scratch_failed = |source: ScratchError| CheckError::Scratch { plugin: name(), source };
         let policy = Arc::new(policy_for(manifest, self.inventory));
+        let (ddl, _) = self.sql_of(plugin)?;
         let mut ddl_db = self.scratch_for(plugin)?;
-        ddl_db.run_as(&policy, &manifest.ddl).map_err(|e| match e {
+        ddl_db.run_as(&policy, ddl).map_err(|e| match e {
             SqlError::Denied(denial) => CheckError::DdlDenied { plugin: name(), denial },
             SqlError::Failed(message) => CheckError::DdlFailed { plugin: name(), message },
         })?;
@@ -244,9 +319,10 @@ impl<'i> Checker<'i> {
         let scratch_failed = |source: ScratchError| CheckError::Scratch { plugin: name(), source };
         let policy = Arc::new(policy_for(manifest, self.inventory));
         let mut chain_db = self.scratch_for(plugin)?;
+        let (_, chain) = self.sql_of(plugin)?;
         let mut names = ChainNames::default();
         let mut present: BTreeMap<String, ObjectKind> = BTreeMap::new();
-        for migration in &manifest.chain {
+        for migration in chain {
             let touched = chain_db.run_as(&policy, &migration.sql).map_err(|e| match e {
                 SqlError::Denied(denial) => {
                     CheckError::ChainDenied { plugin: name(), migration: migration.label(), denial }
@@ -312,6 +388,31 @@ pub fn drift(manifest: &Manifest, chain_schema: &Schema, ddl_schema: &Schema) ->
         Ok(())
     } else {
         Err(CheckError::ChainDrift { plugin: manifest.name.clone(), head: manifest.head(), diff })
+    }
+}
+
+#[cfg(test)]
+mod pairing_tests {
+    use super::*;
+
+    fn chain(steps: &[(i32, &str)]) -> Vec<ChainMigration> {
+        steps.iter().map(|(v, n)| ChainMigration::new(*v, n, "")).collect()
+    }
+
+    #[test]
+    fn chains_pair_from_the_other_engines_first_version_and_the_first_difference_is_named() {
+        let sqlite = chain(&[(1, "baseline"), (2, "more"), (3, "last")]);
+        let pair = |steps: &[(i32, &str)]| pairing("p", &sqlite, &chain(steps), Dialect::Postgres);
+        assert!(pair(&[(1, "baseline"), (2, "more"), (3, "last")]).is_ok());
+        assert!(pair(&[(2, "more"), (3, "last")]).is_ok(), "a later baseline");
+        let error = |steps: &[(i32, &str)]| pair(steps).unwrap_err().to_string();
+        assert!(error(&[(1, "baseline"), (3, "last")]).contains("is V3__last where the SQLite chain has V2__more"));
+        assert!(
+            error(&[(1, "baseline"), (2, "other"), (3, "last")]).contains("V2 is named V2__other there but V2__more")
+        );
+        assert!(error(&[(1, "baseline"), (2, "more")]).contains("it lacks V3__last"));
+        assert!(error(&[(1, "baseline"), (2, "more"), (3, "last"), (4, "extra")]).contains("has V4__extra"));
+        assert!(error(&[(7, "x")]).contains("begins at V7"));
     }
 }
 

@@ -91,7 +91,10 @@ pub fn check_all(
                 Err(e) => CheckOutcome::Refused { reason: e.to_string() },
                 Ok(_) => match db.map(|db| db.applied(&plugin.manifest.history_table())).transpose() {
                     Err(e) => CheckOutcome::Refused { reason: crate::error_chain::one_line(&e) },
-                    Ok(recorded) => match history::compare(&recorded.unwrap_or_default(), &plugin.manifest.chain) {
+                    Ok(recorded) => match history::compare(
+                        &recorded.unwrap_or_default(),
+                        plugin.manifest.chain_for(target.dialect()),
+                    ) {
                         Ok(_) => CheckOutcome::Passed,
                         Err(e) => CheckOutcome::Refused { reason: format!("plugin '{name}': {e}") },
                     },

@@ -16,6 +16,7 @@
 
 pub mod history;
 pub mod policy;
+pub mod postgres;
 pub mod sqlite;
 mod target;
 
@@ -60,7 +61,9 @@ pub fn open(
         DatabaseTarget::Sqlite(path) => {
             Ok(sqlite::SqliteEngine::open(path, mode, busy_timeout)?.map(|e| Box::new(e) as Box<dyn Engine>))
         }
-        DatabaseTarget::Postgres(_) => Err(DbError::NotBuilt(target.clone())),
+        DatabaseTarget::Postgres(url) => {
+            Ok(Some(Box::new(postgres::PostgresEngine::open(url, target, mode, busy_timeout)?) as Box<dyn Engine>))
+        }
     }
 }
 
@@ -71,8 +74,12 @@ pub fn open(
 pub fn scratch_source(target: &DatabaseTarget, inventory: &Inventory) -> Result<Box<dyn ScratchSource>, ScratchError> {
     match target {
         DatabaseTarget::Sqlite(_) => Ok(Box::new(sqlite::scratch::SqliteScratches::new(inventory)?)),
-        DatabaseTarget::Postgres(_) => {
-            Err(ScratchError::Unavailable { what: "PostgreSQL", reason: "not built into this host yet".into() })
+        DatabaseTarget::Postgres(url) => {
+            let config = postgres::scratch_config(url, target).map_err(|e| ScratchError::Unavailable {
+                what: "PostgreSQL",
+                reason: crate::error_chain::one_line(&e),
+            })?;
+            Ok(Box::new(postgres::scratch::PgScratches::new(config, inventory)))
         }
     }
 }
@@ -418,7 +425,7 @@ impl Actor {
 }
 
 /// The name of the effective user, from the password database.
-fn os_user() -> String {
+pub(crate) fn os_user() -> String {
     // SAFETY: getpwuid_r writes only into the buffers given; the result is
     // read only when it reports success.
     unsafe {
@@ -535,9 +542,30 @@ pub enum DbError {
     /// The disk (or a size limit) is full.
     #[error("database `{0}` is full: free disk space (or raise the file size limit) and run again; nothing was half-applied")]
     Full(DatabaseTarget),
-    /// An engine this host was built without.
-    #[error("database `{0}`: PostgreSQL is not built into this host yet; use a SQLite file")]
+    /// What this host cannot do on this engine yet.
+    #[error("database `{0}`: this is not built for PostgreSQL yet")]
     NotBuilt(DatabaseTarget),
+    /// The URL cannot be used.
+    #[error("database `{target}`: {reason}")]
+    BadUrl { target: DatabaseTarget, reason: String },
+    /// No server answers there.
+    #[error("database `{target}`: cannot reach the server at {place}: {reason}; check the host and port in the URL (or PGHOST/PGPORT) and that the server runs")]
+    Unreachable { target: DatabaseTarget, place: String, reason: String },
+    /// The server refused the credentials.
+    #[error("database `{target}`: authentication failed for user `{user}`; check the password (in the URL, PGPASSWORD or ~/.pgpass) and the server's pg_hba.conf")]
+    AuthenticationFailed { target: DatabaseTarget, user: String },
+    /// The server has no such database.
+    #[error("database `{target}`: the server has no database `{database}`; create it (`createdb {database}`) or fix the URL")]
+    NoSuchDatabase { target: DatabaseTarget, database: String },
+    /// The server is older than the host supports.
+    #[error("database `{target}`: the server runs PostgreSQL {version}; shopdb-host needs 13 or later")]
+    ServerTooOld { target: DatabaseTarget, version: String },
+    /// The host's role lacks a privilege it needs.
+    #[error("database `{target}`: role `{user}` lacks {privilege}; as a superuser, run: {fix}")]
+    MissingPrivilege { target: DatabaseTarget, user: String, privilege: String, fix: String },
+    /// The connection went away mid-run.
+    #[error("database `{target}`: the connection to the server was lost ({reason}); the transaction in progress was rolled back by the server; run again")]
+    ConnectionLost { target: DatabaseTarget, reason: String },
     /// Anything else the engine reported.
     #[error("database `{target}`: {what} failed")]
     Engine {
@@ -552,7 +580,10 @@ impl DbError {
     /// Whether the database failed while working (busy, full, an engine
     /// error), as opposed to being unusable as given (a bad path, missing).
     pub fn is_failure(&self) -> bool {
-        matches!(self, DbError::Busy { .. } | DbError::Full(_) | DbError::Engine { .. })
+        matches!(
+            self,
+            DbError::Busy { .. } | DbError::Full(_) | DbError::Engine { .. } | DbError::ConnectionLost { .. }
+        )
     }
 }
 
@@ -580,6 +611,9 @@ pub enum ApplyError {
     /// The plugin's SQL left a table the plugin does not list.
     #[error("plugin '{plugin}' left table `{table}` that its manifest does not list: add it to `tables` in export_plugin! (and to schema.sql), or drop it in a later migration")]
     LeftBehind { plugin: String, table: String },
+    /// The plugin's role owns something its chain does not account for.
+    #[error("plugin '{plugin}' left {object}: {reason}; the run was rolled back")]
+    Unaccounted { plugin: String, object: String, reason: String },
     /// The run created a name the database records as another plugin's.
     #[error("plugin '{plugin}' created {kind} `{name}`, a name that belongs to plugin '{owner}': every table, index, trigger and view name belongs to one plugin; rename it in a new migration of '{plugin}'")]
     NameTaken { plugin: String, kind: String, name: String, owner: String },
@@ -595,9 +629,9 @@ pub trait Scratch {
     fn run_as(&mut self, policy: &Arc<Policy>, sql: &str) -> Result<Touched, SqlError>;
     /// The objects the plugin's SQL created and left (whatever was not there
     /// when the scratch database was made), by lowercase name.
-    fn created_objects(&self) -> Result<BTreeMap<String, ObjectKind>, ScratchError>;
+    fn created_objects(&mut self) -> Result<BTreeMap<String, ObjectKind>, ScratchError>;
     /// The schema of the tables (and what is on them) `tables` accepts.
-    fn schema(&self, tables: &dyn Fn(&str) -> bool) -> Result<Schema, ScratchError>;
+    fn schema(&mut self, tables: &dyn Fn(&str) -> bool) -> Result<Schema, ScratchError>;
 }
 
 /// Makes scratch databases for the checks; shared by their threads.
@@ -605,10 +639,15 @@ pub trait ScratchSource: Send + Sync + std::fmt::Debug {
     /// The names every scratch database holds from the start: the core
     /// schema and the core chain's history.
     fn base_names(&self) -> &BTreeSet<String>;
-    /// A scratch database holding the core schema and `others` (other
-    /// plugins' tables and history tables a plugin's SQL names) as their
-    /// owners create them.
-    fn scratch(&self, others: &BTreeSet<String>) -> Result<Box<dyn Scratch>, ScratchError>;
+    /// A scratch database for `plugin` (which depends on `depends_on`):
+    /// the core schema and `others` (other plugins' tables and history
+    /// tables its SQL names) as their owners create them.
+    fn scratch(
+        &self,
+        plugin: &str,
+        depends_on: &[String],
+        others: &BTreeSet<String>,
+    ) -> Result<Box<dyn Scratch>, ScratchError>;
 }
 
 /// Why a plugin's SQL did not run in a scratch database or a real one.

@@ -22,6 +22,8 @@ pub struct Policy {
     pub owned: BTreeSet<String>,
     /// Tables it may read besides its own (core and dependencies): lowercase.
     pub readable: BTreeSet<String>,
+    /// The plugins it depends on (on PostgreSQL, whose schemas it may use).
+    pub depends_on: Vec<String>,
     /// Who owns the other known tables, to name them in refusals: lowercase
     /// table → owner ("core" or a plugin name). Shared by every policy.
     pub owners: Arc<BTreeMap<String, String>>,

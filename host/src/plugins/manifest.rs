@@ -163,6 +163,11 @@ impl Manifest {
         }
     }
 
+    /// The chain written for `dialect` (empty when the plugin has none).
+    pub fn chain_for(&self, dialect: Dialect) -> &[ChainMigration] {
+        self.sql_for(dialect).map_or(&[], |(_, chain)| chain)
+    }
+
     /// The latest version of the chain: what "up to date" means.
     pub fn head(&self) -> i32 {
         self.chain.last().map_or(0, |m| m.version)

@@ -108,7 +108,8 @@ pub fn decide(
     let mut scratch = checker.scratch_for(plugin)?;
     let mut matching = Vec::new();
     let mut closest: Option<(i32, Vec<String>)> = None;
-    for migration in &manifest.chain {
+    let (_, chain) = checker.sql_of(plugin)?;
+    for migration in chain {
         scratch
             .run_as(&policy, &migration.sql)
             .map_err(|e| AdoptError::Replay { migration: migration.label(), reason: e.to_string() })?;

@@ -11,6 +11,7 @@ use crate::error_chain::one_line;
 use crate::plugins::inventory::Inventory;
 use crate::plugins::load::Plugin;
 use crate::plugins::manifest::ChainMigration;
+use crate::schema::Dialect;
 use std::collections::BTreeMap;
 
 /// The bootstrap path: the core chain, then every usable plugin created
@@ -30,6 +31,7 @@ pub fn bootstrap(db: &mut dyn Engine, inventory: &Inventory, dry_run: bool) -> R
         inventory.plugins.iter().filter(|p| !installed.contains_key(p.manifest.name.as_str())).collect();
     let mut verdicts: BTreeMap<&str, Result<Checked, CheckError>> =
         candidates.iter().map(|p| p.manifest.name.as_str()).zip(checker.check_plugins(&candidates)).collect();
+    let dialect = db.target().dialect();
     let mut session = Session::begin(db, dry_run)?;
     let mut plan: Vec<ChainOutcome> = Vec::new();
     let mut unusable = inventory.refused_names();
@@ -54,7 +56,7 @@ pub fn bootstrap(db: &mut dyn Engine, inventory: &Inventory, dry_run: bool) -> R
 
     let result = session.chain().map_err(ApplyError::from).and_then(|mut tx| {
         let mut outcomes = Vec::new();
-        let core = core_run();
+        let core = core_run(dialect);
         let core_from = tx_applied_version(&tx, &core)?;
         let start = tx.statement_count();
         let applied = tx.run_chain(&core, Execution::Run)?;
@@ -65,7 +67,8 @@ pub fn bootstrap(db: &mut dyn Engine, inventory: &Inventory, dry_run: bool) -> R
         outcomes.push((outcome(core_schema::OWNER, None, core_from, status), start..tx.statement_count()));
         for (plugin, checked) in &chosen {
             let start = tx.statement_count();
-            outcomes.push((bootstrap_plugin(&mut tx, plugin, inventory, checked)?, start..tx.statement_count()));
+            outcomes
+                .push((bootstrap_plugin(&mut tx, plugin, inventory, checked, dialect)?, start..tx.statement_count()));
         }
         let sql = tx.commit()?;
         Ok(outcomes
@@ -106,11 +109,13 @@ fn bootstrap_plugin(
     plugin: &Plugin,
     inventory: &Inventory,
     checked: &Checked,
+    dialect: Dialect,
 ) -> Result<ChainOutcome, ApplyError> {
     let manifest = &plugin.manifest;
-    let run = plugin_run(plugin, inventory, None, Some(checked));
+    let run = plugin_run(plugin, inventory, None, Some(checked), dialect);
+    let ddl = manifest.sql_for(dialect).map_or("", |(ddl, _)| ddl);
     if let Some(policy) = &run.policy {
-        tx.execute_ddl(policy, &manifest.ddl, &format!("schema.sql of '{}'", manifest.name), &run.referencing)?;
+        tx.execute_ddl(policy, ddl, &format!("schema.sql of '{}'", manifest.name), &run.referencing)?;
     }
     let recorded = tx.run_chain(&run, Execution::HistoryOnly)?;
     tx.mark(&manifest.name, manifest.head(), Mark::Bootstrapped)?;

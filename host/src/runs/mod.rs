@@ -36,6 +36,7 @@ use crate::error_chain::one_line;
 use crate::plugins::inventory::{dependency_closure, Inventory};
 use crate::plugins::load::Plugin;
 use crate::plugins::manifest::ChainMigration;
+use crate::schema::Dialect;
 use adopt::Adoption;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -179,7 +180,7 @@ pub fn migrate_plugin(
 ) -> Result<RunReport, RunError> {
     let plugin = find(inventory, name)?;
     if let Some(target) = target {
-        check_target(plugin, target)?;
+        check_target(plugin, target, db.target().dialect())?;
     }
     let mut selection: Vec<(&Plugin, Option<i32>)> =
         dependency_closure(&plugin.manifest, &inventory.plugins).into_iter().map(|p| (p, None)).collect();
@@ -201,14 +202,15 @@ pub(crate) fn find<'i>(inventory: &'i Inventory, name: &str) -> Result<&'i Plugi
     })
 }
 
-pub(crate) fn check_target(plugin: &Plugin, target: i32) -> Result<(), RunError> {
-    if plugin.manifest.chain.iter().any(|m| m.version == target) {
+pub(crate) fn check_target(plugin: &Plugin, target: i32, dialect: Dialect) -> Result<(), RunError> {
+    let chain = plugin.manifest.chain_for(dialect);
+    if chain.iter().any(|m| m.version == target) {
         Ok(())
     } else {
         Err(RunError::UnknownTarget {
             plugin: plugin.manifest.name.clone(),
             target,
-            versions: plugin.manifest.chain.iter().map(|m| m.version).collect(),
+            versions: chain.iter().map(|m| m.version).collect(),
         })
     }
 }
@@ -223,12 +225,12 @@ pub(crate) fn refusals(inventory: &Inventory) -> impl Iterator<Item = ChainOutco
     })
 }
 
-/// The run that brings the core chain to its head.
-pub fn core_run() -> ChainRun<'static> {
+/// The run that brings the core chain (written for `dialect`) to its head.
+pub fn core_run(dialect: Dialect) -> ChainRun<'static> {
     ChainRun {
         owner: core_schema::OWNER,
         history: core_schema::HISTORY_TABLE.into(),
-        migrations: core_schema::chain(),
+        migrations: core_schema::chain_for(dialect),
         target: None,
         policy: None,
         plugin: None,
@@ -244,12 +246,13 @@ pub fn plugin_run<'p>(
     inventory: &Inventory,
     target: Option<i32>,
     checked: Option<&'p Checked>,
+    dialect: Dialect,
 ) -> ChainRun<'p> {
     let manifest = &plugin.manifest;
     ChainRun {
         owner: &manifest.name,
         history: manifest.history_table(),
-        migrations: &manifest.chain,
+        migrations: manifest.chain_for(dialect),
         target,
         policy: Some(Arc::new(policy_for(manifest, inventory))),
         plugin: Some(PluginRecord { version: &manifest.version, depends_on: &manifest.depends_on }),
@@ -275,7 +278,7 @@ impl<'i> Verdicts<'i> {
         let mut needed: Vec<&Plugin> = Vec::new();
         for (plugin, target) in selection {
             let recorded = db.applied(&plugin.manifest.history_table()).unwrap_or_default();
-            let pending = match history::compare(&recorded, &plugin.manifest.chain) {
+            let pending = match history::compare(&recorded, plugin.manifest.chain_for(db.target().dialect())) {
                 Ok(state) => recorded.is_empty() || state.pending.iter().any(|m| target.is_none_or(|t| m.version <= t)),
                 Err(_) => false,
             };
@@ -324,7 +327,8 @@ fn run(
     let mut report = RunReport { database: db.target().clone(), dry_run, chains: Vec::new() };
     let mut verdicts = Verdicts::take(db, inventory, &selection);
     let mut session = Session::begin(db, dry_run)?;
-    let core = advance(&mut session, core_schema::OWNER, None, &core_run(), None);
+    let dialect = session.database().target().dialect();
+    let core = advance(&mut session, core_schema::OWNER, None, &core_run(dialect), None);
     audit_unless_ok(&mut session, &core, None);
     let core_ok = core.status.is_ok();
     report.chains.push(core);
@@ -389,7 +393,8 @@ fn advance_plugin(
         Err(e) => return outcome(name, file, None, Status::Failed { reason: one_line(&e) }),
     };
     let from = recorded.iter().map(|a| a.version).max();
-    let state = match history::compare(&recorded, &plugin.manifest.chain) {
+    let dialect = session.database().target().dialect();
+    let state = match history::compare(&recorded, plugin.manifest.chain_for(dialect)) {
         Ok(state) => state,
         Err(e) => return outcome(name, file, from, Status::Refused { reason: format!("plugin '{name}': {e}") }),
     };
@@ -418,7 +423,7 @@ fn advance_plugin(
             Err(e) => return outcome(name, file, from, Status::Failed { reason: one_line(&e) }),
         }
     }
-    let run = plugin_run(plugin, inventory, target, Some(&checked));
+    let run = plugin_run(plugin, inventory, target, Some(&checked), dialect);
     let pending_after_adoption: Vec<String> = state
         .pending
         .iter()

@@ -22,7 +22,8 @@ pub fn stamp(
     dry_run: bool,
 ) -> Result<RunReport, RunError> {
     let plugin = find(inventory, name)?;
-    check_target(plugin, version)?;
+    let dialect = db.target().dialect();
+    check_target(plugin, version, dialect)?;
     let recorded = db.applied(&plugin.manifest.history_table())?;
     let from = recorded.iter().map(|a| a.version).max();
     if let Some(at) = from.filter(|at| *at > version) {
@@ -35,7 +36,7 @@ pub fn stamp(
         Checker::new(inventory, db.target()).map_err(|e| RunError::Unchecked(e.to_string()))?.check_plugin(plugin);
     let mut session = Session::begin(db, dry_run)?;
     // The host's records are written in the current core schema.
-    let core = advance(&mut session, core_schema::OWNER, None, &core_run(), None);
+    let core = advance(&mut session, core_schema::OWNER, None, &core_run(dialect), None);
     let core_ok = core.status.is_ok();
     report.chains.push(core);
     let checked = match (core_ok, checked) {
@@ -52,7 +53,7 @@ pub fn stamp(
         }
         (true, Ok(checked)) => checked,
     };
-    let run = plugin_run(plugin, inventory, Some(version), Some(&checked));
+    let run = plugin_run(plugin, inventory, Some(version), Some(&checked), dialect);
     let result = session.chain().map_err(ApplyError::from).and_then(|mut tx| {
         let recorded = tx.run_chain(&run, Execution::HistoryOnly)?;
         tx.mark(name, version, Mark::Stamped)?;

@@ -109,12 +109,18 @@ pub fn status(
     database: DatabaseTarget,
     inventory: &Inventory,
 ) -> Result<StatusReport, DbError> {
-    let mut chains =
-        vec![chain_status(db, core_schema::OWNER, None, core_schema::HISTORY_TABLE, core_schema::chain())?];
+    let mut chains = vec![chain_status(
+        db,
+        core_schema::OWNER,
+        None,
+        core_schema::HISTORY_TABLE,
+        core_schema::chain_for(database.dialect()),
+    )?];
     let checker = LazyChecker::new(inventory, &database);
     for plugin in &inventory.plugins {
         let m = &plugin.manifest;
-        let mut chain = chain_status(db, &m.name, Some(plugin.file.clone()), &m.history_table(), &m.chain)?;
+        let mut chain =
+            chain_status(db, &m.name, Some(plugin.file.clone()), &m.history_table(), m.chain_for(database.dialect()))?;
         if let (Some(db), None, None) = (db, chain.applied, &chain.problem) {
             foresee_adoption(db, plugin, inventory, &checker, &mut chain)?;
         }
@@ -155,7 +161,9 @@ fn foresee_adoption(
     chain: &mut ChainStatus,
 ) -> Result<(), DbError> {
     let mut names: Vec<String> =
-        crate::schema::sqltext::objects_after([plugin.manifest.ddl.as_str()]).into_keys().collect();
+        crate::schema::sqltext::objects_after([plugin.manifest.sql_for(db.target().dialect()).map_or("", |(d, _)| d)])
+            .into_keys()
+            .collect();
     names.extend(plugin.manifest.tables.iter().cloned());
     if db.existing(Some(&plugin.manifest.name), &names)?.is_empty() {
         return Ok(());
@@ -170,7 +178,7 @@ fn foresee_adoption(
         Ok(Ok(Adoption::NotNeeded)) => {}
         Ok(Ok(Adoption::AtVersion(version))) => {
             chain.will_adopt = Some(version);
-            let after = plugin.manifest.chain.iter().filter(|m| m.version > version);
+            let after = plugin.manifest.chain_for(db.target().dialect()).iter().filter(|m| m.version > version);
             chain.pending = after.map(ChainMigration::label).collect();
         }
         Ok(Ok(other)) => chain.problem = other.refusal(&plugin.manifest.name),

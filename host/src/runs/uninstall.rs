@@ -62,8 +62,7 @@ pub fn uninstall(
 ) -> Result<UninstallReport, UninstallError> {
     let installed = db.installed_plugins()?;
     let history = history_table(plugin);
-    let has_history = crate::plugins::manifest::is_valid_plugin_name(plugin)
-        && !db.applied(&history)?.is_empty();
+    let has_history = crate::plugins::manifest::is_valid_plugin_name(plugin) && !db.applied(&history)?.is_empty();
     // Its indexes and triggers go with its tables; names its chain dropped
     // long ago are simply not there.
     let mut tables: Vec<String> = db

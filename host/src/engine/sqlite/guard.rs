@@ -425,6 +425,7 @@ mod tests {
             plugin: "mine".into(),
             owned: ["mine_items".to_owned(), "mine_view".to_owned()].into(),
             readable: ["sites".to_owned(), "theirs".to_owned()].into(),
+            depends_on: vec!["dep".to_owned()],
             owners: Arc::new(
                 [
                     ("sites", "core"),

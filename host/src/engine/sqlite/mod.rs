@@ -788,7 +788,7 @@ mod tests {
         let mut db = SqliteEngine::open(&dir.path().join("shop.sqlite"), OpenMode::Change, DEFAULT_BUSY_TIMEOUT)
             .unwrap()
             .unwrap();
-        apply(&mut db, &crate::runs::core_run()).unwrap();
+        apply(&mut db, &crate::runs::core_run(crate::schema::Dialect::Sqlite)).unwrap();
         (dir, db)
     }
 

@@ -82,7 +82,12 @@ impl ScratchSource for SqliteScratches {
         &self.base.names
     }
 
-    fn scratch(&self, others: &BTreeSet<String>) -> Result<Box<dyn Scratch>, ScratchError> {
+    fn scratch(
+        &self,
+        _plugin: &str,
+        _depends_on: &[String],
+        others: &BTreeSet<String>,
+    ) -> Result<Box<dyn Scratch>, ScratchError> {
         let mut conn = self.base.open()?;
         // As in a real run: foreign keys off, so that a rebuild's DROP TABLE
         // does not turn into a DELETE reaching into other plugins' tables.
@@ -119,13 +124,13 @@ impl Scratch for SqliteScratch {
         })
     }
 
-    fn created_objects(&self) -> Result<BTreeMap<String, ObjectKind>, ScratchError> {
+    fn created_objects(&mut self) -> Result<BTreeMap<String, ObjectKind>, ScratchError> {
         let mut objects = schema::objects(&self.conn).map_err(setup("reading the schema"))?;
         objects.retain(|name, _| !self.before.contains(name) && !is_bookkeeping(name));
         Ok(objects)
     }
 
-    fn schema(&self, tables: &dyn Fn(&str) -> bool) -> Result<Schema, ScratchError> {
+    fn schema(&mut self, tables: &dyn Fn(&str) -> bool) -> Result<Schema, ScratchError> {
         schema::read(&self.conn, tables)
             .map_err(|e| ScratchError::Setup { what: "reading the schema", reason: e.to_string() })
     }

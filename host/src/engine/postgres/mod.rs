@@ -1,0 +1,818 @@
+//! The PostgreSQL engine: the database a site grows into, with plugin
+//! ownership enforced by PostgreSQL's own privileges.
+//!
+//! * The host's tables (the core chain, the bookkeeping, every history
+//!   table) live in the schema `shopdb`, which the host owns. Each plugin's
+//!   objects live in a schema named after the plugin, owned by a role of the
+//!   plugin's own ([`roles`]): `NOLOGIN`, no memberships, no `CREATEDB` or
+//!   `CREATEROLE`. The role has `USAGE` on `shopdb`, `SELECT` and
+//!   `REFERENCES` on the core's shared tables and on the tables of the
+//!   plugins it declares in `depends_on`, and nothing else: a write to a core
+//!   or another plugin's table, or a foreign key to an undeclared plugin,
+//!   fails in the server itself.
+//! * A plugin's SQL runs through a `SECURITY DEFINER` function owned by its
+//!   role, inside the host's one transaction. There, PostgreSQL refuses
+//!   `RESET ROLE`, `SET ROLE` and `SET SESSION AUTHORIZATION` (a plain `SET
+//!   LOCAL ROLE` would not be a sandbox: the plugin's SQL could reset it).
+//!   The function pins the plugin's `search_path` (its schema, its
+//!   dependencies', `shopdb`, then `pg_temp`), so the SQL keeps unqualified
+//!   names.
+//! * Before commit the host audits the catalog: everything the plugin's
+//!   role owns must be what its chain accounts for; a temporary object, an
+//!   object outside its schema, or a function that would run with the
+//!   privileges of whoever calls it rolls the run back.
+//! * The host's own statements are schema-qualified and run with
+//!   `search_path = shopdb, pg_temp`: nothing a plugin creates can shadow a
+//!   core table for the host (the CVE-2018-1058 class).
+//! * Each chain's transaction takes a transaction-scoped advisory lock
+//!   before history is read; concurrent hosts queue on it for up to the busy
+//!   timeout (`lock_timeout`).
+
+pub mod catalog;
+mod connect;
+mod driver;
+pub mod roles;
+pub mod scratch;
+
+pub use connect::MINIMUM_SERVER_VERSION;
+
+/// The settings for more connections to the server `url` names (the
+/// checks' scratch databases), without connecting.
+pub fn scratch_config(url: &str, target: &DatabaseTarget) -> Result<Config, DbError> {
+    connect::config(url, target)
+}
+
+use crate::core_schema::{self, AUDIT_TABLE, MARKS_TABLE, OWNERS_TABLE, PLUGINS_TABLE};
+use crate::engine::history::HistoryError;
+use crate::engine::{
+    Actor, AppliedMigration, ApplyError, AuditEntry, AuditRecord, ChainRun, DatabaseTarget, DbError, Denial,
+    DroppedObject, Engine, Execution, Mark, OpenMode, Policy, RecordedMark, RecordedObject,
+};
+use crate::plugins::inventory::InstalledPlugin;
+use crate::plugins::manifest::ChainMigration;
+use crate::progress::Progress;
+use crate::schema::names::ObjectKind;
+use crate::schema::Schema;
+use driver::{Driver, Watched};
+use postgres::error::SqlState;
+use postgres::{Client, Config};
+use refinery::{Migration, Runner, Target};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The schema the host keeps its own tables in.
+pub const HOST_SCHEMA: &str = "shopdb";
+
+/// The advisory lock every chain's transaction takes: the run lock.
+const RUN_LOCK: i64 = 0x5348_4f50_4442; // "SHOPDB"
+
+/// An open PostgreSQL shop database.
+pub struct PostgresEngine {
+    /// In a cell: the trait's reads take `&self`, and every query needs the
+    /// client mutably (one thread uses an engine at a time).
+    client: RefCell<Client>,
+    config: Config,
+    target: DatabaseTarget,
+    busy_timeout: Duration,
+    actor: Option<Actor>,
+    progress: Option<Arc<dyn Progress>>,
+    dry_run: bool,
+    /// Every statement of the open chain, in order (`None`: no chain open).
+    chain: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for PostgresEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresEngine").field("target", &self.target).finish_non_exhaustive()
+    }
+}
+
+/// PostgreSQL's own message for an error, with its detail when it has one.
+pub fn message(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{}: {detail}", db.message()),
+            None => db.message().to_owned(),
+        },
+        None => error.to_string(),
+    }
+}
+
+use roles::quoted;
+
+impl PostgresEngine {
+    /// Connects to `url` (the target's value) for `mode`, checking that the
+    /// host's role may do what a changing command needs.
+    pub fn open(
+        url: &str,
+        target: &DatabaseTarget,
+        mode: OpenMode,
+        busy_timeout: Duration,
+    ) -> Result<PostgresEngine, DbError> {
+        let config = connect::config(url, target)?;
+        let mut client = connect::connect(&config, target)?;
+        client
+            .batch_execute("SET search_path = shopdb, pg_temp; SET client_min_messages = warning; SET TIME ZONE 'UTC'")
+            .map_err(|e| classify(target, "setting up the session", e, busy_timeout))?;
+        let engine = PostgresEngine {
+            client: RefCell::new(client),
+            config,
+            target: target.clone(),
+            busy_timeout,
+            actor: None,
+            progress: None,
+            dry_run: false,
+            chain: None,
+        };
+        let mut engine = engine;
+        if mode != OpenMode::Read {
+            engine.check_privileges()?;
+        }
+        Ok(engine)
+    }
+
+    /// The settings this engine connected with, for more connections (the
+    /// checks' scratch databases).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Refuses, with the statement that fixes it, a role that lacks what the
+    /// host needs: creating schemas (`shopdb` and one per plugin) and roles
+    /// (one per plugin).
+    fn check_privileges(&mut self) -> Result<(), DbError> {
+        let row = self
+            .client()
+            .query_one(
+                "SELECT current_user::text, current_database()::text,
+                        (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user),
+                        has_database_privilege(current_database(), 'CREATE'),
+                        (SELECT pg_has_role(current_user, nspowner, 'USAGE') FROM pg_namespace WHERE nspname = 'shopdb')",
+                &[],
+            )
+            .map_err(|e| self.error("checking the host's privileges", e))?;
+        let (user, database): (String, String) = (row.get(0), row.get(1));
+        let (createrole, create, owns_schema): (bool, bool, Option<bool>) = (row.get(2), row.get(3), row.get(4));
+        let missing = |privilege: &str, fix: String| DbError::MissingPrivilege {
+            target: self.target.clone(),
+            user: user.clone(),
+            privilege: privilege.to_owned(),
+            fix,
+        };
+        if owns_schema == Some(false) {
+            return Err(missing(
+                "ownership of the schema `shopdb`, where the host keeps its tables",
+                format!("ALTER SCHEMA shopdb OWNER TO {}", quoted(&user)),
+            ));
+        }
+        if !create {
+            return Err(missing(
+                "CREATE on the database (for the schema `shopdb` and one schema per plugin)",
+                format!("GRANT CREATE ON DATABASE {} TO {}", quoted(&database), quoted(&user)),
+            ));
+        }
+        if !createrole {
+            return Err(missing(
+                "CREATEROLE (each plugin runs as a role of its own, which the host creates)",
+                format!("ALTER ROLE {} CREATEROLE", quoted(&user)),
+            ));
+        }
+        Ok(())
+    }
+
+    fn error(&self, what: &'static str, error: postgres::Error) -> DbError {
+        classify(&self.target, what, error, self.busy_timeout)
+    }
+
+    fn apply_error(&self, what: &'static str, error: postgres::Error) -> ApplyError {
+        ApplyError::Db(self.error(what, error))
+    }
+
+    /// The session's client, for one query or a few.
+    fn client(&self) -> std::cell::RefMut<'_, Client> {
+        self.client.borrow_mut()
+    }
+
+    fn host_exists(&self, table: &str) -> Result<bool, DbError> {
+        let qualified = format!("{HOST_SCHEMA}.{table}");
+        let row = self
+            .client()
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&qualified])
+            .map_err(|e| self.error("reading the schema", e))?;
+        Ok(row.get(0))
+    }
+
+    fn log(&mut self, sql: &str) {
+        if let Some(log) = &mut self.chain {
+            log.push(sql.to_owned());
+        }
+    }
+
+    fn execute_host(
+        &mut self,
+        what: &'static str,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<u64, ApplyError> {
+        self.log(sql);
+        let done = self.client.get_mut().execute(sql, params);
+        done.map_err(|e| self.apply_error(what, e))
+    }
+
+    fn batch_host(&mut self, what: &'static str, sql: &str) -> Result<(), ApplyError> {
+        self.log(sql);
+        let done = self.client.get_mut().batch_execute(sql);
+        done.map_err(|e| self.apply_error(what, e))
+    }
+
+    /// Turns refinery's error into one that names the migration and says why.
+    fn explain(&self, run: &ChainRun<'_>, error: refinery::Error, failed: Option<driver::Failure>) -> ApplyError {
+        use refinery::error::Kind;
+        match error.kind() {
+            Kind::DivergentVersion(applied, current) => ApplyError::History(HistoryError::Divergent {
+                version: current.version(),
+                recorded_name: applied.name().to_owned(),
+                recorded_checksum: applied.checksum(),
+                name: current.name().to_owned(),
+                checksum: current.checksum(),
+            }),
+            Kind::MissingVersion(applied) => ApplyError::History(HistoryError::Unknown {
+                version: applied.version(),
+                name: applied.name().to_owned(),
+            }),
+            _ => match failed {
+                Some(failure) => {
+                    let migration = run
+                        .migrations
+                        .iter()
+                        .find(|m| m.sql == failure.sql)
+                        .map_or_else(|| format!("bookkeeping of {}", run.owner), ChainMigration::label);
+                    match run.policy.as_ref().and_then(|policy| denial(policy, &failure.error)) {
+                        Some(denial) => ApplyError::Denied { migration, denial },
+                        None => match self.error("applying", failure.error) {
+                            DbError::Engine { source, .. } => {
+                                let text = source
+                                    .downcast_ref::<postgres::Error>()
+                                    .map_or_else(|| source.to_string(), message);
+                                ApplyError::Migration { migration, message: text }
+                            }
+                            other => ApplyError::Db(other),
+                        },
+                    }
+                }
+                None => ApplyError::Refinery(error.to_string()),
+            },
+        }
+    }
+
+    /// The catalog audit before commit: what `plugin`'s role owns is what
+    /// its chain accounts for at the version reached.
+    fn audit_owned(
+        &mut self,
+        plugin: &str,
+        policy: &Policy,
+        expected: Option<&BTreeMap<String, ObjectKind>>,
+    ) -> Result<(), ApplyError> {
+        let role = roles::role_name(plugin);
+        let owned = catalog::owned_by(&mut *self.client(), &role, plugin);
+        let owned = owned.map_err(|e| self.apply_error("auditing the catalog", e))?;
+        let refuse = |object: String, reason: &str| ApplyError::Unaccounted {
+            plugin: plugin.to_owned(),
+            object,
+            reason: reason.to_owned(),
+        };
+        if let Some(name) = owned.temporary.into_iter().next() {
+            return Err(refuse(format!("temporary table `{name}`"), "plugins may not use temporary objects"));
+        }
+        if let Some(name) = owned.elsewhere.into_iter().next() {
+            return Err(refuse(format!("`{name}`"), "a plugin's objects live in its own schema only"));
+        }
+        if let Some(name) = owned.unsafe_functions.into_iter().find(|f| f != roles::RUNNER) {
+            return Err(refuse(
+                format!("function `{name}`"),
+                "a function of a plugin must be SECURITY DEFINER with SET search_path FROM CURRENT: a SECURITY \
+                 INVOKER function (a trigger's, say) runs with the privileges of whoever writes a row, the \
+                 application or the host, and could write anywhere",
+            ));
+        }
+        for (name, _) in owned.relations {
+            let accounted = match expected {
+                Some(expected) => expected.contains_key(&name),
+                None => policy.owned.contains(&name),
+            };
+            if !accounted {
+                return Err(ApplyError::LeftBehind { plugin: plugin.to_owned(), table: name });
+            }
+        }
+        Ok(())
+    }
+
+    /// See the SQLite engine's: `plugin` recorded as installed and as the
+    /// owner of `names`, refused if another plugin already owns one.
+    fn record_plugin(
+        &mut self,
+        plugin: &str,
+        version: &str,
+        depends_on: &[String],
+        names: &BTreeMap<String, ObjectKind>,
+    ) -> Result<(), ApplyError> {
+        let pairs: Vec<(&str, &str)> = names.iter().map(|(name, kind)| (name.as_str(), kind.as_str())).collect();
+        let pairs = serde_json::to_string(&pairs).expect("pairs of strings serialize to JSON");
+        let taken = self
+            .client()
+            .query_opt(
+                "SELECT o.name, o.kind, o.plugin FROM shopdb.shopdb_core_owners o
+                 JOIN jsonb_array_elements($1::text::jsonb) j ON o.name = j ->> 0 WHERE o.plugin <> $2 LIMIT 1",
+                &[&pairs, &plugin],
+            )
+            .map_err(|e| self.apply_error("recording the owners of names", e))?;
+        if let Some(row) = taken {
+            return Err(ApplyError::NameTaken {
+                plugin: plugin.to_owned(),
+                name: row.get(0),
+                kind: row.get(1),
+                owner: row.get(2),
+            });
+        }
+        self.execute_host(
+            "recording the owners of names",
+            "INSERT INTO shopdb.shopdb_core_owners (name, kind, plugin)
+             SELECT j ->> 0, j ->> 1, $2 FROM jsonb_array_elements($1::text::jsonb) j ON CONFLICT (name) DO NOTHING",
+            &[&pairs, &plugin],
+        )?;
+        let depends_on = serde_json::to_string(depends_on).expect("a list of strings serializes to JSON");
+        self.execute_host(
+            "recording the plugin",
+            "INSERT INTO shopdb.shopdb_core_plugins (name, version, depends_on) VALUES ($1, $2, $3::text::jsonb)
+             ON CONFLICT (name) DO UPDATE SET version = excluded.version, depends_on = excluded.depends_on, updated_at = now()",
+            &[&plugin, &version, &depends_on],
+        )
+        .map(drop)
+    }
+}
+
+/// Names the errors an operator can act on; the rest keep PostgreSQL's words.
+fn classify(target: &DatabaseTarget, what: &'static str, error: postgres::Error, waited: Duration) -> DbError {
+    match error.code() {
+        Some(code) if *code == SqlState::LOCK_NOT_AVAILABLE => DbError::Busy { target: target.clone(), waited },
+        Some(code) if *code == SqlState::DISK_FULL => DbError::Full(target.clone()),
+        None if error.is_closed() || error.to_string().contains("connection closed") => {
+            DbError::ConnectionLost { target: target.clone(), reason: error.to_string() }
+        }
+        _ => DbError::Engine { target: target.clone(), what, source: Box::new(error) },
+    }
+}
+
+/// The refusal a PostgreSQL error stands for when the server stopped a
+/// plugin's SQL from reaching beyond what it owns, in the host's words.
+pub fn denial(policy: &Policy, error: &postgres::Error) -> Option<Denial> {
+    let db = error.as_db_error()?;
+    let text = db.message();
+    let deny = |reason: String| Some(Denial { action: text.to_owned(), reason });
+    let named = |prefix: &str| text.strip_prefix(prefix).map(|rest| rest.trim_matches('"').to_owned());
+    let owner_of = |name: &str| -> String {
+        match policy.owners.get(name) {
+            Some(owner) if owner == core_schema::OWNER => "it is a core table".into(),
+            Some(owner) if *owner == policy.plugin => format!("it is plugin '{owner}''s own"),
+            Some(owner) => format!("it belongs to plugin '{owner}', and '{}' does not depend on it", policy.plugin),
+            None if crate::schema::names::is_bookkeeping(name) => "it is the host's bookkeeping".into(),
+            None => format!("plugin '{}' does not own it", policy.plugin),
+        }
+    };
+    let code = db.code();
+    if text.contains("within security-definer function") {
+        return deny(
+            "plugins run as their own role inside the host's transaction; they may not change role or session".into(),
+        );
+    }
+    if *code == SqlState::INVALID_TRANSACTION_TERMINATION || text.contains("cannot be executed from a function") {
+        return deny("the host runs each plugin's migrations in one transaction; plugins may not control it".into());
+    }
+    if *code == SqlState::UNDEFINED_TABLE {
+        let name = text.strip_prefix("relation \"")?.split('"').next()?.to_owned();
+        return policy.owners.get(&name).filter(|owner| **owner != policy.plugin).and_then(|_| deny(owner_of(&name)));
+    }
+    if *code != SqlState::INSUFFICIENT_PRIVILEGE {
+        return None;
+    }
+    if let Some(table) = named("permission denied for table ").or_else(|| named("must be owner of table ")) {
+        return deny(owner_of(&table));
+    }
+    if let Some(schema) = named("permission denied for schema ").or_else(|| named("must be owner of schema ")) {
+        let reason = if schema == HOST_SCHEMA {
+            "the schema `shopdb` is the host's".to_owned()
+        } else {
+            format!("the schema `{schema}` is plugin '{schema}''s, and '{}' does not depend on it", policy.plugin)
+        };
+        return deny(reason);
+    }
+    if text.starts_with("permission denied for database") {
+        return deny(
+            "a plugin's objects live in the schema the host made for it; plugins may not create schemas".into(),
+        );
+    }
+    if text.contains("create extension") || text.contains("to create extension") {
+        return deny("plugins may not create extensions".into());
+    }
+    if text.contains("create role") {
+        return deny("plugins may not create roles".into());
+    }
+    deny("plugins run with the privileges of their own role only".into())
+}
+
+impl Engine for PostgresEngine {
+    fn target(&self) -> &DatabaseTarget {
+        &self.target
+    }
+
+    fn set_actor(&mut self, actor: Actor) {
+        self.actor = Some(actor);
+    }
+
+    fn set_progress(&mut self, progress: Arc<dyn Progress>) {
+        self.progress = Some(progress);
+    }
+
+    fn applied(&self, history: &str) -> Result<Vec<AppliedMigration>, DbError> {
+        if !self.host_exists(history)? {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT version, name, applied_on, checksum FROM {HOST_SCHEMA}.{history} ORDER BY version");
+        let rows = self.client().query(&sql, &[]).map_err(|e| self.error("reading migration history", e))?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let checksum: String = row.get(3);
+                AppliedMigration {
+                    version: row.get(0),
+                    name: row.get(1),
+                    checksum: checksum.parse().unwrap_or(0),
+                    applied_on: row.get(2),
+                }
+            })
+            .collect())
+    }
+
+    fn recorded_objects(&self) -> Result<Vec<RecordedObject>, DbError> {
+        if !self.host_exists(OWNERS_TABLE)? {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .client()
+            .query("SELECT name, kind, plugin FROM shopdb.shopdb_core_owners ORDER BY name", &[])
+            .map_err(|e| self.error("reading the owners of names", e))?;
+        Ok(rows
+            .iter()
+            .map(|r| RecordedObject {
+                name: r.get(0),
+                kind: ObjectKind::parse(r.get(1)).unwrap_or(ObjectKind::Table),
+                plugin: r.get(2),
+            })
+            .collect())
+    }
+
+    fn installed_plugins(&self) -> Result<Vec<InstalledPlugin>, DbError> {
+        if !self.host_exists(PLUGINS_TABLE)? {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .client()
+            .query("SELECT name, version, depends_on::text FROM shopdb.shopdb_core_plugins ORDER BY name", &[])
+            .map_err(|e| self.error("reading installed plugins", e))?;
+        Ok(rows
+            .iter()
+            .map(|r| InstalledPlugin {
+                name: r.get(0),
+                version: r.get(1),
+                depends_on: serde_json::from_str(r.get(2)).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    fn marks(&self, plugin: &str) -> Result<Vec<RecordedMark>, DbError> {
+        if !self.host_exists(MARKS_TABLE)? {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .client()
+            .query(
+                "SELECT version, how, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                 FROM shopdb.shopdb_core_marks WHERE plugin = $1 ORDER BY id",
+                &[&plugin],
+            )
+            .map_err(|e| self.error("reading history marks", e))?;
+        Ok(rows.iter().map(|r| RecordedMark { version: r.get(0), how: r.get(1), recorded_at: r.get(2) }).collect())
+    }
+
+    fn audit_records(&self, plugin: Option<&str>) -> Result<Vec<AuditRecord>, DbError> {
+        if !self.host_exists(AUDIT_TABLE)? {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .client()
+            .query(
+                "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), os_user, command, plugin,
+                        from_version, to_version, file_sha256, outcome, reason
+                 FROM shopdb.shopdb_core_audit WHERE $1::text IS NULL OR plugin = $1 ORDER BY id",
+                &[&plugin],
+            )
+            .map_err(|e| self.error("reading the audit record", e))?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditRecord {
+                id: r.get(0),
+                at: r.get(1),
+                os_user: r.get(2),
+                command: r.get(3),
+                plugin: r.get(4),
+                from_version: r.get(5),
+                to_version: r.get(6),
+                file_sha256: r.get(7),
+                outcome: r.get(8),
+                reason: r.get(9),
+            })
+            .collect())
+    }
+
+    fn existing(&self, plugin: Option<&str>, names: &[String]) -> Result<BTreeMap<String, ObjectKind>, DbError> {
+        let schemas: Vec<String> = match plugin {
+            Some(plugin) => vec![plugin.to_owned()],
+            None => {
+                let rows = self
+                    .client()
+                    .query(
+                        "SELECT nspname::text FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'",
+                        &[],
+                    )
+                    .map_err(|e| self.error("reading the schema", e))?;
+                rows.iter().map(|r| r.get(0)).collect()
+            }
+        };
+        let mut found = BTreeMap::new();
+        for schema in schemas {
+            let objects =
+                catalog::objects(&mut *self.client(), &schema).map_err(|e| self.error("reading the schema", e))?;
+            found.extend(objects.into_iter().filter(|(name, _)| names.contains(name)));
+        }
+        Ok(found)
+    }
+
+    fn read_schema(&self, plugin: &str, tables: &dyn Fn(&str) -> bool) -> Result<Schema, DbError> {
+        let mut client = self.client();
+        let path = format!("SET search_path = {}, shopdb, pg_temp", quoted(plugin));
+        let read = client.batch_execute(&path).and_then(|()| catalog::read(&mut *client, plugin, tables));
+        let _ = client.batch_execute("SET search_path = shopdb, pg_temp");
+        drop(client);
+        read.map_err(|e| self.error("reading the schema", e))
+    }
+
+    fn row_count(&self, plugin: &str, table: &str) -> Result<i64, DbError> {
+        let sql = format!("SELECT count(*) FROM {}.{}", quoted(plugin), quoted(table));
+        let row = self.client().query_one(&sql, &[]).map_err(|e| self.error("counting rows", e))?;
+        Ok(row.get(0))
+    }
+
+    fn backup_to(&self, _path: &Path) -> Result<(), DbError> {
+        Err(DbError::NotBuilt(self.target.clone()))
+    }
+
+    fn begin_session(&mut self, dry_run: bool) -> Result<(), DbError> {
+        self.dry_run = dry_run;
+        if dry_run {
+            let begun = self.client.get_mut().batch_execute("BEGIN");
+            begun.map_err(|e| self.error("starting a transaction", e))?;
+        }
+        Ok(())
+    }
+
+    fn end_session(&mut self) {
+        if self.dry_run {
+            let _ = self.client.get_mut().batch_execute("ROLLBACK");
+        }
+        self.dry_run = false;
+    }
+
+    fn begin_chain(&mut self) -> Result<(), DbError> {
+        let (begin, undo) =
+            if self.dry_run { ("SAVEPOINT shopdb_chain", "ROLLBACK TO shopdb_chain") } else { ("BEGIN", "ROLLBACK") };
+        let millis = self.busy_timeout.as_millis().clamp(1, i32::MAX as u128);
+        // The host's schema is made once, before the core chain's history
+        // can go in it; the advisory lock is the run lock.
+        let sql = format!(
+            "{begin}; SET LOCAL lock_timeout = {millis}; SELECT pg_advisory_xact_lock({RUN_LOCK});
+             DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = 'shopdb') THEN CREATE SCHEMA shopdb; END IF; END $$"
+        );
+        let begun = self.client.get_mut().batch_execute(&sql);
+        if let Err(e) = begun {
+            let _ = self.client.get_mut().batch_execute(undo);
+            return Err(self.error("taking the run lock", e));
+        }
+        self.chain = Some(Vec::new());
+        Ok(())
+    }
+
+    fn run_chain(&mut self, run: &ChainRun<'_>, execution: Execution) -> Result<Vec<ChainMigration>, ApplyError> {
+        let before: HashSet<i32> = self.applied(&run.history)?.iter().map(|a| a.version).collect();
+        let runner_fn = match (&run.policy, run.plugin) {
+            (Some(policy), Some(_)) => {
+                let layout = roles::Layout::real(&policy.plugin, &policy.depends_on);
+                self.batch_host("preparing the plugin's role and schema", &layout.prepare())?;
+                Some(layout.runner())
+            }
+            _ => None,
+        };
+        if run.policy.is_some() && execution == Execution::Run {
+            for migration in run.migrations.iter().filter(|m| !before.contains(&m.version)) {
+                if let Some(denial) = roles::refused_before_running(&migration.sql) {
+                    return Err(ApplyError::Denied { migration: migration.label(), denial });
+                }
+            }
+        }
+        let migrations: Vec<Migration> = run.migrations.iter().map(ChainMigration::to_refinery).collect();
+        let target = match (execution, run.target) {
+            (Execution::Run, None) => Target::Latest,
+            (Execution::Run, Some(v)) => Target::Version(v),
+            (Execution::HistoryOnly, None) => Target::Fake,
+            (Execution::HistoryOnly, Some(v)) => Target::FakeVersion(v),
+        };
+        let history = format!("{HOST_SCHEMA}.{}", run.history);
+        let mut runner = Runner::new(&migrations)
+            .set_grouped(true)
+            .set_abort_divergent(true)
+            .set_abort_missing(true)
+            .set_target(target);
+        runner.set_migration_table_name(&history);
+        let pending: Vec<&ChainMigration> = run
+            .migrations
+            .iter()
+            .filter(|m| !before.contains(&m.version) && run.target.is_none_or(|t| m.version <= t))
+            .collect();
+        let watched = match (&self.progress, execution) {
+            (Some(progress), Execution::Run) => Some(Watched {
+                progress: Arc::clone(progress),
+                chain: run.owner.to_owned(),
+                labels: pending.iter().enumerate().map(|(i, m)| (m.sql.as_str(), (i + 1, m.label()))).collect(),
+                total: pending.len(),
+            }),
+            _ => None,
+        };
+        let mut log = self.chain.take().unwrap_or_default();
+        let mut client = self.client.borrow_mut();
+        let mut driver = Driver {
+            client: &mut client,
+            runner: runner_fn,
+            plugin_sql: run.migrations.iter().map(|m| m.sql.as_str()).collect(),
+            watched,
+            failed: None,
+            log: &mut log,
+        };
+        let report = runner.run(&mut driver);
+        let failed = driver.failed.take();
+        drop(client);
+        self.chain = Some(log);
+        let report = report.map_err(|e| self.explain(run, e, failed))?;
+        let after: HashSet<i32> = match execution {
+            Execution::Run => report.applied_migrations().iter().map(|m| m.version()).collect(),
+            Execution::HistoryOnly => self.applied(&run.history)?.iter().map(|a| a.version).collect(),
+        };
+        let reached = before.iter().chain(&after).copied().max();
+        if let (Some(policy), Some(plugin)) = (&run.policy, run.plugin) {
+            let expected = match (run.names, reached) {
+                (Some(names), Some(version)) => names.present_at(version),
+                _ => None,
+            };
+            self.audit_owned(&policy.plugin, policy, expected)?;
+            let mut names = match (run.names, reached) {
+                (Some(names), Some(version)) => names.created_through(version),
+                _ => BTreeMap::new(),
+            };
+            for table in &policy.owned {
+                names.entry(table.clone()).or_insert(ObjectKind::Table);
+            }
+            self.record_plugin(&policy.plugin, plugin.version, plugin.depends_on, &names)?;
+        }
+        Ok(run
+            .migrations
+            .iter()
+            .filter(|m| after.contains(&m.version) && !before.contains(&m.version))
+            .cloned()
+            .collect())
+    }
+
+    fn execute_ddl(
+        &mut self,
+        policy: &Arc<Policy>,
+        sql: &str,
+        what: &str,
+        _referencing: &[String],
+    ) -> Result<(), ApplyError> {
+        if let Some(denial) = roles::refused_before_running(sql) {
+            return Err(ApplyError::Denied { migration: what.to_owned(), denial });
+        }
+        let layout = roles::Layout::real(&policy.plugin, &policy.depends_on);
+        self.batch_host("preparing the plugin's role and schema", &layout.prepare())?;
+        let runner = layout.runner();
+        self.log(sql);
+        let ran = self.client.get_mut().execute(&format!("SELECT {runner}($1)"), &[&sql]);
+        match ran {
+            Ok(_) => self.audit_owned(&policy.plugin, policy, None),
+            Err(error) => match denial(policy, &error) {
+                Some(denial) => Err(ApplyError::Denied { migration: what.to_owned(), denial }),
+                None => Err(ApplyError::Migration { migration: what.to_owned(), message: message(&error) }),
+            },
+        }
+    }
+
+    fn mark(&mut self, plugin: &str, version: i32, how: Mark) -> Result<(), ApplyError> {
+        self.execute_host(
+            "recording how history was written",
+            "INSERT INTO shopdb.shopdb_core_marks (plugin, version, how) VALUES ($1, $2, $3)",
+            &[&plugin, &version, &how.as_str()],
+        )
+        .map(drop)
+    }
+
+    fn write_audit(&mut self, entry: &AuditEntry<'_>) -> Result<(), DbError> {
+        let Some(actor) = self.actor.clone().filter(|_| !self.dry_run) else {
+            return Ok(());
+        };
+        if !self.host_exists(AUDIT_TABLE)? {
+            return Ok(());
+        }
+        let sql = "INSERT INTO shopdb.shopdb_core_audit (os_user, command, plugin, from_version, to_version, file_sha256, outcome, reason)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        let outcome = entry.outcome.as_str();
+        match self.execute_host(
+            "writing the audit record",
+            sql,
+            &[
+                &actor.user,
+                &actor.command,
+                &entry.plugin,
+                &entry.from,
+                &entry.to,
+                &entry.sha256,
+                &outcome,
+                &entry.reason,
+            ],
+        ) {
+            Ok(_) => Ok(()),
+            Err(ApplyError::Db(e)) => Err(e),
+            Err(other) => Err(DbError::Engine {
+                target: self.target.clone(),
+                what: "writing the audit record",
+                source: Box::new(other),
+            }),
+        }
+    }
+
+    fn drop_plugin(
+        &mut self,
+        plugin: &str,
+        _objects: &[DroppedObject],
+        history: Option<&str>,
+    ) -> Result<(), ApplyError> {
+        let role = roles::role_name(plugin);
+        self.batch_host("dropping the plugin's schema", &format!("DROP SCHEMA IF EXISTS {} CASCADE", quoted(plugin)))?;
+        if let Some(history) = history {
+            self.batch_host("dropping the history", &format!("DROP TABLE IF EXISTS shopdb.{}", quoted(history)))?;
+        }
+        for (table, column) in [(OWNERS_TABLE, "plugin"), (PLUGINS_TABLE, "name"), (MARKS_TABLE, "plugin")] {
+            self.execute_host(
+                "forgetting the plugin",
+                &format!("DELETE FROM shopdb.{table} WHERE {column} = $1"),
+                &[&plugin],
+            )?;
+        }
+        self.batch_host(
+            "dropping the plugin's role",
+            &format!(
+                "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN DROP OWNED BY {r}; END IF; END $$",
+                r = quoted(&role)
+            ),
+        )
+    }
+
+    fn commit_chain(&mut self) -> Result<Vec<String>, ApplyError> {
+        let end = if self.dry_run { "RELEASE shopdb_chain" } else { "COMMIT" };
+        let committed = self.client.get_mut().batch_execute(end);
+        if let Err(e) = committed {
+            let _ = self.client.get_mut().batch_execute("ROLLBACK");
+            return Err(self.apply_error("committing", e));
+        }
+        Ok(self.chain.take().unwrap_or_default())
+    }
+
+    fn rollback_chain(&mut self) {
+        self.chain = None;
+        let end = if self.dry_run { "ROLLBACK TO shopdb_chain; RELEASE shopdb_chain" } else { "ROLLBACK" };
+        let _ = self.client.get_mut().batch_execute(end);
+    }
+
+    fn statement_count(&self) -> usize {
+        self.chain.as_ref().map_or(0, Vec::len)
+    }
+}

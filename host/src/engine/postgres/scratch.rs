@@ -1,0 +1,253 @@
+//! Scratch databases for the checks on PostgreSQL: a transaction on the
+//! operator's server that is always rolled back, never the operator's data.
+//!
+//! Each pooled connection opens one transaction and applies the core chain
+//! into a schema of its own there (`shopdb_scratch_<pid>_<n>`); each scratch
+//! database is a savepoint in it, rolled back when dropped. In the
+//! savepoint, the plugin gets a role and a schema of scratch names, laid out
+//! as in a real run ([`super::roles::Layout`]), and the other plugins its SQL
+//! names get schemas built from their PostgreSQL DDL. Roles and schemas are
+//! transactional in PostgreSQL: nothing of it outlives the rollback.
+
+use super::catalog;
+use super::roles::{quoted, refused_before_running, Layout};
+use crate::core_schema;
+use crate::engine::{Dialect, Policy, Scratch, ScratchError, ScratchSource, SqlError, Touched};
+use crate::plugins::inventory::Inventory;
+use crate::schema::names::ObjectKind;
+use crate::schema::sqltext::tokenize;
+use crate::schema::Schema;
+use postgres::{Client, Config, NoTls};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+fn setup(what: &'static str) -> impl Fn(postgres::Error) -> ScratchError {
+    move |e| ScratchError::Setup { what, reason: super::message(&e) }
+}
+
+/// What a scratch database needs to know of a plugin other than the one
+/// checked: its tables, its PostgreSQL DDL, its dependencies.
+#[derive(Debug, Clone)]
+struct Other {
+    tables: Vec<String>,
+    ddl: String,
+    depends_on: Vec<String>,
+}
+
+/// A pooled connection with its transaction and its core schema.
+struct Pooled {
+    client: Client,
+    /// The scratch names' prefix on this connection.
+    prefix: String,
+}
+
+/// The PostgreSQL [`ScratchSource`] for one inventory's plugins.
+pub struct PgScratches {
+    config: Config,
+    plugins: BTreeMap<String, Other>,
+    pool: Arc<Mutex<Vec<Pooled>>>,
+    made: AtomicUsize,
+    base: BTreeSet<String>,
+}
+
+impl std::fmt::Debug for PgScratches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgScratches").field("plugins", &self.plugins.len()).finish_non_exhaustive()
+    }
+}
+
+impl PgScratches {
+    /// Scratch databases on the server `config` connects to, for
+    /// `inventory`'s plugins.
+    pub fn new(config: Config, inventory: &Inventory) -> PgScratches {
+        let plugins = inventory
+            .plugins
+            .iter()
+            .filter_map(|p| {
+                let (ddl, _) = p.manifest.sql_for(Dialect::Postgres)?;
+                let other = Other {
+                    tables: p.manifest.tables.clone(),
+                    ddl: ddl.to_owned(),
+                    depends_on: p.manifest.depends_on.clone(),
+                };
+                Some((p.manifest.name.clone(), other))
+            })
+            .collect();
+        let base = core_schema::objects().keys().cloned().collect();
+        PgScratches { config, plugins, pool: Arc::new(Mutex::new(Vec::new())), made: AtomicUsize::new(0), base }
+    }
+
+    fn connection(&self) -> Result<Pooled, ScratchError> {
+        if let Some(pooled) = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop() {
+            return Ok(pooled);
+        }
+        let n = self.made.fetch_add(1, Ordering::Relaxed);
+        let prefix = format!("shopdb_scratch_{}_{n}", std::process::id());
+        let mut client = self.config.connect(NoTls).map_err(setup("connecting for the checks"))?;
+        let core = quoted(&format!("{prefix}_core"));
+        let mut sql = format!(
+            "SET client_min_messages = warning; BEGIN; CREATE SCHEMA {core}; SET LOCAL search_path = {core}, pg_temp;\n"
+        );
+        for migration in core_schema::chain_for(Dialect::Postgres) {
+            sql.push_str(&migration.sql);
+            sql.push_str(";\n");
+        }
+        client.batch_execute(&sql).map_err(setup("applying the core chain in a scratch schema"))?;
+        Ok(Pooled { client, prefix })
+    }
+}
+
+/// A scratch name on connection `prefix` for `name`: short enough for
+/// PostgreSQL's 63 characters, distinct for distinct names.
+fn scratch_name(prefix: &str, name: &str) -> String {
+    let full = format!("{prefix}_{name}");
+    if full.len() <= 63 {
+        return full;
+    }
+    let mut hash: u32 = 2166136261;
+    for byte in name.bytes() {
+        hash = (hash ^ u32::from(byte)).wrapping_mul(16777619);
+    }
+    format!("{}_{hash:08x}", &full[..54])
+}
+
+impl ScratchSource for PgScratches {
+    fn base_names(&self) -> &BTreeSet<String> {
+        &self.base
+    }
+
+    fn scratch(
+        &self,
+        plugin: &str,
+        depends_on: &[String],
+        others: &BTreeSet<String>,
+    ) -> Result<Box<dyn Scratch>, ScratchError> {
+        let mut pooled = self.connection()?;
+        let prefix = pooled.prefix.clone();
+        let core = format!("{prefix}_core");
+        let name = |p: &str| scratch_name(&prefix, p);
+        // The other plugins it names and their dependencies, dependencies first.
+        let mut wanted: Vec<String> = Vec::new();
+        fn visit(p: &str, plugins: &BTreeMap<String, Other>, wanted: &mut Vec<String>) {
+            if wanted.iter().any(|w| w == p) {
+                return;
+            }
+            if let Some(other) = plugins.get(p) {
+                for dependency in &other.depends_on {
+                    visit(dependency, plugins, wanted);
+                }
+                wanted.push(p.to_owned());
+            }
+        }
+        for dependency in depends_on {
+            visit(dependency, &self.plugins, &mut wanted);
+        }
+        for table in others {
+            if let Some((owner, _)) = self.plugins.iter().find(|(_, o)| o.tables.contains(table)) {
+                visit(owner, &self.plugins, &mut wanted);
+            }
+        }
+        wanted.retain(|p| p != plugin);
+        let mut sql = String::from("SAVEPOINT shopdb_scratch;\n");
+        for other in &wanted {
+            let Some(found) = self.plugins.get(other) else { continue };
+            let mut path: Vec<String> = vec![quoted(&name(other))];
+            path.extend(found.depends_on.iter().map(|d| quoted(&name(d))));
+            path.push(quoted(&core));
+            path.push("pg_temp".into());
+            sql.push_str(&format!(
+                "CREATE SCHEMA {s}; SET LOCAL search_path = {path};\n{ddl};\n",
+                s = quoted(&name(other)),
+                path = path.join(", "),
+                ddl = found.ddl
+            ));
+        }
+        let layout = Layout {
+            role: name(&format!("role_{plugin}")),
+            schema: name(plugin),
+            dependencies: depends_on.iter().map(|d| name(d)).collect(),
+            host: core,
+        };
+        sql.push_str(&layout.prepare());
+        if let Err(e) = pooled.client.batch_execute(&sql) {
+            let _ = pooled.client.batch_execute("ROLLBACK TO SAVEPOINT shopdb_scratch");
+            self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(pooled);
+            return Err(setup("laying out a scratch schema")(e));
+        }
+        Ok(Box::new(PgScratch { pooled: Some(pooled), pool: Arc::clone(&self.pool), layout }))
+    }
+}
+
+/// One scratch database: a savepoint on a pooled connection.
+struct PgScratch {
+    pooled: Option<Pooled>,
+    pool: Arc<Mutex<Vec<Pooled>>>,
+    layout: Layout,
+}
+
+impl PgScratch {
+    fn client(&mut self) -> &mut Client {
+        &mut self.pooled.as_mut().expect("a scratch database holds its connection until dropped").client
+    }
+}
+
+impl Drop for PgScratch {
+    fn drop(&mut self) {
+        if let Some(mut pooled) = self.pooled.take() {
+            if pooled
+                .client
+                .batch_execute("ROLLBACK TO SAVEPOINT shopdb_scratch; RELEASE SAVEPOINT shopdb_scratch")
+                .is_ok()
+            {
+                self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(pooled);
+            }
+        }
+    }
+}
+
+impl Scratch for PgScratch {
+    fn run_as(&mut self, policy: &Arc<Policy>, sql: &str) -> Result<Touched, SqlError> {
+        if let Some(denial) = refused_before_running(sql) {
+            return Err(SqlError::Denied(denial));
+        }
+        let schema = self.layout.schema.clone();
+        let runner = self.layout.runner();
+        let before = catalog::objects(self.client(), &schema).map_err(|e| SqlError::Failed(super::message(&e)))?;
+        if let Err(error) = self.client().execute(&format!("SELECT {runner}($1)"), &[&sql]) {
+            return Err(match super::denial(policy, &error) {
+                Some(denial) => SqlError::Denied(denial),
+                None => SqlError::Failed(super::message(&error)),
+            });
+        }
+        let after = catalog::objects(self.client(), &schema).map_err(|e| SqlError::Failed(super::message(&e)))?;
+        let did_something = !tokenize(sql).is_empty();
+        let named: BTreeMap<String, ObjectKind> =
+            after.iter().filter(|(n, _)| !before.contains_key(*n)).map(|(n, k)| (n.clone(), *k)).collect();
+        Ok(Touched {
+            created: named
+                .iter()
+                .filter(|(_, k)| matches!(k, ObjectKind::Table | ObjectKind::View))
+                .map(|(n, _)| n.clone())
+                .collect(),
+            views: named.iter().filter(|(_, k)| **k == ObjectKind::View).map(|(n, _)| n.clone()).collect(),
+            named,
+            changed: did_something,
+            schema: did_something,
+            ..Touched::default()
+        })
+    }
+
+    fn created_objects(&mut self) -> Result<BTreeMap<String, ObjectKind>, ScratchError> {
+        let schema = self.layout.schema.clone();
+        catalog::objects(self.client(), &schema).map_err(setup("reading the schema"))
+    }
+
+    fn schema(&mut self, tables: &dyn Fn(&str) -> bool) -> Result<Schema, ScratchError> {
+        let schema = self.layout.schema.clone();
+        let path = format!("SET LOCAL search_path = {}", self.layout.search_path());
+        let client = self.client();
+        client.batch_execute(&path).map_err(setup("reading the schema"))?;
+        catalog::read(client, &schema, tables).map_err(setup("reading the schema"))
+    }
+}
