@@ -8,6 +8,8 @@
 //! directory listing, stdout and stderr.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_debug_implementations)]
 
+pub mod postgres;
+
 use rusqlite::Connection;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -78,6 +80,8 @@ pub fn repo_root() -> PathBuf {
 /// A fresh directory with a plugins directory and a database path.
 pub struct Sandbox {
     dir: TempDir,
+    /// A PostgreSQL URL the host is pointed at instead of the sandbox file.
+    database_url: Option<String>,
 }
 
 impl Default for Sandbox {
@@ -95,7 +99,12 @@ impl Sandbox {
         // The host refuses a plugins directory or file others can write:
         // set the modes rather than inherit them from the umask.
         set_mode(&plugins, 0o755);
-        Sandbox { dir }
+        Sandbox { dir, database_url: None }
+    }
+
+    /// A sandbox whose commands use a PostgreSQL database instead of a file.
+    pub fn on_postgres(database: &postgres::TestDatabase) -> Sandbox {
+        Sandbox { database_url: Some(database.url()), ..Sandbox::new() }
     }
 
     /// The sandbox directory.
@@ -169,7 +178,10 @@ impl Sandbox {
             .args(args)
             .current_dir(self.path())
             .env("SHOPDB_PLUGINS_DIR", self.plugins_dir())
-            .env("SHOPDB_DATABASE", self.database())
+            .env(
+                "SHOPDB_DATABASE",
+                self.database_url.clone().map_or_else(|| self.database().into_os_string(), Into::into),
+            )
             .env("NO_COLOR", "1");
         command
     }

@@ -190,9 +190,9 @@ impl<'i> Checker<'i> {
     /// another's, and at a thousand plugins they are most of a `check`),
     /// then the names two of them would both create refused in each.
     pub fn check_plugins(&self, plugins: &[&Plugin]) -> Vec<Result<Checked, CheckError>> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(plugins.len());
+        let threads = self.scratches.parallelism().min(plugins.len());
         let mut verdicts: Vec<Result<Checked, CheckError>> = if threads <= 1 {
-            plugins.iter().map(|p| self.check_plugin(p)).collect()
+            plugins.iter().map(|p| self.verdict_of(p)).collect()
         } else {
             let mut verdicts: Vec<Option<Result<Checked, CheckError>>> = vec![None; plugins.len()];
             std::thread::scope(|scope| {
@@ -200,12 +200,12 @@ impl<'i> Checker<'i> {
                     .map(|k| {
                         scope.spawn(move || {
                             let mine = plugins.iter().enumerate().skip(k).step_by(threads);
-                            mine.map(|(i, p)| (i, self.check_plugin(p))).collect::<Vec<_>>()
+                            mine.map(|(i, p)| (i, self.verdict_of(p))).collect::<Vec<_>>()
                         })
                     })
                     .collect();
                 for (i, plugin) in plugins.iter().enumerate().step_by(threads) {
-                    verdicts[i] = Some(self.check_plugin(plugin));
+                    verdicts[i] = Some(self.verdict_of(plugin));
                 }
                 for worker in workers {
                     let done = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -217,6 +217,7 @@ impl<'i> Checker<'i> {
             verdicts.into_iter().flatten().collect()
         };
         refuse_shared_names(plugins, &mut verdicts);
+        self.scratches.release();
         verdicts
     }
 
@@ -273,6 +274,12 @@ impl<'i> Checker<'i> {
     /// Every check on one plugin of the inventory; what they learnt comes
     /// with the verdict.
     pub fn check_plugin(&self, plugin: &Plugin) -> Result<Checked, CheckError> {
+        let verdict = self.verdict_of(plugin);
+        self.scratches.release();
+        verdict
+    }
+
+    fn verdict_of(&self, plugin: &Plugin) -> Result<Checked, CheckError> {
         let started = std::time::Instant::now();
         let ddl_schema = self.check_ddl(plugin)?;
         let names = self.check_chain(plugin, &ddl_schema);

@@ -648,6 +648,14 @@ pub trait ScratchSource: Send + Sync + std::fmt::Debug {
         depends_on: &[String],
         others: &BTreeSet<String>,
     ) -> Result<Box<dyn Scratch>, ScratchError>;
+    /// How many scratch databases may be open at once: the checks use no
+    /// more threads than this.
+    fn parallelism(&self) -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8)
+    }
+    /// Gives back what idle scratch databases hold (on a server, open
+    /// transactions and their locks) before the real runs start.
+    fn release(&self) {}
 }
 
 /// Why a plugin's SQL did not run in a scratch database or a real one.

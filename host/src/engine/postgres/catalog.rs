@@ -209,9 +209,11 @@ pub fn owned_by(client: &mut impl GenericClient, role: &str, schema: &str) -> Re
     for row in client.query(
         "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.relpersistence::text
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles r ON r.oid = c.relowner
-         WHERE r.rolname = $1",
+         WHERE r.rolname = $1 AND n.nspname <> 'pg_toast'",
         &[&role],
     )? {
+        // (pg_toast holds the out-of-line storage of the plugin's tables,
+        // which PostgreSQL makes for it.)
         let (namespace, name, kind, persistence): (String, String, String, String) =
             (row.get(0), row.get(1), row.get(2), row.get(3));
         if persistence == "t" {

@@ -1,9 +1,13 @@
 //! Scratch databases for the checks on PostgreSQL: a transaction on the
 //! operator's server that is always rolled back, never the operator's data.
 //!
-//! Each pooled connection opens one transaction and applies the core chain
-//! into a schema of its own there (`shopdb_scratch_<pid>_<n>`); each scratch
-//! database is a savepoint in it, rolled back when dropped. In the
+//! The connection opens one transaction and applies the core chain into a
+//! schema of its own there (`shopdb_scratch_<pid>_<n>`); each scratch
+//! database is a savepoint in it, rolled back when dropped. There is one
+//! such connection at a time: creating a collation (the core chain's
+//! `nocase`) locks `pg_collation` until the transaction ends, so a second
+//! would only wait for the first. [`ScratchSource::release`] rolls it back
+//! before the real runs, which create the same collation. In the
 //! savepoint, the plugin gets a role and a schema of scratch names, laid out
 //! as in a real run ([`super::roles::Layout`]), and the other plugins its SQL
 //! names get schemas built from their PostgreSQL DDL. Roles and schemas are
@@ -20,7 +24,7 @@ use crate::schema::Schema;
 use postgres::{Client, Config, NoTls};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 fn setup(what: &'static str) -> impl Fn(postgres::Error) -> ScratchError {
     move |e| ScratchError::Setup { what, reason: super::message(&e) }
@@ -46,9 +50,47 @@ struct Pooled {
 pub struct PgScratches {
     config: Config,
     plugins: BTreeMap<String, Other>,
-    pool: Arc<Mutex<Vec<Pooled>>>,
+    pool: Arc<Pool>,
     made: AtomicUsize,
     base: BTreeSet<String>,
+}
+
+/// The idle connection, if any, and whether one is lent out.
+#[derive(Default)]
+struct Pool {
+    state: Mutex<PoolState>,
+    returned: Condvar,
+}
+
+#[derive(Default)]
+struct PoolState {
+    idle: Option<Pooled>,
+    lent: bool,
+}
+
+impl Pool {
+    fn state(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The idle connection, or none when a new one may be made; waits while
+    /// the connection is lent out.
+    fn borrow(&self) -> Option<Pooled> {
+        let mut state = self.state();
+        while state.lent {
+            state = self.returned.wait(state).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        state.lent = true;
+        state.idle.take()
+    }
+
+    /// Gives the lent connection back (none: it broke, or was never made).
+    fn give_back(&self, pooled: Option<Pooled>) {
+        let mut state = self.state();
+        state.idle = pooled;
+        state.lent = false;
+        self.returned.notify_one();
+    }
 }
 
 impl std::fmt::Debug for PgScratches {
@@ -75,13 +117,22 @@ impl PgScratches {
             })
             .collect();
         let base = core_schema::objects().keys().cloned().collect();
-        PgScratches { config, plugins, pool: Arc::new(Mutex::new(Vec::new())), made: AtomicUsize::new(0), base }
+        PgScratches { config, plugins, pool: Arc::default(), made: AtomicUsize::new(0), base }
     }
 
+    /// The connection, lent until given back to the pool.
     fn connection(&self) -> Result<Pooled, ScratchError> {
-        if let Some(pooled) = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop() {
+        if let Some(pooled) = self.pool.borrow() {
             return Ok(pooled);
         }
+        let made = self.connect();
+        if made.is_err() {
+            self.pool.give_back(None);
+        }
+        made
+    }
+
+    fn connect(&self) -> Result<Pooled, ScratchError> {
         let n = self.made.fetch_add(1, Ordering::Relaxed);
         let prefix = format!("shopdb_scratch_{}_{n}", std::process::id());
         let mut client = self.config.connect(NoTls).map_err(setup("connecting for the checks"))?;
@@ -115,6 +166,18 @@ fn scratch_name(prefix: &str, name: &str) -> String {
 impl ScratchSource for PgScratches {
     fn base_names(&self) -> &BTreeSet<String> {
         &self.base
+    }
+
+    fn parallelism(&self) -> usize {
+        1
+    }
+
+    fn release(&self) {
+        // Rolled back here, not when the session ends, so that the locks are
+        // gone before the runs start.
+        if let Some(mut pooled) = self.pool.state().idle.take() {
+            let _ = pooled.client.batch_execute("ROLLBACK");
+        }
     }
 
     fn scratch(
@@ -171,8 +234,8 @@ impl ScratchSource for PgScratches {
         };
         sql.push_str(&layout.prepare());
         if let Err(e) = pooled.client.batch_execute(&sql) {
-            let _ = pooled.client.batch_execute("ROLLBACK TO SAVEPOINT shopdb_scratch");
-            self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(pooled);
+            let kept = pooled.client.batch_execute("ROLLBACK TO SAVEPOINT shopdb_scratch").is_ok();
+            self.pool.give_back(kept.then_some(pooled));
             return Err(setup("laying out a scratch schema")(e));
         }
         Ok(Box::new(PgScratch { pooled: Some(pooled), pool: Arc::clone(&self.pool), layout }))
@@ -182,7 +245,7 @@ impl ScratchSource for PgScratches {
 /// One scratch database: a savepoint on a pooled connection.
 struct PgScratch {
     pooled: Option<Pooled>,
-    pool: Arc<Mutex<Vec<Pooled>>>,
+    pool: Arc<Pool>,
     layout: Layout,
 }
 
@@ -195,13 +258,11 @@ impl PgScratch {
 impl Drop for PgScratch {
     fn drop(&mut self) {
         if let Some(mut pooled) = self.pooled.take() {
-            if pooled
+            let rolled_back = pooled
                 .client
                 .batch_execute("ROLLBACK TO SAVEPOINT shopdb_scratch; RELEASE SAVEPOINT shopdb_scratch")
-                .is_ok()
-            {
-                self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(pooled);
-            }
+                .is_ok();
+            self.pool.give_back(rolled_back.then_some(pooled));
         }
     }
 }
