@@ -19,6 +19,11 @@ use std::sync::OnceLock;
 /// for it (`LOGIN CREATEROLE`), owning each test database.
 pub const HOST_ROLE: &str = "shopdb_host";
 
+/// A role that must give its password, [`PASSWORD`], to log in.
+pub const PASSWORD_ROLE: &str = "shopdb_pw";
+/// [`PASSWORD_ROLE`]'s password.
+pub const PASSWORD: &str = "s3cret-Horse-battery";
+
 /// The running test server.
 #[derive(Debug)]
 pub struct Server {
@@ -95,6 +100,11 @@ impl Server {
         if !init.status.success() {
             return Err(format!("initdb failed: {}", String::from_utf8_lossy(&init.stderr)));
         }
+        // One role logs in with a password (the tests of authentication,
+        // PGPASSWORD and .pgpass); every other local connection is trusted.
+        let hba = data.join("pg_hba.conf");
+        let rules = format!("local all {PASSWORD_ROLE} scram-sha-256\nlocal all all trust\n");
+        std::fs::write(&hba, rules).map_err(|e| format!("writing {}: {e}", hba.display()))?;
         let options = format!(
             "-c listen_addresses='' -c unix_socket_directories='{}' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
             server.socket.display()
@@ -109,7 +119,10 @@ impl Server {
         unsafe { libc::atexit(stop_at_exit) };
         let mut admin = server.admin();
         admin
-            .batch_execute(&format!("CREATE ROLE {HOST_ROLE} LOGIN CREATEROLE; CREATE ROLE shopdb_app LOGIN"))
+            .batch_execute(&format!(
+                "CREATE ROLE {HOST_ROLE} LOGIN CREATEROLE; CREATE ROLE shopdb_app LOGIN;
+                 CREATE ROLE {PASSWORD_ROLE} LOGIN CREATEROLE PASSWORD '{PASSWORD}'"
+            ))
             .map_err(|e| format!("creating the test roles: {e}"))?;
         Ok(server)
     }
@@ -155,9 +168,14 @@ impl Server {
 
     /// A new empty database owned by the host's role; its URL.
     pub fn database(&self) -> TestDatabase {
+        self.database_owned_by(HOST_ROLE)
+    }
+
+    /// A new empty database owned by `owner`.
+    pub fn database_owned_by(&self, owner: &str) -> TestDatabase {
         let n = DATABASES.fetch_add(1, Ordering::Relaxed);
         let name = format!("t{}_{n}", std::process::id());
-        self.admin().batch_execute(&format!("CREATE DATABASE {name} OWNER {HOST_ROLE}")).expect("a test database");
+        self.admin().batch_execute(&format!("CREATE DATABASE {name} OWNER {owner}")).expect("a test database");
         TestDatabase { name, socket: self.socket.clone() }
     }
 
@@ -197,11 +215,18 @@ impl TestDatabase {
     /// row of their tables (the audit record's aside), as text: two equal
     /// snapshots mean an unchanged database.
     pub fn snapshot(&self) -> String {
+        self.snapshot_where(|_, _| true)
+    }
+
+    /// [`TestDatabase::snapshot`] of the objects `keep(schema, name)`
+    /// accepts (and the schemas `keep(schema, "")` accepts).
+    pub fn snapshot_where(&self, keep: impl Fn(&str, &str) -> bool) -> String {
         let mut client = self.admin();
         let mut text = String::new();
         let objects = client
             .query(
-                "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.oid
+                "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.oid,
+                        pg_get_userbyid(c.relowner)::text || ' ' || coalesce(c.relacl::text, '')
                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                  WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'
                  ORDER BY 1, 2",
@@ -210,7 +235,10 @@ impl TestDatabase {
             .expect("the catalog");
         for object in &objects {
             let (schema, name, kind): (String, String, String) = (object.get(0), object.get(1), object.get(2));
-            text.push_str(&format!("{kind} {schema}.{name}\n"));
+            if !keep(&schema, &name) {
+                continue;
+            }
+            text.push_str(&format!("{kind} {schema}.{name} {}\n", object.get::<_, String>(4)));
             if kind == "r" {
                 let columns = client
                     .query(
@@ -232,11 +260,40 @@ impl TestDatabase {
                 }
             }
         }
-        let roles = client
-            .query("SELECT rolname::text FROM pg_roles WHERE rolname LIKE 'shopdb_plugin_%' ORDER BY 1", &[])
-            .expect("roles");
-        for role in roles {
-            text.push_str(&format!("role {}\n", role.get::<_, String>(0)));
+        // Roles belong to the whole server, which other tests share: what
+        // this database holds of them is its schemas' owners and privileges.
+        let schemas = client
+            .query(
+                "SELECT nspname::text || ' owner ' || pg_get_userbyid(nspowner)::text || ' ' || coalesce(nspacl::text, '')
+                 FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', 'public')
+                 ORDER BY 1",
+                &[],
+            )
+            .expect("schemas");
+        for schema in schemas {
+            let line: String = schema.get(0);
+            if keep(line.split(' ').next().unwrap_or_default(), "") {
+                text.push_str(&format!("schema {line}\n"));
+            }
+        }
+        let routines = client
+            .query(
+                "SELECT n.nspname::text, p.proname::text, pg_get_functiondef(p.oid)
+                 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                 WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' AND p.prokind = 'f'
+                 UNION ALL
+                 SELECT n.nspname::text, t.tgname::text, pg_get_triggerdef(t.oid)
+                 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE NOT t.tgisinternal
+                 ORDER BY 1, 2, 3",
+                &[],
+            )
+            .expect("functions and triggers");
+        for routine in routines {
+            let (schema, name, definition): (String, String, String) = (routine.get(0), routine.get(1), routine.get(2));
+            if keep(&schema, &name) {
+                text.push_str(&format!("routine {schema}.{name}: {definition}\n"));
+            }
         }
         text
     }

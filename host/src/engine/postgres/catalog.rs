@@ -203,6 +203,27 @@ pub struct Owned {
     pub unsafe_functions: Vec<String>,
 }
 
+impl Owned {
+    /// The first object the role owns that no plugin may make, and why: a
+    /// temporary object, one outside its schema, a function that would not
+    /// run with its privileges. (`runner` is the host's own function.)
+    pub fn forbidden(&self, runner: &str) -> Option<(String, &'static str)> {
+        if let Some(name) = self.temporary.first() {
+            return Some((format!("temporary table `{name}`"), "plugins may not use temporary objects"));
+        }
+        if let Some(name) = self.elsewhere.first() {
+            return Some((format!("`{name}`"), "a plugin's objects live in its own schema only"));
+        }
+        let name = self.unsafe_functions.iter().find(|f| *f != runner)?;
+        Some((
+            format!("function `{name}`"),
+            "a function of a plugin must be SECURITY DEFINER with SET search_path FROM CURRENT: a SECURITY \
+             INVOKER function (a trigger's, say) runs with the privileges of whoever writes a row, the \
+             application or the host, and could write anywhere",
+        ))
+    }
+}
+
 /// Everything `role` owns, sorted for the audit.
 pub fn owned_by(client: &mut impl GenericClient, role: &str, schema: &str) -> Result<Owned, postgres::Error> {
     let mut owned = Owned::default();

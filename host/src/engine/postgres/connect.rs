@@ -119,8 +119,7 @@ fn connect_error(error: postgres::Error, config: &Config, target: &DatabaseTarge
         }
         Some(_) => DbError::Engine { target: target.clone(), what: "connecting", source: Box::new(error) },
         None => {
-            let reason = error.to_string();
-            if reason.contains("password missing") {
+            if one_cause(&error).contains("password missing") {
                 DbError::AuthenticationFailed { target: target.clone(), user }
             } else {
                 DbError::Unreachable { target: target.clone(), place: place(config), reason: one_cause(&error) }

@@ -284,19 +284,8 @@ impl PostgresEngine {
             object,
             reason: reason.to_owned(),
         };
-        if let Some(name) = owned.temporary.into_iter().next() {
-            return Err(refuse(format!("temporary table `{name}`"), "plugins may not use temporary objects"));
-        }
-        if let Some(name) = owned.elsewhere.into_iter().next() {
-            return Err(refuse(format!("`{name}`"), "a plugin's objects live in its own schema only"));
-        }
-        if let Some(name) = owned.unsafe_functions.into_iter().find(|f| f != roles::RUNNER) {
-            return Err(refuse(
-                format!("function `{name}`"),
-                "a function of a plugin must be SECURITY DEFINER with SET search_path FROM CURRENT: a SECURITY \
-                 INVOKER function (a trigger's, say) runs with the privileges of whoever writes a row, the \
-                 application or the host, and could write anywhere",
-            ));
+        if let Some((object, reason)) = owned.forbidden(roles::RUNNER) {
+            return Err(refuse(object, reason));
         }
         for (name, _) in owned.relations {
             let accounted = match expected {
@@ -388,7 +377,18 @@ pub fn denial(policy: &Policy, error: &postgres::Error) -> Option<Denial> {
             "plugins run as their own role inside the host's transaction; they may not change role or session".into(),
         );
     }
-    if *code == SqlState::INVALID_TRANSACTION_TERMINATION || text.contains("cannot be executed from a function") {
+    if *code == SqlState::ACTIVE_SQL_TRANSACTION {
+        // ALTER SYSTEM, VACUUM, CREATE INDEX CONCURRENTLY, CREATE DATABASE…
+        return deny(
+            "the host runs each plugin's migrations in one transaction, and this statement cannot run inside one; \
+             leave it out of the migration (a DBA runs it by hand)"
+                .into(),
+        );
+    }
+    if *code == SqlState::INVALID_TRANSACTION_TERMINATION
+        || text.contains("cannot be executed from a function")
+        || text.contains("EXECUTE of transaction commands")
+    {
         return deny("the host runs each plugin's migrations in one transaction; plugins may not control it".into());
     }
     if *code == SqlState::UNDEFINED_TABLE {

@@ -89,11 +89,19 @@ impl Layout {
         let shared: Vec<String> = core_schema::tables().iter().map(|t| format!("{host}.{}", quoted(t))).collect();
         let mut sql = format!(
             "DO $$ BEGIN
+               -- A sister site's host on the same server may be making the
+               -- same role at this moment: the loser of that race finds it made.
                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
-                 CREATE ROLE {r} NOLOGIN NOINHERIT NOCREATEDB NOCREATEROLE;
+                 BEGIN
+                   CREATE ROLE {r} NOLOGIN NOINHERIT NOCREATEDB NOCREATEROLE;
+                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                 END;
                END IF;
                IF NOT pg_has_role(current_user, '{role}', 'MEMBER') THEN
-                 GRANT {r} TO CURRENT_USER;
+                 BEGIN
+                   GRANT {r} TO CURRENT_USER;
+                 EXCEPTION WHEN unique_violation THEN NULL;
+                 END;
                END IF;
                IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = '{name}') THEN
                  CREATE SCHEMA {schema} AUTHORIZATION {r};

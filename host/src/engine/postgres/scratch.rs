@@ -16,7 +16,7 @@
 use super::catalog;
 use super::roles::{quoted, refused_before_running, Layout};
 use crate::core_schema;
-use crate::engine::{Dialect, Policy, Scratch, ScratchError, ScratchSource, SqlError, Touched};
+use crate::engine::{Denial, Dialect, Policy, Scratch, ScratchError, ScratchSource, SqlError, Touched};
 use crate::plugins::inventory::Inventory;
 use crate::schema::names::ObjectKind;
 use crate::schema::sqltext::tokenize;
@@ -280,6 +280,12 @@ impl Scratch for PgScratch {
                 Some(denial) => SqlError::Denied(denial),
                 None => SqlError::Failed(super::message(&error)),
             });
+        }
+        let role = self.layout.role.clone();
+        let owned =
+            catalog::owned_by(self.client(), &role, &schema).map_err(|e| SqlError::Failed(super::message(&e)))?;
+        if let Some((object, reason)) = owned.forbidden(super::roles::RUNNER) {
+            return Err(SqlError::Denied(Denial { action: format!("creating {object}"), reason: reason.into() }));
         }
         let after = catalog::objects(self.client(), &schema).map_err(|e| SqlError::Failed(super::message(&e)))?;
         let did_something = !tokenize(sql).is_empty();
