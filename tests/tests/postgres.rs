@@ -573,3 +573,44 @@ fn a_host_role_without_the_privileges_it_needs_is_told_the_grant_that_fixes_it()
     assert!(run.stderr.contains("ALTER ROLE") && run.stderr.contains("CREATEROLE"), "{}", run.report());
     assert_eq!(db.snapshot(), "", "nothing written");
 }
+
+#[test]
+fn the_libpq_environment_and_url_parameters_fill_in_what_the_url_leaves_out() {
+    let db = server().database();
+    let sandbox = Sandbox::new();
+    sandbox.install(&["computers"]);
+    let socket = server().socket().to_string_lossy().into_owned();
+    let mut from_env = sandbox.command(&["upgrade-all", "--database", "postgresql://"]);
+    from_env.env("PGHOST", &socket).env("PGUSER", HOST_ROLE).env("PGDATABASE", &db.name);
+    sandbox.run(from_env).succeeds().stdout_has("computers");
+    let with_parameters = format!("postgres:///{}?host={socket}&user={HOST_ROLE}", db.name);
+    sandbox.host(&["status", "--json", "--database", &with_parameters]).succeeds();
+    let report = sandbox.host(&["upgrade-all", "--json", "--database", &with_parameters]).succeeds().json();
+    assert_eq!(chain(&report, "computers")["status"], "up_to_date", "the same database both ways: {report:#}");
+}
+
+#[test]
+fn a_postgres_chain_may_begin_later_with_a_baseline() {
+    // The plugin gained PostgreSQL in a later release: its PostgreSQL chain
+    // begins at V2 with a baseline equal to the SQLite schema at V2.
+    let (db, sandbox) = on_postgres();
+    let v1 = "CREATE TABLE late_things (id INTEGER PRIMARY KEY)";
+    let v2 = "ALTER TABLE late_things ADD COLUMN label TEXT";
+    let v3 = "CREATE INDEX late_things_label ON late_things (label)";
+    let pg_v2 = "CREATE TABLE late_things (id bigint PRIMARY KEY, label text)";
+    let pg_ddl = format!("{pg_v2};\n{v3}");
+    let pg_chain = json!([[2, "label", pg_v2], [3, "label_index", v3]]);
+    let extensions = json!({"engines": {"postgres": {"ddl": pg_ddl, "migrations": pg_chain}}});
+    sandbox.install_scripted(
+        "late",
+        json!({"name": "late", "tables": ["late_things"], "ddl": "CREATE TABLE late_things (id INTEGER PRIMARY KEY, label TEXT);
+               CREATE INDEX late_things_label ON late_things (label)",
+               "migrations": [[1, "baseline", v1], [2, "label", v2], [3, "label_index", v3]],
+               "extensions": extensions.to_string()}),
+    );
+    let report = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
+    assert_eq!(chain(&report, "late")["version"], 3, "{report:#}");
+    assert_eq!(history_versions(&db, "late"), [2, 3]);
+    let again = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
+    assert_eq!(chain(&again, "late")["status"], "up_to_date", "{again:#}");
+}
