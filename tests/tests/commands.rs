@@ -261,7 +261,7 @@ fn the_readme_and_the_commands_agree_on_who_takes_which_option() {
     let sandbox = Sandbox::new();
     for (intro, option) in [
         ("The commands that read plugin files take `--plugins-dir DIR`", "--plugins-dir"),
-        ("The commands that use the database take `--database FILE`", "--database"),
+        ("The commands that use the database take `--database FILE|URL`", "--database"),
     ] {
         let listed = readme_commands(&readme, intro);
         assert!(listed.len() > 3, "{listed:?}");
