@@ -281,8 +281,12 @@ impl<'i> Checker<'i> {
 
     fn verdict_of(&self, plugin: &Plugin) -> Result<Checked, CheckError> {
         let started = std::time::Instant::now();
-        let ddl_schema = self.check_ddl(plugin)?;
-        let names = self.check_chain(plugin, &ddl_schema);
+        // One scratch database for both: the DDL's work is rolled back
+        // before the chain runs from the same starting point.
+        let mut scratch = self.scratch_for(plugin)?;
+        let ddl_schema = self.check_ddl(plugin, scratch.as_mut())?;
+        scratch.rewind().map_err(|source| CheckError::Scratch { plugin: plugin.manifest.name.clone(), source })?;
+        let names = self.check_chain(plugin, scratch.as_mut(), &ddl_schema);
         tracing::debug!("{}: scratch checks in {} µs", plugin.manifest.name, started.elapsed().as_micros());
         Ok(Checked { schema: ddl_schema, names: names? })
     }
@@ -290,13 +294,12 @@ impl<'i> Checker<'i> {
     /// The checks on the plugin's DDL: it runs, stays in its tables, creates
     /// exactly the listed tables, references only what it may. Returns the
     /// schema it builds.
-    pub fn check_ddl(&self, plugin: &Plugin) -> Result<Schema, CheckError> {
+    pub fn check_ddl(&self, plugin: &Plugin, ddl_db: &mut dyn Scratch) -> Result<Schema, CheckError> {
         let manifest = &plugin.manifest;
         let name = || manifest.name.clone();
         let scratch_failed = |source: ScratchError| CheckError::Scratch { plugin: name(), source };
         let policy = Arc::new(policy_for(manifest, self.inventory));
         let (ddl, _) = self.sql_of(plugin)?;
-        let mut ddl_db = self.scratch_for(plugin)?;
         ddl_db.run_as(&policy, ddl).map_err(|e| match e {
             SqlError::Denied(denial) => CheckError::DdlDenied { plugin: name(), denial },
             SqlError::Failed(message) => CheckError::DdlFailed { plugin: name(), message },
@@ -320,12 +323,16 @@ impl<'i> Checker<'i> {
     /// migration runs and stays in what the plugin owns, the chain leaves
     /// what the manifest lists, and the result is the schema the DDL builds.
     /// Returns the names the chain creates, migration by migration.
-    pub fn check_chain(&self, plugin: &Plugin, ddl_schema: &Schema) -> Result<ChainNames, CheckError> {
+    pub fn check_chain(
+        &self,
+        plugin: &Plugin,
+        chain_db: &mut dyn Scratch,
+        ddl_schema: &Schema,
+    ) -> Result<ChainNames, CheckError> {
         let manifest = &plugin.manifest;
         let name = || manifest.name.clone();
         let scratch_failed = |source: ScratchError| CheckError::Scratch { plugin: name(), source };
         let policy = Arc::new(policy_for(manifest, self.inventory));
-        let mut chain_db = self.scratch_for(plugin)?;
         let (_, chain) = self.sql_of(plugin)?;
         let mut names = ChainNames::default();
         let mut present: BTreeMap<String, ObjectKind> = BTreeMap::new();

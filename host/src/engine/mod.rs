@@ -632,6 +632,9 @@ pub trait Scratch {
     fn created_objects(&mut self) -> Result<BTreeMap<String, ObjectKind>, ScratchError>;
     /// The schema of the tables (and what is on them) `tables` accepts.
     fn schema(&mut self, tables: &dyn Fn(&str) -> bool) -> Result<Schema, ScratchError>;
+    /// Undoes everything run in it since it was made, so that one scratch
+    /// database serves a plugin's DDL and then its chain.
+    fn rewind(&mut self) -> Result<(), ScratchError>;
 }
 
 /// Makes scratch databases for the checks; shared by their threads.

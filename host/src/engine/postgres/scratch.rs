@@ -233,6 +233,7 @@ impl ScratchSource for PgScratches {
             host: core,
         };
         sql.push_str(&layout.prepare());
+        sql.push_str("SAVEPOINT shopdb_scratch_made;\n");
         if let Err(e) = pooled.client.batch_execute(&sql) {
             let kept = pooled.client.batch_execute("ROLLBACK TO SAVEPOINT shopdb_scratch").is_ok();
             self.pool.give_back(kept.then_some(pooled));
@@ -303,6 +304,12 @@ impl Scratch for PgScratch {
             schema: did_something,
             ..Touched::default()
         })
+    }
+
+    fn rewind(&mut self) -> Result<(), ScratchError> {
+        self.client()
+            .batch_execute("ROLLBACK TO SAVEPOINT shopdb_scratch_made")
+            .map_err(setup("rolling the scratch back"))
     }
 
     fn created_objects(&mut self) -> Result<BTreeMap<String, ObjectKind>, ScratchError> {

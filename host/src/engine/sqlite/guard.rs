@@ -161,6 +161,12 @@ pub enum Refusal {
     Failed(rusqlite::Error),
 }
 
+/// Why VACUUM is refused. Inside a transaction SQLite refuses it before
+/// asking the authorizer; outside one (never, in a run) it attaches a copy.
+const VACUUM_REFUSED: &str = "VACUUM cannot run inside a migration (each chain runs in one transaction, and SQLite \
+                              vacuums only outside one): remove it; an operator may run VACUUM on the database after \
+                              the run";
+
 /// Runs `sql` on `conn` as the plugin `policy` is for, the one way the host
 /// runs a plugin's SQL (in scratch databases and in real runs): the guard
 /// restricts every statement as SQLite prepares it, and the views and
@@ -173,7 +179,13 @@ pub fn run_restricted(conn: &Connection, guard: &Guard, policy: &Arc<Policy>, sq
         conn.execute_batch(sql)
     };
     if let Err(error) = ran {
-        let denial = guard.take_denial().or_else(|| policy.name_taken(&super::errors::sqlite_message(&error)));
+        let message = super::errors::sqlite_message(&error);
+        let vacuum = || {
+            message
+                .contains("cannot VACUUM from within a transaction")
+                .then(|| Denial { action: "VACUUM".into(), reason: VACUUM_REFUSED.into() })
+        };
+        let denial = guard.take_denial().or_else(vacuum).or_else(|| policy.name_taken(&message));
         return Err(denial.map_or(Refusal::Failed(error), Refusal::Denied));
     }
     let touched = guard.take_touched();
@@ -372,11 +384,7 @@ fn decide(policy: &Policy, context: &AuthContext<'_>) -> Result<(), Denial> {
             "the host runs each plugin's migrations in one transaction; plugins may not control it",
         ),
         // VACUUM works on a copy it attaches under an empty file name.
-        AuthAction::Attach { filename: "" } => deny(
-            "VACUUM".into(),
-            "VACUUM cannot run inside a migration (each chain runs in one transaction, and SQLite vacuums only \
-             outside one): remove it; an operator may run VACUUM on the database after the run",
-        ),
+        AuthAction::Attach { filename: "" } => deny("VACUUM".into(), VACUUM_REFUSED),
         AuthAction::Attach { filename } => {
             deny(format!("ATTACH `{filename}`"), "plugins may not attach other database files")
         }

@@ -102,6 +102,7 @@ impl ScratchSource for SqliteScratches {
                 }
             }
         }
+        conn.execute_batch("SAVEPOINT shopdb_scratch").map_err(setup("starting the scratch transaction"))?;
         let guard = Guard::install(&mut conn).map_err(setup("installing the authorizer"))?;
         let before = schema::objects(&conn).map_err(setup("reading the schema"))?.into_keys().collect();
         Ok(Box::new(SqliteScratch { conn, guard, before }))
@@ -134,9 +135,17 @@ impl Scratch for SqliteScratch {
         schema::read(&self.conn, tables)
             .map_err(|e| ScratchError::Setup { what: "reading the schema", reason: e.to_string() })
     }
+
+    fn rewind(&mut self) -> Result<(), ScratchError> {
+        self.conn.execute_batch("ROLLBACK TO shopdb_scratch").map_err(setup("rolling the scratch database back"))
+    }
 }
 
-/// The core schema as an SQLite database image, built once per process.
+/// The head of the core chain in one piece (`migrations/sqlite-head.sql`).
+const CORE_HEAD: &str = include_str!("../../../../migrations/sqlite-head.sql");
+
+/// The core schema as an SQLite database image, built once per process
+/// from [`CORE_HEAD`].
 #[derive(Debug)]
 struct CoreImage {
     bytes: Vec<u8>,
@@ -152,10 +161,9 @@ impl CoreImage {
 
     fn build() -> Result<CoreImage, ScratchError> {
         let mut conn = Connection::open_in_memory().map_err(setup("opening an in-memory database"))?;
-        for migration in core_schema::chain() {
-            conn.execute_batch(&migration.sql).map_err(setup("applying the core chain"))?;
-        }
-        conn.execute_batch(&history_table_ddl(core_schema::HISTORY_TABLE)).map_err(setup("applying the core chain"))?;
+        conn.execute_batch(CORE_HEAD).map_err(setup("building the core schema"))?;
+        conn.execute_batch(&history_table_ddl(core_schema::HISTORY_TABLE))
+            .map_err(setup("building the core schema"))?;
         let names = schema::objects(&conn).map_err(setup("reading the schema"))?.into_keys().collect();
         let bytes = conn.serialize(rusqlite::MAIN_DB).map_err(setup("serializing the core schema"))?.to_vec();
         Ok(CoreImage { bytes, names })
@@ -167,5 +175,47 @@ impl CoreImage {
         conn.deserialize_read_exact(rusqlite::MAIN_DB, self.bytes.as_slice(), self.bytes.len(), false)
             .map_err(setup("copying the core schema"))?;
         Ok(conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn everything(conn: &Connection) -> (Schema, Vec<String>) {
+        let schema = schema::read(conn, |_| true).expect("the schema reads back");
+        let mut rows = Vec::new();
+        for table in schema.tables.keys() {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).expect("a table");
+            let width = stmt.column_count();
+            let read = stmt
+                .query_map([], |r| {
+                    (0..width).map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}"))).collect()
+                })
+                .expect("rows");
+            for row in read {
+                let row: Vec<String> = row.expect("a row");
+                rows.push(format!("{table}: {}", row.join(", ")));
+            }
+        }
+        (schema, rows)
+    }
+
+    #[test]
+    fn the_core_head_file_builds_exactly_what_the_core_chain_builds() {
+        let chain = Connection::open_in_memory().unwrap();
+        for migration in core_schema::chain() {
+            chain.execute_batch(&migration.sql).unwrap();
+        }
+        chain.execute_batch(&history_table_ddl(core_schema::HISTORY_TABLE)).unwrap();
+        let image = CoreImage::build().unwrap();
+        let head = image.open().unwrap();
+        assert_eq!(
+            everything(&chain),
+            everything(&head),
+            "migrations/sqlite-head.sql is not the head of migrations/sqlite/: update it (see its header)"
+        );
+        let names: BTreeSet<String> = schema::objects(&chain).unwrap().into_keys().collect();
+        assert_eq!(names, image.names);
     }
 }
