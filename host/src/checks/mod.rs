@@ -246,10 +246,8 @@ impl<'i> Checker<'i> {
         for sql in std::iter::once(ddl).chain(chain.iter().map(|m| m.sql.as_str())) {
             for token in tokenize(sql) {
                 let Token::Word(word) = token else { continue };
-                if (owners.contains_key(word.as_str()) || is_bookkeeping(&word))
-                    && !present.contains(&word)
-                    && !manifest.owns(&word)
-                {
+                let others = owners.get(word.as_str()).is_some_and(|owner| *owner != manifest.name);
+                if (others || is_bookkeeping(&word)) && !present.contains(&word) && !manifest.owns(&word) {
                     missing.insert(word);
                 }
             }

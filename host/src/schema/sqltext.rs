@@ -48,8 +48,60 @@ impl Token {
 /// which is what SQLite would have refused anyway.
 pub fn tokenize(sql: &str) -> Vec<Token> {
     let mut tokens = Vec::with_capacity(sql.len() / 4);
+    lex(sql, |token, _| tokens.push(token));
+    tokens
+}
+
+/// The statements of `sql`, as slices of it, each with its `;` (the last
+/// without one when the text does not end in one); empty statements are
+/// skipped. A `;` inside a trigger's `BEGIN … END` does not end the
+/// statement (a `CASE … END` inside it is counted as such).
+pub fn statements(sql: &str) -> Vec<&str> {
+    let mut statements = Vec::new();
+    let (mut first, mut trigger, mut depth) = (None::<usize>, false, 0usize);
+    let mut words: Vec<String> = Vec::new();
+    lex(sql, |token, at| {
+        let begins = first.is_none();
+        if begins {
+            first = Some(at);
+            words.clear();
+        }
+        match &token {
+            Token::Word(word) => {
+                if words.len() < 4 {
+                    words.push(word.clone());
+                    trigger = words.first().is_some_and(|w| w == "create") && words.iter().any(|w| w == "trigger");
+                }
+                if trigger {
+                    match word.as_str() {
+                        "begin" | "case" => depth += 1,
+                        "end" => depth = depth.saturating_sub(1),
+                        _ => {}
+                    }
+                }
+            }
+            Token::Punct(p) if p == ";" && depth == 0 => {
+                if let Some(from) = first.take() {
+                    if !begins {
+                        statements.push(&sql[from..=at]);
+                    }
+                }
+                trigger = false;
+            }
+            _ => {}
+        }
+    });
+    if let Some(from) = first {
+        statements.push(sql[from..].trim_end());
+    }
+    statements
+}
+
+/// Lexes `sql`, handing each token and the byte offset it starts at to `push`.
+fn lex(sql: &str, mut push: impl FnMut(Token, usize)) {
     let mut at = 0;
     while let Some(c) = char_at(sql, at) {
+        let start = at;
         let next = char_at(sql, at + c.len_utf8());
         if c.is_whitespace() {
             at += c.len_utf8();
@@ -59,27 +111,27 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
             at = sql[at + 2..].find("*/").map_or(sql.len(), |p| at + 2 + p + 2);
         } else if c == '\'' {
             let (text, end) = quoted(sql, at, '\'');
-            tokens.push(Token::Str(format!("'{}'", text.replace('\'', "''"))));
+            push(Token::Str(format!("'{}'", text.replace('\'', "''"))), start);
             at = end;
         } else if c == '"' || c == '`' {
             let (text, end) = quoted(sql, at, c);
-            tokens.push(Token::Word(lowercase(&text)));
+            push(Token::Word(lowercase(&text)), start);
             at = end;
         } else if c == '[' {
             let end = sql[at..].find(']').map_or(sql.len(), |p| at + p);
-            tokens.push(Token::Word(lowercase(&sql[at + 1..end])));
+            push(Token::Word(lowercase(&sql[at + 1..end])), start);
             at = (end + 1).min(sql.len());
         } else if (c == 'x' || c == 'X') && next == Some('\'') {
             let (text, end) = quoted(sql, at + 1, '\'');
-            tokens.push(Token::Literal(format!("x'{}'", lowercase(&text))));
+            push(Token::Literal(format!("x'{}'", lowercase(&text))), start);
             at = end;
         } else if c.is_alphabetic() || c == '_' {
             let end = scan(sql, at, |c| c.is_alphanumeric() || c == '_' || c == '$');
-            tokens.push(Token::Word(lowercase(&sql[at..end])));
+            push(Token::Word(lowercase(&sql[at..end])), start);
             at = end;
         } else if c.is_ascii_digit() || (c == '.' && next.is_some_and(|n| n.is_ascii_digit())) {
             let end = scan(sql, at, |c| c.is_ascii_alphanumeric() || c == '.');
-            tokens.push(Token::Literal(sql[at..end].to_ascii_lowercase()));
+            push(Token::Literal(sql[at..end].to_ascii_lowercase()), start);
             at = end;
         } else {
             let two = next.map(|n| [c, n]);
@@ -98,10 +150,9 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
                 _ => &sql[at..at + c.len_utf8()],
             };
             at += if two == Some(['=', '=']) { 2 } else { op.len() };
-            tokens.push(Token::Punct(op.to_owned()));
+            push(Token::Punct(op.to_owned()), start);
         }
     }
-    tokens
 }
 
 /// The character starting at byte `at` of `sql`, if any.
@@ -336,6 +387,20 @@ pub fn objects_after<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_split_where_sqlite_would() {
+        let sql = "CREATE TABLE a (x TEXT DEFAULT ';');\n-- a comment; with a semicolon\n;;
+            CREATE TRIGGER t AFTER INSERT ON a BEGIN
+              UPDATE a SET x = CASE WHEN x = 'y' THEN 'z' END; DELETE FROM a WHERE x = \";\";
+            END;
+            CREATE INDEX \"a;b\" ON a (x)";
+        let split = statements(sql);
+        assert_eq!(split.len(), 3, "{split:#?}");
+        assert!(split[0].starts_with("CREATE TABLE a") && split[0].ends_with(");"));
+        assert!(split[1].starts_with("CREATE TRIGGER t") && split[1].ends_with("END;"), "{}", split[1]);
+        assert_eq!(split[2], "CREATE INDEX \"a;b\" ON a (x)");
+    }
 
     #[test]
     fn case_quoting_spacing_and_comments_do_not_matter() {

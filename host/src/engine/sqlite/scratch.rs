@@ -15,6 +15,7 @@ use crate::core_schema;
 use crate::engine::{Policy, Scratch, ScratchError, ScratchSource, SqlError, Touched};
 use crate::plugins::inventory::Inventory;
 use crate::schema::names::{is_bookkeeping, ObjectKind};
+use crate::schema::sqltext::{name_changes, statements, NameChange};
 use crate::schema::Schema;
 use rusqlite::Connection;
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,7 +32,7 @@ pub struct SqliteScratches {
     /// Each usable plugin's tables and DDL, for the catalog.
     ddls: Vec<(Vec<String>, String)>,
     /// Table → the statements that create it, its indexes and triggers;
-    /// built the first time a plugin's SQL names another plugin's table.
+    /// read the first time a plugin's SQL names another plugin's table.
     catalog: OnceLock<BTreeMap<String, Vec<String>>>,
 }
 
@@ -42,33 +43,20 @@ impl SqliteScratches {
         Ok(SqliteScratches { base: CoreImage::get()?, ddls, catalog: OnceLock::new() })
     }
 
-    /// Every plugin's DDL applied once into a catalog database, read back as
-    /// table → statements. Only what a plugin creates on its own listed
-    /// tables is kept; a broken plugin is refused on its own account and
-    /// must not make the others fail.
+    /// Every plugin's DDL read as table → the statements that create it
+    /// and what is on it (indexes, triggers), by its words: no SQL runs.
+    /// Only what a plugin creates on its own listed tables is kept.
     fn catalog(&self) -> &BTreeMap<String, Vec<String>> {
         self.catalog.get_or_init(|| {
             let mut catalog: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            let Ok(catalog_db) = Connection::open_in_memory() else {
-                return catalog;
-            };
-            let mut seen: i64 = 0;
             for (tables, ddl) in &self.ddls {
-                let _ = catalog_db.execute_batch(ddl);
-                let Ok(mut stmt) = catalog_db.prepare_cached(
-                    "SELECT rowid, lower(tbl_name), sql FROM sqlite_master WHERE rowid > ?1 AND sql IS NOT NULL ORDER BY rowid",
-                ) else {
-                    continue;
-                };
-                let Ok(rows) =
-                    stmt.query_map([seen], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
-                else {
-                    continue;
-                };
-                for (rowid, table, sql) in rows.flatten() {
-                    seen = seen.max(rowid);
-                    if tables.contains(&table) {
-                        catalog.entry(table).or_default().push(sql);
+                for statement in statements(ddl) {
+                    for change in name_changes(statement) {
+                        let NameChange::Created { name, on, .. } = change else { continue };
+                        let table = on.unwrap_or(name);
+                        if tables.contains(&table) {
+                            catalog.entry(table).or_default().push(statement.to_owned());
+                        }
                     }
                 }
             }
