@@ -183,7 +183,7 @@ pub fn run(report: &mut String, quick: bool) {
         growth_exponent(&points.2),
         growth_exponent(&points.1)
     );
-    let _ = writeln!(report, "Target: N=1000 × M=20 check + no-op apply ≤ 2 s, growth linear.\n");
+    let _ = writeln!(report, "Target: N=1000 × M=20 check + no-op apply ≤ 1.5 s, growth linear.\n");
 }
 
 /// One point of the grid, for profiling: prints check, fresh and no-op times.
