@@ -323,8 +323,10 @@ fn uninstall_shows_first_then_backs_up_and_drops_in_one_go() {
     assert_eq!(bytes(&sandbox.database()), before, "uninstall without --yes changed the database");
 
     let done = sandbox.host(&["uninstall", "--plugin", "usb", "--yes", "--json"]).succeeds().json();
-    let backup = Path::new(done["backup"].as_str().unwrap()).to_owned();
+    let backup = Path::new(done["backup"]["path"].as_str().unwrap()).to_owned();
     assert_eq!(backup.parent(), sandbox.database().parent(), "the backup sits next to the database");
+    let restore = done["backup"]["restore"].as_str().unwrap();
+    assert!(restore.starts_with("cp ") && restore.contains(backup.to_str().unwrap()), "{restore}");
     // Restored, the backup is the database as it was.
     let restored = sandbox.path().join("restored.sqlite");
     std::fs::copy(&backup, &restored).unwrap();

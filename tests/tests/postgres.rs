@@ -663,3 +663,58 @@ fn an_applied_migration_edited_afterwards_is_refused_as_on_sqlite() {
     assert!(reason.contains("was changed after it was applied"), "{reason}");
     assert_eq!(before, db.snapshot());
 }
+
+#[test]
+fn uninstall_shows_then_backs_up_with_pg_dump_and_drops_and_the_backup_restores() {
+    let (db, sandbox) = on_postgres();
+    sandbox.install(&["computers", "usb"]);
+    sandbox.host(&["upgrade-all", "-q"]).succeeds();
+    db.admin()
+        .batch_execute("INSERT INTO usb.usb_vendors (vendor_id, product_id, name) VALUES ('046d', 'c52b', 'Logitech'), ('0781', '5567', 'SanDisk')")
+        .unwrap();
+    sandbox.host(&["uninstall", "--plugin", "computers"]).exits(2).stderr_has("'usb' depends on it");
+    let before = db.snapshot();
+    let shown = sandbox.host(&["uninstall", "--plugin", "usb"]).succeeds();
+    assert!(shown.stdout.contains("usb_vendors") && shown.stdout.contains("2 rows"), "{}", shown.report());
+    assert_eq!(before, db.snapshot(), "without --yes nothing changes");
+
+    let done = sandbox.host(&["uninstall", "--plugin", "usb", "--yes", "--json"]).succeeds().json();
+    let dump = std::path::PathBuf::from(done["backup"]["path"].as_str().unwrap());
+    assert!(dump.starts_with(sandbox.path()) && dump.exists(), "{done:#}");
+    assert!(!schema_exists(&db, "usb"), "the plugin's schema is dropped");
+    let left = db.snapshot();
+    assert!(!left.contains("usb") || left.lines().all(|l| !l.contains("usb_")), "{left}");
+    let restore = done["backup"]["restore"].as_str().unwrap();
+    assert!(restore.starts_with("pg_restore ") && !restore.contains(PASSWORD), "{restore}");
+    // The printed command, as an operator runs it, brings everything back
+    // (the audit record keeps the uninstall).
+    let output = std::process::Command::new("sh").arg("-c").arg(restore).current_dir(sandbox.path()).output().unwrap();
+    assert!(output.status.success(), "{restore}: {}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(before, db.snapshot(), "the backup restores the plugin, its history and its records");
+    sandbox.host(&["upgrade-all", "--json"]).succeeds();
+    assert_eq!(before, db.snapshot(), "and the host sees it as it was");
+}
+
+#[test]
+fn uninstall_drops_nothing_when_pg_dump_is_too_old_or_fails() {
+    let (db, sandbox) = on_postgres();
+    sandbox.install(&["computers", "usb"]);
+    sandbox.host(&["upgrade-all", "-q"]).succeeds();
+    let before = db.snapshot();
+    let bin = sandbox.path().join("fake-bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("pg_dump");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    for (script, expected) in [
+        ("#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n", "older than the server"),
+        ("#!/bin/sh\n[ \"$1\" = --version ] && echo 'pg_dump (PostgreSQL) 99.0' && exit 0\necho 'pg_dump: error: connection refused' >&2; exit 1\n", "pg_dump failed: pg_dump: error: connection refused"),
+    ] {
+        std::fs::write(&fake, script).unwrap();
+        shopdb_tests::set_mode(&fake, 0o755);
+        let mut command = sandbox.command(&["uninstall", "--plugin", "usb", "--yes"]);
+        command.env("PATH", &path);
+        let run = sandbox.run(command).exits(2);
+        assert!(run.stderr.contains(expected) && run.stderr.contains("nothing was dropped"), "{}", run.report());
+        assert_eq!(before, db.snapshot(), "nothing dropped, nothing left behind");
+    }
+}

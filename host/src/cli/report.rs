@@ -168,7 +168,10 @@ pub fn uninstall(out: &mut dyn Write, report: &UninstallReport) -> io::Result<()
     }
     table(out, &rows)?;
     match (&report.backup, report.dropped) {
-        (Some(backup), true) => writeln!(out, "backup of the database before dropping: {}", backup.display()),
+        (Some(backup), true) => {
+            writeln!(out, "backup written before dropping: {}", backup.path.display())?;
+            writeln!(out, "to restore it: {}", backup.restore)
+        }
         _ => writeln!(out, "nothing was dropped; run again with --yes to drop these (a backup is written first)"),
     }
 }

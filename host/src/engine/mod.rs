@@ -118,8 +118,9 @@ pub trait Engine: std::fmt::Debug {
     fn read_schema(&self, plugin: &str, tables: &dyn Fn(&str) -> bool) -> Result<Schema, DbError>;
     /// How many rows `plugin`'s `table` holds.
     fn row_count(&self, plugin: &str, table: &str) -> Result<i64, DbError>;
-    /// Writes a consistent copy of the whole database to `path`.
-    fn backup_to(&self, path: &Path) -> Result<(), DbError>;
+    /// Writes a backup that holds at least `plugin`'s objects, history and
+    /// records (whose history table is `history`), before they are dropped.
+    fn backup(&mut self, plugin: &str, history: Option<&str>) -> Result<Backup, DbError>;
 
     /// Starts a run of chains (see [`Session`]).
     fn begin_session(&mut self, dry_run: bool) -> Result<(), DbError>;
@@ -542,6 +543,9 @@ pub enum DbError {
     /// The disk (or a size limit) is full.
     #[error("database `{0}` is full: free disk space (or raise the file size limit) and run again; nothing was half-applied")]
     Full(DatabaseTarget),
+    /// No backup could be written (so nothing was dropped).
+    #[error("database `{target}`: no backup was written: {reason}")]
+    BackupFailed { target: DatabaseTarget, reason: String },
     /// What this host cannot do on this engine yet.
     #[error("database `{0}`: this is not built for PostgreSQL yet")]
     NotBuilt(DatabaseTarget),
@@ -620,6 +624,16 @@ pub enum ApplyError {
     /// A refinery failure not covered above.
     #[error("refinery failed: {0}")]
     Refinery(String),
+}
+
+/// A backup written before a destructive command: where, and the command
+/// that restores it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Backup {
+    /// The backup file.
+    pub path: PathBuf,
+    /// The shell command an operator runs to restore it.
+    pub restore: String,
 }
 
 /// A scratch database of the operator's engine, for trying a plugin's SQL.

@@ -7,13 +7,14 @@
 //! the whole database first (SQLite's online backup), and drops everything
 //! in one transaction that a foreign-key check guards.
 
-use crate::engine::{ApplyError, AuditEntry, AuditOutcome, DatabaseTarget, DbError, DroppedObject, Engine, Session};
+use crate::engine::{
+    ApplyError, AuditEntry, AuditOutcome, Backup, DatabaseTarget, DbError, DroppedObject, Engine, Session,
+};
 use crate::error_chain::one_line;
 use crate::plugins::inventory::Inventory;
 use crate::plugins::manifest::history_table;
 use crate::schema::names::ObjectKind;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
 
 /// What uninstall did, or would do.
 #[derive(Debug, Clone, Serialize)]
@@ -26,8 +27,8 @@ pub struct UninstallReport {
     pub objects: Vec<DroppedObject>,
     /// Its history table, if it has one.
     pub history_table: Option<String>,
-    /// Where the backup was written (only when dropped).
-    pub backup: Option<PathBuf>,
+    /// The backup written before dropping, and how to restore it.
+    pub backup: Option<Backup>,
     /// Whether anything was dropped (`false`: shown only, run with --yes).
     pub dropped: bool,
 }
@@ -123,15 +124,7 @@ pub fn uninstall(
         return Ok(report);
     }
 
-    let Some(file) = db.target().path() else {
-        return Err(UninstallError::Failed {
-            plugin: plugin.to_owned(),
-            reason: "backing up this engine is not built into this host yet; nothing was dropped".into(),
-        });
-    };
-    let backup = backup_path(file);
-    db.backup_to(&backup)?;
-    report.backup = Some(backup);
+    report.backup = Some(db.backup(plugin, report.history_table.as_deref())?);
     drop_everything(db, &report)
         .map_err(|e| UninstallError::Failed { plugin: plugin.to_owned(), reason: one_line(&e) })?;
     report.dropped = true;
@@ -151,23 +144,9 @@ fn drop_everything(db: &mut dyn Engine, report: &UninstallReport) -> Result<(), 
         reason: Some(format!(
             "dropped {}; backup {}",
             dropped.join(", "),
-            report.backup.as_ref().map_or_else(String::new, |b| b.display().to_string())
+            report.backup.as_ref().map_or_else(String::new, |b| b.path.display().to_string())
         )),
     })?;
     tx.drop_plugin(&report.plugin, &report.objects, report.history_table.as_deref())?;
     tx.commit().map(drop)
-}
-
-/// `<file>.<UTC timestamp>.bak` next to the database, never an existing file.
-fn backup_path(database: &Path) -> PathBuf {
-    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    let stamp = time::OffsetDateTime::now_utc().format(&format).unwrap_or_else(|_| "backup".into());
-    let name = database.file_name().map_or_else(|| "shopdb.sqlite".into(), |n| n.to_string_lossy().into_owned());
-    let mut candidate = database.with_file_name(format!("{name}.{stamp}.bak"));
-    let mut n = 1;
-    while candidate.exists() {
-        candidate = database.with_file_name(format!("{name}.{stamp}-{n}.bak"));
-        n += 1;
-    }
-    candidate
 }

@@ -97,6 +97,19 @@ fn version_text(num: i32) -> String {
     format!("{}.{}", num / 10_000, num % 10_000)
 }
 
+/// A `postgresql://` URL for these settings without the password, for a
+/// command line the operator is shown (`pg_restore --dbname=…`).
+pub fn display_url(config: &Config) -> String {
+    let user = config.get_user().unwrap_or_default();
+    let database = config.get_dbname().unwrap_or_default();
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    match config.get_hosts().first() {
+        Some(Host::Tcp(host)) => format!("postgresql://{user}@{host}:{port}/{database}"),
+        Some(Host::Unix(path)) => format!("postgresql://{user}@/{database}?host={}&port={port}", path.display()),
+        None => format!("postgresql://{user}@/{database}"),
+    }
+}
+
 /// Where the configuration points, for messages: `host:port` or the socket.
 pub fn place(config: &Config) -> String {
     let port = config.get_ports().first().copied().unwrap_or(5432);

@@ -31,6 +31,7 @@
 pub mod catalog;
 mod connect;
 mod driver;
+mod dump;
 pub mod roles;
 pub mod scratch;
 
@@ -45,7 +46,7 @@ pub fn scratch_config(url: &str, target: &DatabaseTarget) -> Result<Config, DbEr
 use crate::core_schema::{self, AUDIT_TABLE, MARKS_TABLE, OWNERS_TABLE, PLUGINS_TABLE};
 use crate::engine::history::HistoryError;
 use crate::engine::{
-    Actor, AppliedMigration, ApplyError, AuditEntry, AuditRecord, ChainRun, DatabaseTarget, DbError, Denial,
+    Actor, AppliedMigration, ApplyError, AuditEntry, AuditRecord, Backup, ChainRun, DatabaseTarget, DbError, Denial,
     DroppedObject, Engine, Execution, Mark, OpenMode, Policy, RecordedMark, RecordedObject,
 };
 use crate::plugins::inventory::InstalledPlugin;
@@ -59,7 +60,6 @@ use postgres::{Client, Config};
 use refinery::{Migration, Runner, Target};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -575,8 +575,8 @@ impl Engine for PostgresEngine {
         Ok(row.get(0))
     }
 
-    fn backup_to(&self, _path: &Path) -> Result<(), DbError> {
-        Err(DbError::NotBuilt(self.target.clone()))
+    fn backup(&mut self, plugin: &str, history: Option<&str>) -> Result<Backup, DbError> {
+        dump::backup(self.client.get_mut(), &self.config, &self.target, plugin, history)
     }
 
     fn begin_session(&mut self, dry_run: bool) -> Result<(), DbError> {

@@ -77,6 +77,25 @@ impl Layout {
         format!("{}.{RUNNER}", quoted(&self.schema))
     }
 
+    /// What the role is granted outside its own schema: use of the host's
+    /// schema, reading and referencing the core's shared tables and its
+    /// dependencies' tables.
+    pub fn grants(&self) -> String {
+        let (r, host) = (quoted(&self.role), quoted(&self.host));
+        let shared: Vec<String> = core_schema::tables().iter().map(|t| format!("{host}.{}", quoted(t))).collect();
+        let mut sql = format!(
+            "GRANT USAGE ON SCHEMA {host} TO {r};\nGRANT SELECT, REFERENCES ON {} TO {r};\n",
+            shared.join(", ")
+        );
+        for dependency in &self.dependencies {
+            let d = quoted(dependency);
+            sql.push_str(&format!(
+                "GRANT USAGE ON SCHEMA {d} TO {r}; GRANT SELECT, REFERENCES ON ALL TABLES IN SCHEMA {d} TO {r};\n"
+            ));
+        }
+        sql
+    }
+
     /// The statements that make (or bring up to date) the role, the schema,
     /// the privileges and the runner before the plugin's SQL runs: the role
     /// owns its schema, may use the host's schema and read and reference the
@@ -84,9 +103,8 @@ impl Layout {
     /// the host is a member of the role (to make objects owned by it), never
     /// the other way round. Idempotent; run inside a transaction.
     pub fn prepare(&self) -> String {
-        let (r, schema, host) = (quoted(&self.role), quoted(&self.schema), quoted(&self.host));
+        let (r, schema) = (quoted(&self.role), quoted(&self.schema));
         let (role, name) = (self.role.replace('\'', "''"), self.schema.replace('\'', "''"));
-        let shared: Vec<String> = core_schema::tables().iter().map(|t| format!("{host}.{}", quoted(t))).collect();
         let mut sql = format!(
             "DO $$ BEGIN
                -- A sister site's host on the same server may be making the
@@ -106,17 +124,9 @@ impl Layout {
                IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = '{name}') THEN
                  CREATE SCHEMA {schema} AUTHORIZATION {r};
                END IF;
-             END $$;
-             GRANT USAGE ON SCHEMA {host} TO {r};
-             GRANT SELECT, REFERENCES ON {} TO {r};\n",
-            shared.join(", ")
+             END $$;\n"
         );
-        for dependency in &self.dependencies {
-            let d = quoted(dependency);
-            sql.push_str(&format!(
-                "GRANT USAGE ON SCHEMA {d} TO {r}; GRANT SELECT, REFERENCES ON ALL TABLES IN SCHEMA {d} TO {r};\n"
-            ));
-        }
+        sql.push_str(&self.grants());
         sql.push_str(&format!(
             "CREATE OR REPLACE FUNCTION {schema}.{RUNNER}(sql text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
                SET search_path = {path} AS $fn$ BEGIN EXECUTE sql; END $fn$;

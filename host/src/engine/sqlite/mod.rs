@@ -22,8 +22,8 @@ pub mod scratch;
 use crate::core_schema::{self, LEGACY_NAMES};
 use crate::engine::history::HistoryError;
 use crate::engine::{
-    Actor, AppliedMigration, ApplyError, AuditEntry, AuditRecord, ChainRun, DatabaseTarget, DbError, DroppedObject,
-    Engine, Execution, Mark, OpenMode, PluginRecord, Policy, RecordedMark, RecordedObject, Touched,
+    Actor, AppliedMigration, ApplyError, AuditEntry, AuditRecord, Backup, ChainRun, DatabaseTarget, DbError,
+    DroppedObject, Engine, Execution, Mark, OpenMode, PluginRecord, Policy, RecordedMark, RecordedObject, Touched,
     DEFAULT_BUSY_TIMEOUT,
 };
 use crate::plugins::inventory::InstalledPlugin;
@@ -528,14 +528,13 @@ impl Engine for SqliteEngine {
         self.conn.query_row(&sql, [], |r| r.get(0)).map_err(|e| self.error("counting rows", e))
     }
 
-    fn backup_to(&self, target: &Path) -> Result<(), DbError> {
-        let mut copy =
-            Connection::open(target).map_err(|e| classify(target, "creating the backup", e, self.busy_timeout))?;
-        let backup =
-            rusqlite::backup::Backup::new(&self.conn, &mut copy).map_err(|e| self.error("starting the backup", e))?;
-        backup
-            .run_to_completion(256, Duration::from_millis(0), None)
-            .map_err(|e| classify(target, "writing the backup", e, self.busy_timeout))
+    fn backup(&mut self, _plugin: &str, _history: Option<&str>) -> Result<Backup, DbError> {
+        let file = self.path.clone();
+        let target = backup_path(&file);
+        self.backup_to(&target)?;
+        let quote = |p: &Path| format!("'{}'", p.to_string_lossy().replace('\'', r"'\''"));
+        let restore = format!("cp {} {}", quote(&target), quote(&file));
+        Ok(Backup { path: target, restore })
     }
 
     fn begin_session(&mut self, dry_run: bool) -> Result<(), DbError> {
@@ -768,6 +767,34 @@ impl Engine for SqliteEngine {
 #[cfg(test)]
 pub(crate) fn file_made_with(path: &Path, sql: &str) {
     Connection::open(path).and_then(|c| c.execute_batch(sql)).expect("the setup runs");
+}
+
+/// `<file>.<UTC timestamp>.bak` next to the database, never an existing file.
+fn backup_path(database: &Path) -> PathBuf {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let stamp = time::OffsetDateTime::now_utc().format(&format).unwrap_or_else(|_| "backup".into());
+    let name = database.file_name().map_or_else(|| "shopdb.sqlite".into(), |n| n.to_string_lossy().into_owned());
+    let mut candidate = database.with_file_name(format!("{name}.{stamp}.bak"));
+    let mut n = 1;
+    while candidate.exists() {
+        candidate = database.with_file_name(format!("{name}.{stamp}-{n}.bak"));
+        n += 1;
+    }
+    candidate
+}
+
+impl SqliteEngine {
+    /// Writes a consistent copy of the whole database to `target` (SQLite's
+    /// online backup).
+    fn backup_to(&self, target: &Path) -> Result<(), DbError> {
+        let mut copy =
+            Connection::open(target).map_err(|e| classify(target, "creating the backup", e, self.busy_timeout))?;
+        let backup =
+            rusqlite::backup::Backup::new(&self.conn, &mut copy).map_err(|e| self.error("starting the backup", e))?;
+        backup
+            .run_to_completion(256, Duration::from_millis(0), None)
+            .map_err(|e| classify(target, "writing the backup", e, self.busy_timeout))
+    }
 }
 
 #[cfg(test)]
