@@ -718,3 +718,119 @@ fn uninstall_drops_nothing_when_pg_dump_is_too_old_or_fails() {
         assert_eq!(before, db.snapshot(), "nothing dropped, nothing left behind");
     }
 }
+
+#[test]
+fn bootstrap_builds_the_same_schema_as_the_chains_on_postgres() {
+    use shopdb_host::engine::{open, DatabaseTarget, OpenMode};
+    let (chains_db, chains) = on_postgres();
+    chains.install(&BUNDLED);
+    chains.host(&["upgrade-all", "-q"]).succeeds();
+    let (ddl_db, from_ddl) = on_postgres();
+    from_ddl.install(&BUNDLED);
+    let report = from_ddl.host(&["bootstrap", "--json"]).succeeds().json();
+    for plugin in BUNDLED {
+        assert_eq!(chain(&report, plugin)["how"], "bootstrapped", "{report:#}");
+        assert_eq!(history_versions(&ddl_db, plugin), (1..=head_of(plugin) as i32).collect::<Vec<_>>());
+    }
+    let timeout = std::time::Duration::from_secs(5);
+    let a = open(&DatabaseTarget::parse(&chains_db.url()).unwrap(), OpenMode::Read, timeout).unwrap().unwrap();
+    let b = open(&DatabaseTarget::parse(&ddl_db.url()).unwrap(), OpenMode::Read, timeout).unwrap().unwrap();
+    for plugin in BUNDLED {
+        let (sa, sb) = (a.read_schema(plugin, &|_| true).unwrap(), b.read_schema(plugin, &|_| true).unwrap());
+        let diff = sa.diff("the chains", &sb, "bootstrap");
+        assert!(diff.is_empty(), "{plugin}: {diff:#?}");
+    }
+    let status = from_ddl.host(&["status", "--json"]).succeeds().json();
+    assert_eq!(chain(&status, "printers")["marks"][0]["how"], "bootstrapped", "{status:#}");
+    from_ddl.host(&["status"]).succeeds().stdout_has("(bootstrapped V");
+    from_ddl.host(&["upgrade-all", "--json"]).succeeds();
+    assert_eq!(from_ddl.host(&["bootstrap", "--json"]).exits(1).json()["chains"].as_array().map(Vec::len), Some(7));
+}
+
+/// The PostgreSQL `ledger` chain (see deploy.rs for the SQLite one): a table
+/// created in V2 and dropped in V4, with indexes in between.
+const LEDGER: [(i64, &str, &str); 4] = [
+    (1, "baseline", "CREATE TABLE ledger_entries (id bigint PRIMARY KEY, amount integer NOT NULL);"),
+    (2, "staging", "CREATE TABLE ledger_staging (id bigint, amount integer); CREATE INDEX ledger_staging_id ON ledger_staging (id);"),
+    (3, "entries_amount", "CREATE INDEX ledger_entries_amount ON ledger_entries (amount);"),
+    (4, "staging_done", "INSERT INTO ledger_entries (id, amount) SELECT id, amount FROM ledger_staging; DROP TABLE ledger_staging;"),
+];
+const LEDGER_DDL: &str = "CREATE TABLE ledger_entries (id bigint PRIMARY KEY, amount integer NOT NULL);
+                          CREATE INDEX ledger_entries_amount ON ledger_entries (amount);";
+
+/// A database with the core schema and `chain` run by hand (as the host's
+/// role, in schema `ledger`) up to `upto`, without history: an older
+/// deploy, or a restored dump.
+fn hand_made(chain: &[(i64, &str, &str)], upto: usize) -> (TestDatabase, Sandbox) {
+    let (db, sandbox) = on_postgres();
+    sandbox.host(&["upgrade-all", "-q"]).succeeds();
+    let mut host = server().connect_as(HOST_ROLE, &db.name);
+    host.batch_execute("CREATE SCHEMA ledger; SET search_path = ledger, shopdb").unwrap();
+    for (_, _, sql) in &chain[..upto] {
+        host.batch_execute(sql).unwrap();
+    }
+    sandbox.install_scripted("ledger", plugin_spec("ledger", &["ledger_entries"], &[], LEDGER_DDL, chain));
+    (db, sandbox)
+}
+
+#[test]
+fn objects_found_without_history_are_adopted_at_exactly_their_version_on_postgres() {
+    for upto in 1..=LEDGER.len() {
+        let (db, sandbox) = hand_made(&LEDGER, upto);
+        let version = upto as i64;
+        let status = sandbox.host(&["status", "--json"]).succeeds().json();
+        assert_eq!(chain(&status, "ledger")["will_adopt"], version, "V{version}: {status:#}");
+        let report = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
+        let ledger = chain(&report, "ledger");
+        if upto == LEDGER.len() {
+            assert_eq!((&ledger["status"], &ledger["how"]), (&json!("recorded"), &json!("adopted")), "{ledger:#}");
+        } else {
+            assert_eq!((&ledger["status"], &ledger["adopted"]), (&json!("applied"), &json!(version)), "{ledger:#}");
+        }
+        assert_eq!(history_versions(&db, "ledger"), [1, 2, 3, 4]);
+        let status = sandbox.host(&["status", "--json"]).succeeds().json();
+        assert_eq!(chain(&status, "ledger")["marks"][0]["how"], "adopted", "{status:#}");
+        sandbox.host(&["check"]).succeeds();
+        // Adopted objects belong to the plugin's role, as if its chain had made them.
+        let owner: String = db
+            .admin()
+            .query_one("SELECT pg_get_userbyid(relowner)::text FROM pg_class WHERE relname = 'ledger_entries'", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(owner, "shopdb_plugin_ledger");
+    }
+}
+
+#[test]
+fn versions_only_data_tells_apart_are_refused_with_the_stamp_to_run_on_postgres() {
+    let chain_ = [
+        (1, "baseline", "CREATE TABLE ledger_entries (id bigint PRIMARY KEY, amount integer NOT NULL);"),
+        (2, "opening_balance", "INSERT INTO ledger_entries (id, amount) VALUES (1, 100);"),
+        (3, "entries_amount", "CREATE INDEX ledger_entries_amount ON ledger_entries (amount);"),
+    ];
+    let (db, sandbox) = hand_made(&chain_, 1);
+    let before = db.snapshot();
+    let report = sandbox.host(&["upgrade-all", "--json"]).exits(1).json();
+    let reason = chain(&report, "ledger")["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("shopdb-host stamp --plugin ledger --version 2"), "{reason}");
+    assert_eq!(before, db.snapshot(), "nothing is written while the version is not known");
+    sandbox.host(&["stamp", "--plugin", "ledger", "--version", "1"]).succeeds();
+    sandbox.host(&["status"]).succeeds().stdout_has("(stamped V1)");
+    let report = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
+    assert_eq!(chain(&report, "ledger")["migrations"], json!(["V2__opening_balance", "V3__entries_amount"]));
+    sandbox
+        .host(&["stamp", "--plugin", "ledger", "--version", "2"])
+        .exits(2)
+        .stderr_has("only records history forward");
+}
+
+#[test]
+fn a_schema_of_the_plugins_name_holding_someone_elses_table_is_not_taken_over() {
+    let (db, sandbox) = hand_made(&LEDGER, 1);
+    server().connect_as(HOST_ROLE, &db.name).batch_execute("CREATE TABLE ledger.dba_notes (note text)").unwrap();
+    let before = db.snapshot();
+    let run = sandbox.host(&["upgrade-all", "--json"]).exits(1);
+    let reason = chain(&run.json(), "ledger")["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("`ledger.dba_notes`") && reason.contains("move it"), "{reason}");
+    assert_eq!(before, db.snapshot());
+}

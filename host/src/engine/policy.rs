@@ -109,13 +109,19 @@ impl Policy {
     /// chain created once, such as a table a later migration dropped), or
     /// nobody owns it and the plugin may take new names.
     pub(crate) fn owns(&self, table: &str) -> bool {
-        if self.owned.contains(table) || self.owners.get(table).is_some_and(|owner| *owner == self.plugin) {
+        if self.claims(table) {
             return true;
         }
         self.may_use_unclaimed
             && !self.owners.contains_key(table)
             && crate::schema::names::reserved_object_name(table).is_none()
             && !table.starts_with("pragma_")
+    }
+
+    /// Whether `name` is the plugin's by its manifest or by the database's
+    /// records (not merely a name no one has claimed).
+    pub(crate) fn claims(&self, name: &str) -> bool {
+        self.owned.contains(name) || self.owners.get(name).is_some_and(|owner| *owner == self.plugin)
     }
 
     /// Whether the plugin may give a new object (index, trigger, table,

@@ -59,22 +59,26 @@ pub fn read(
         }
         if kind == "v" || kind == "m" {
             let definition: String = client.query_one("SELECT pg_get_viewdef($1::oid, true)", &[&oid])?.get(0);
-            read.views.insert(name, normalize(&definition));
+            read.views.insert(name, normalize(&unqualified(&definition, schema)));
             continue;
         }
-        let table = read_table(client, oid)?;
+        let table = read_table(client, oid, schema)?;
         for row in client.query(
             "SELECT tgname::text, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = $1 AND NOT tgisinternal",
             &[&oid],
         )? {
-            read.triggers.insert(row.get(0), normalize(row.get::<_, &str>(1)));
+            read.triggers.insert(row.get(0), normalize(&unqualified(row.get::<_, &str>(1), schema)));
         }
         read.tables.insert(name, table);
     }
     Ok(read)
 }
 
-fn read_table(client: &mut impl GenericClient, oid: postgres::types::Oid) -> Result<Table, postgres::Error> {
+fn read_table(
+    client: &mut impl GenericClient,
+    oid: postgres::types::Oid,
+    schema: &str,
+) -> Result<Table, postgres::Error> {
     let mut table = Table::default();
     let columns = client.query(
         "SELECT a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
@@ -171,10 +175,34 @@ fn read_table(client: &mut impl GenericClient, oid: postgres::types::Oid) -> Res
         if constraint_indexes.contains(&index_oid) {
             continue;
         }
-        let definition = normalize(index.get::<_, &str>(3));
+        let definition = normalize(&unqualified(index.get::<_, &str>(3), schema));
         table.indexes.insert(index.get(1), Index { unique: index.get(2), origin: "c".into(), definition });
     }
     Ok(table)
+}
+
+/// `definition` (of an index, a trigger, a view) without the qualifier
+/// `schema.` PostgreSQL puts on names of `schema`: the same object reads the
+/// same in the operator's database and in a scratch schema.
+fn unqualified(definition: &str, schema: &str) -> String {
+    let mut text = definition.to_owned();
+    for prefix in [format!("{}.", super::roles::quoted(schema)), format!("{schema}.")] {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(&prefix) {
+            // Only where the qualifier starts a name, not inside a longer one.
+            let starts_name =
+                rest[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '"'));
+            out.push_str(&rest[..at]);
+            if !starts_name {
+                out.push_str(&prefix);
+            }
+            rest = &rest[at + prefix.len()..];
+        }
+        out.push_str(rest);
+        text = out;
+    }
+    text
 }
 
 /// `pg_constraint`'s action letter as SQL says it.
@@ -263,4 +291,17 @@ pub fn owned_by(client: &mut impl GenericClient, role: &str, schema: &str) -> Re
         }
     }
     Ok(owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qualifiers_of_the_schema_go_and_nothing_else() {
+        assert_eq!(
+            unqualified("CREATE INDEX i ON ledger.t USING btree (subledger.x, \"ledger\".y)", "ledger"),
+            "CREATE INDEX i ON t USING btree (subledger.x, y)"
+        );
+    }
 }

@@ -228,6 +228,81 @@ impl PostgresEngine {
         done.map_err(|e| self.apply_error(what, e))
     }
 
+    /// Makes the plugin's role the owner of its schema and of what is in it
+    /// when someone else made the schema (a restored dump, an older deploy):
+    /// the chain runs as that role and must own what it alters. Refused
+    /// when the schema holds a table or view the plugin's chain does not
+    /// create, which is then someone else's.
+    fn take_over_schema(
+        &mut self,
+        plugin: &str,
+        role: &str,
+        accounted: &dyn Fn(&str) -> bool,
+    ) -> Result<(), ApplyError> {
+        let owner = self
+            .client
+            .get_mut()
+            .query_opt("SELECT pg_get_userbyid(nspowner)::text FROM pg_namespace WHERE nspname = $1", &[&plugin])
+            .map_err(|e| self.apply_error("reading the plugin's schema", e))?;
+        if owner.is_none_or(|row| row.get::<_, String>(0) == role) {
+            return Ok(());
+        }
+        let objects = self
+            .client
+            .get_mut()
+            .query(
+                "SELECT c.relname::text, c.relkind::text, pg_get_userbyid(c.relowner)::text
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c', 'S')
+                   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                   AND d.objid = c.oid AND d.deptype IN ('a', 'i'))
+                 UNION ALL
+                 SELECT p.oid::regprocedure::text, 'function', pg_get_userbyid(p.proowner)::text
+                 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1
+                 UNION ALL
+                 SELECT format('%I.%I', n.nspname, t.typname), 'type', pg_get_userbyid(t.typowner)::text
+                 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                 WHERE n.nspname = $1 AND t.typtype IN ('e', 'd', 'r')",
+                &[&plugin],
+            )
+            .map_err(|e| self.apply_error("reading the plugin's schema", e))?;
+        let schema = quoted(plugin);
+        let r = quoted(role);
+        let mut sql = format!("ALTER SCHEMA {schema} OWNER TO {r};\n");
+        for row in &objects {
+            let (name, kind, owner): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+            let keyword = match kind.as_str() {
+                "r" | "p" => "TABLE",
+                "v" => "VIEW",
+                "m" => "MATERIALIZED VIEW",
+                "f" => "FOREIGN TABLE",
+                "S" => "SEQUENCE",
+                "c" => "TYPE",
+                "function" => "ROUTINE",
+                _ => "TYPE",
+            };
+            if matches!(kind.as_str(), "r" | "p" | "v" | "m" | "f") && !accounted(&name) {
+                return Err(ApplyError::Unaccounted {
+                    plugin: plugin.to_owned(),
+                    object: format!("`{plugin}.{name}`"),
+                    reason: format!(
+                        "the schema `{plugin}` exists and holds it, but the plugin's chain does not create it: move it \
+                         out of that schema (or rename the schema) before installing the plugin"
+                    ),
+                });
+            }
+            if owner == role {
+                continue;
+            }
+            let target = match kind.as_str() {
+                "function" | "type" => name.clone(),
+                _ => format!("{schema}.{}", quoted(&name)),
+            };
+            sql.push_str(&format!("ALTER {keyword} {target} OWNER TO {r};\n"));
+        }
+        self.batch_host("giving the plugin's role its schema", &sql)
+    }
+
     /// Turns refinery's error into one that names the migration and says why.
     fn explain(&self, run: &ChainRun<'_>, error: refinery::Error, failed: Option<driver::Failure>) -> ApplyError {
         use refinery::error::Kind;
@@ -619,7 +694,11 @@ impl Engine for PostgresEngine {
         let runner_fn = match (&run.policy, run.plugin) {
             (Some(policy), Some(_)) => {
                 let layout = roles::Layout::real(&policy.plugin, &policy.depends_on);
-                self.batch_host("preparing the plugin's role and schema", &layout.prepare())?;
+                self.batch_host("preparing the plugin's role and schema", &layout.prepare_role())?;
+                let accounted =
+                    |name: &str| run.names.is_some_and(|c| c.created_by(name).is_some()) || policy.claims(name);
+                self.take_over_schema(&policy.plugin, &layout.role, &accounted)?;
+                self.batch_host("preparing the plugin's role and schema", &layout.prepare_grants_and_runner())?;
                 Some(layout.runner())
             }
             _ => None,

@@ -103,9 +103,17 @@ impl Layout {
     /// the host is a member of the role (to make objects owned by it), never
     /// the other way round. Idempotent; run inside a transaction.
     pub fn prepare(&self) -> String {
+        let mut sql = self.prepare_role();
+        sql.push_str(&self.prepare_grants_and_runner());
+        sql
+    }
+
+    /// The first part of [`Layout::prepare`]: the role, the host's
+    /// membership in it, and the schema when there is none.
+    pub fn prepare_role(&self) -> String {
         let (r, schema) = (quoted(&self.role), quoted(&self.schema));
         let (role, name) = (self.role.replace('\'', "''"), self.schema.replace('\'', "''"));
-        let mut sql = format!(
+        format!(
             "DO $$ BEGIN
                -- A sister site's host on the same server may be making the
                -- same role at this moment: the loser of that race finds it made.
@@ -125,8 +133,13 @@ impl Layout {
                  CREATE SCHEMA {schema} AUTHORIZATION {r};
                END IF;
              END $$;\n"
-        );
-        sql.push_str(&self.grants());
+        )
+    }
+
+    /// The second part of [`Layout::prepare`]: the grants and the runner.
+    pub fn prepare_grants_and_runner(&self) -> String {
+        let (r, schema) = (quoted(&self.role), quoted(&self.schema));
+        let mut sql = self.grants();
         sql.push_str(&format!(
             "CREATE OR REPLACE FUNCTION {schema}.{RUNNER}(sql text) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
                SET search_path = {path} AS $fn$ BEGIN EXECUTE sql; END $fn$;
