@@ -181,7 +181,9 @@ impl Server {
 
     /// Stops the server now (for tests of a server that goes away).
     pub fn restart(&self) {
-        let output = self.pg_ctl(&["restart", "-m", "fast", "-w"]).expect("pg_ctl restart runs");
+        // With its log file: the new server must not hold this command's pipes.
+        let log = self.root.join("server.log").to_string_lossy().into_owned();
+        let output = self.pg_ctl(&["restart", "-m", "fast", "-w", "-l", &log]).expect("pg_ctl restart runs");
         assert!(output.status.success(), "restarting the test server: {}", String::from_utf8_lossy(&output.stderr));
     }
 }

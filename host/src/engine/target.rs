@@ -70,18 +70,19 @@ impl DatabaseTarget {
 }
 
 /// `postgres://user:secret@host/db` as `postgres://user@host/db`: the
-/// userinfo's password part removed, the rest as given.
+/// userinfo's password part removed, the rest as given. The userinfo ends at
+/// the authority's last `@` or, when the authority has none, at the first
+/// `@` anywhere, where the driver ends it (`postgres://u:p/w@h`).
 pub fn without_password(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
         return url.to_owned();
     };
     let rest = &url[scheme_end..];
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
+    let Some(at) = rest[..authority_end].rfind('@').or_else(|| rest.find('@')) else {
         return url.to_owned();
     };
-    let userinfo = &authority[..at];
+    let userinfo = &rest[..at];
     let user = userinfo.split(':').next().unwrap_or_default();
     format!("{}{user}{}", &url[..scheme_end], &rest[at..])
 }
@@ -90,23 +91,57 @@ impl std::fmt::Display for DatabaseTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DatabaseTarget::Sqlite(path) => write!(f, "{}", path.display()),
-            DatabaseTarget::Postgres(url) => f.write_str(&redact_query(&without_password(url))),
+            DatabaseTarget::Postgres(url) => f.write_str(&without_password(&redact_query(url))),
         }
     }
 }
 
-/// A `password=` query parameter removed too.
+/// A `password=` query parameter removed too, wherever the driver may read
+/// one: its key percent-decoded, after the `?`, a `&` or a later `?` (the
+/// driver's query may start there), its value up to the next `&`.
 fn redact_query(url: &str) -> String {
     let Some(q) = url.find('?') else {
         return url.to_owned();
     };
-    let kept: Vec<&str> =
-        url[q + 1..].split('&').filter(|p| !p.to_ascii_lowercase().starts_with("password=")).collect();
+    let kept: Vec<&str> = url[q + 1..]
+        .split('&')
+        .filter_map(|p| {
+            let mut starts = std::iter::once(0).chain(p.match_indices('?').map(|(i, _)| i + 1));
+            match starts.find(|&i| is_password_parameter(&p[i..])) {
+                Some(0) => None,
+                Some(i) => Some(&p[..i - 1]),
+                None => Some(p),
+            }
+        })
+        .collect();
     if kept.is_empty() {
         url[..q].to_owned()
     } else {
         format!("{}?{}", &url[..q], kept.join("&"))
     }
+}
+
+/// Whether a query parameter sets the password: its key, percent-decoded,
+/// is `password` (in any case).
+fn is_password_parameter(parameter: &str) -> bool {
+    let Some((key, _)) = parameter.split_once('=') else {
+        return false;
+    };
+    let (bytes, mut decoded, mut i) = (key.as_bytes(), Vec::with_capacity(key.len()), 0);
+    while i < bytes.len() {
+        let hex = |j: usize| bytes.get(j).and_then(|b| char::from(*b).to_digit(16));
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                decoded.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    decoded.eq_ignore_ascii_case(b"password")
 }
 
 impl std::fmt::Debug for DatabaseTarget {
@@ -146,6 +181,27 @@ mod tests {
             assert_eq!(target.to_string(), shown);
             assert_eq!(serde_json::to_string(&target).unwrap(), format!("\"{shown}\""));
             assert!(!format!("{target:?}").contains("s3cret"));
+        }
+    }
+
+    /// Found by fuzz/ (target `pg_url`): URLs in which the driver reads a
+    /// password that the display showed.
+    #[test]
+    fn a_password_is_not_shown_where_the_driver_reads_one_either() {
+        for (url, shown) in [
+            // The driver ends the userinfo at the first `@`, past a `#` or a `/`.
+            ("postgres://shop:s3cret#1@db/shop", "postgres://shop@db/shop"),
+            ("postgres://shop:s3/cret@db/shop", "postgres://shop@db/shop"),
+            // It percent-decodes parameter keys.
+            ("postgres://db/shop?pass%77ord=s3cret&user=x", "postgres://db/shop?user=x"),
+            ("postgres://db/shop?%50ASSWORD=s3cret", "postgres://db/shop"),
+            // It may read the query from a later `?` (the part before that `@` is its user).
+            ("postgres://db/shop?x=a@b/db2?password=s3cret", "postgres://db/shop?x=a@b/db2"),
+            // Where the driver ends the userinfo past the `?`, the query's password goes first.
+            ("postgres://db:5432/shop?application_name=a@b&password=s3cret", "postgres://db@b"),
+        ] {
+            let target = DatabaseTarget::parse(url).unwrap();
+            assert_eq!(target.to_string(), shown, "{url}");
         }
     }
 }

@@ -24,8 +24,13 @@ pub const MINIMUM_SERVER_VERSION: i32 = 130_000;
 /// The connection settings for `url`, with libpq's environment and
 /// defaults filled in where the URL says nothing.
 pub fn config(url: &str, target: &DatabaseTarget) -> Result<Config, DbError> {
+    // The driver knows the scheme in lowercase only; `DatabaseTarget` takes any case.
+    let url = match url.split_once("://") {
+        Some((scheme, rest)) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
+        None => url.to_owned(),
+    };
     let mut config =
-        Config::from_str(url).map_err(|e| DbError::BadUrl { target: target.clone(), reason: e.to_string() })?;
+        Config::from_str(&url).map_err(|e| DbError::BadUrl { target: target.clone(), reason: e.to_string() })?;
     if config.get_ssl_mode() == postgres::config::SslMode::Require {
         return Err(DbError::BadUrl {
             target: target.clone(),
@@ -223,5 +228,16 @@ mod tests {
         assert!(settings.get_user().is_some_and(|u| !u.is_empty()));
         let bad = config("postgres://h/db?sslmode=require", &target).unwrap_err().to_string();
         assert!(bad.contains("TLS connections are not built into this host"), "{bad}");
+    }
+
+    /// Found by fuzz/ (target `pg_url`): `POSTGRES://…` is a PostgreSQL
+    /// target, and the driver said "invalid connection string" to it.
+    #[test]
+    fn the_scheme_may_be_in_any_case() {
+        for url in ["POSTGRES://shop@db:5433/shop", "PostgreSQL://shop@db:5433/shop"] {
+            let settings = config(url, &DatabaseTarget::parse(url).unwrap()).unwrap();
+            assert_eq!((settings.get_user(), settings.get_dbname()), (Some("shop"), Some("shop")), "{url}");
+            assert_eq!(settings.get_ports(), [5433], "{url}");
+        }
     }
 }

@@ -423,6 +423,13 @@ fn classify(target: &DatabaseTarget, what: &'static str, error: postgres::Error,
     match error.code() {
         Some(code) if *code == SqlState::LOCK_NOT_AVAILABLE => DbError::Busy { target: target.clone(), waited },
         Some(code) if *code == SqlState::DISK_FULL => DbError::Full(target.clone()),
+        Some(code)
+            if *code == SqlState::ADMIN_SHUTDOWN
+                || *code == SqlState::CRASH_SHUTDOWN
+                || *code == SqlState::CANNOT_CONNECT_NOW =>
+        {
+            DbError::ConnectionLost { target: target.clone(), reason: message(&error) }
+        }
         None if error.is_closed() || error.to_string().contains("connection closed") => {
             DbError::ConnectionLost { target: target.clone(), reason: error.to_string() }
         }
