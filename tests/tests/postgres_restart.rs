@@ -51,6 +51,15 @@ fn a_server_restarted_mid_run_gives_a_clear_error_and_the_next_run_completes() {
     let tables: i64 =
         db.admin().query_one("SELECT count(*) FROM pg_namespace WHERE nspname = 'slowpoke'", &[]).unwrap().get(0);
     assert_eq!(tables, 0, "{text}");
+    // status tells the truth: the server rolled the run back, nothing to repair.
+    let status = sandbox.host(&["status", "--json"]).succeeds().json();
+    let planned = status["chains"].as_array().unwrap().iter().find(|c| c["name"] == "slowpoke").unwrap().clone();
+    assert_eq!(
+        (&planned["applied"], planned["pending"].as_array().map(Vec::len)),
+        (&serde_json::Value::Null, Some(2)),
+        "{status:#}"
+    );
+    assert!(planned["problem"].is_null(), "{status:#}");
     let rerun = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
     let slowpoke = rerun["chains"].as_array().unwrap().iter().find(|c| c["name"] == "slowpoke").unwrap().clone();
     assert_eq!(slowpoke["status"], "applied", "{rerun:#}");
