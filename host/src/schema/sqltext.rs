@@ -97,6 +97,30 @@ pub fn statements(sql: &str) -> Vec<&str> {
     statements
 }
 
+/// `sql` with every `COLLATE <name>` of one of `names` (lowercase) not yet
+/// qualified written `COLLATE <schema>.<name>`: the same SQL, looking for
+/// those collations in `schema`.
+pub fn qualify_collations(sql: &str, names: &[String], schema: &str) -> String {
+    let mut tokens: Vec<(Token, usize)> = Vec::new();
+    lex(sql, |token, at| tokens.push((token, at)));
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut copied = 0;
+    for (i, (token, at)) in tokens.iter().enumerate() {
+        let after_collate = i > 0 && tokens[i - 1].0.is_word("collate");
+        let qualified = tokens.get(i + 1).is_some_and(|(t, _)| t.is_punct("."));
+        if let Token::Word(word) = token {
+            if after_collate && !qualified && names.iter().any(|n| n == word) {
+                out.push_str(&sql[copied..*at]);
+                out.push_str(schema);
+                out.push('.');
+                copied = *at;
+            }
+        }
+    }
+    out.push_str(&sql[copied..]);
+    out
+}
+
 /// Lexes `sql`, handing each token and the byte offset it starts at to `push`.
 fn lex(sql: &str, mut push: impl FnMut(Token, usize)) {
     let mut at = 0;
@@ -387,6 +411,16 @@ pub fn objects_after<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn collations_are_qualified_only_where_they_are_named_unqualified() {
+        let names = vec!["nocase".to_owned()];
+        let sql = "CREATE TABLE t (a text COLLATE nocase, b text collate \"nocase\", c text COLLATE shopdb.nocase, d text COLLATE \"C\", nocase text)";
+        assert_eq!(
+            qualify_collations(sql, &names, "pg_temp"),
+            "CREATE TABLE t (a text COLLATE pg_temp.nocase, b text collate pg_temp.\"nocase\", c text COLLATE shopdb.nocase, d text COLLATE \"C\", nocase text)"
+        );
+    }
 
     #[test]
     fn statements_split_where_sqlite_would() {

@@ -1,13 +1,18 @@
 //! Scratch databases for the checks on PostgreSQL: a transaction on the
 //! operator's server that is always rolled back, never the operator's data.
 //!
-//! The connection opens one transaction and applies the core chain into a
-//! schema of its own there (`shopdb_scratch_<pid>_<n>`); each scratch
-//! database is a savepoint in it, rolled back when dropped. There is one
-//! such connection at a time: creating a collation (the core chain's
-//! `nocase`) locks `pg_collation` until the transaction ends, so a second
-//! would only wait for the first. [`ScratchSource::release`] rolls it back
-//! before the real runs, which create the same collation. In the
+//! The connection creates the core chain's collations (`nocase`) in its
+//! session's temporary schema, each committed at once: creating a collation
+//! locks `pg_collation` until its transaction ends, and a scratch held open
+//! with that lock would stall every other host's core run (which creates
+//! the same collation) and every other scratch. It then opens one
+//! transaction and applies the rest of the core chain into a schema of its
+//! own there (`shopdb_scratch_<pid>_<n>`), every `COLLATE` of those names
+//! written `COLLATE pg_temp.<name>` (PostgreSQL never looks for collations
+//! in the temporary schema unasked), as is the SQL of the plugins it holds;
+//! each scratch database is a savepoint in it, rolled back when dropped.
+//! There is one such connection, reused: a new one replays the core chain,
+//! and [`ScratchSource::release`] rolls it back before the real runs. In the
 //! savepoint, the plugin gets a role and a schema of scratch names, laid out
 //! as in a real run ([`super::roles::Layout`]), and the other plugins its SQL
 //! names get schemas built from their PostgreSQL DDL. Roles and schemas are
@@ -19,7 +24,7 @@ use crate::core_schema;
 use crate::engine::{Denial, Dialect, Policy, Scratch, ScratchError, ScratchSource, SqlError, Touched};
 use crate::plugins::inventory::Inventory;
 use crate::schema::names::ObjectKind;
-use crate::schema::sqltext::tokenize;
+use crate::schema::sqltext::{qualify_collations, statements, tokenize, Token};
 use crate::schema::Schema;
 use postgres::{Client, Config, NoTls};
 use std::collections::{BTreeMap, BTreeSet};
@@ -53,6 +58,51 @@ pub struct PgScratches {
     pool: Arc<Pool>,
     made: AtomicUsize,
     base: BTreeSet<String>,
+    core: Arc<CoreChain>,
+}
+
+/// The core chain as a scratch connection applies it.
+#[derive(Debug, Clone, Default)]
+struct CoreChain {
+    /// `CREATE COLLATION pg_temp.<name> …`, one statement each, run outside
+    /// any transaction.
+    collations: Vec<String>,
+    /// The collations' names (lowercase).
+    names: Vec<String>,
+    /// The rest of the chain, those collations named in `pg_temp`.
+    rest: String,
+}
+
+impl CoreChain {
+    fn new() -> CoreChain {
+        let mut core = CoreChain::default();
+        let mut rest = String::new();
+        for migration in core_schema::chain_for(Dialect::Postgres) {
+            for statement in statements(&migration.sql) {
+                let tokens = tokenize(statement);
+                let creates_collation =
+                    tokens.len() > 2 && tokens[0].is_word("create") && tokens[1].is_word("collation");
+                match tokens.get(2).filter(|_| creates_collation) {
+                    Some(Token::Word(name)) if !tokens.get(3).is_some_and(|t| t.is_punct(".")) => {
+                        let at = statement.to_lowercase().find(name.as_str()).unwrap_or(0);
+                        core.collations.push(format!("{}pg_temp.{}", &statement[..at], &statement[at..]));
+                        core.names.push(name.clone());
+                    }
+                    _ => {
+                        rest.push_str(statement);
+                        rest.push('\n');
+                    }
+                }
+            }
+        }
+        core.rest = core.qualified(&rest);
+        core
+    }
+
+    /// `sql` with the core collations it names looked for in `pg_temp`.
+    fn qualified(&self, sql: &str) -> String {
+        qualify_collations(sql, &self.names, "pg_temp")
+    }
 }
 
 /// The idle connection, if any, and whether one is lent out.
@@ -117,7 +167,14 @@ impl PgScratches {
             })
             .collect();
         let base = core_schema::objects().keys().cloned().collect();
-        PgScratches { config, plugins, pool: Arc::default(), made: AtomicUsize::new(0), base }
+        PgScratches {
+            config,
+            plugins,
+            pool: Arc::default(),
+            made: AtomicUsize::new(0),
+            base,
+            core: Arc::new(CoreChain::new()),
+        }
     }
 
     /// The connection, lent until given back to the pool.
@@ -137,13 +194,14 @@ impl PgScratches {
         let prefix = format!("shopdb_scratch_{}_{n}", std::process::id());
         let mut client = self.config.connect(NoTls).map_err(setup("connecting for the checks"))?;
         let core = quoted(&format!("{prefix}_core"));
-        let mut sql = format!(
-            "SET client_min_messages = warning; BEGIN; CREATE SCHEMA {core}; SET LOCAL search_path = {core}, pg_temp;\n"
-        );
-        for migration in core_schema::chain_for(Dialect::Postgres) {
-            sql.push_str(&migration.sql);
-            sql.push_str(";\n");
+        let mut collations = String::from("SET client_min_messages = warning;\n");
+        for collation in &self.core.collations {
+            collations.push_str(collation);
+            collations.push('\n');
         }
+        // One implicit transaction, committed before the scratch one begins.
+        client.simple_query(&collations).map_err(setup("creating the core collations in a scratch session"))?;
+        let sql = format!("BEGIN; CREATE SCHEMA {core}; SET LOCAL search_path = {core}, pg_temp;\n{}", self.core.rest);
         client.batch_execute(&sql).map_err(setup("applying the core chain in a scratch schema"))?;
         Ok(Pooled { client, prefix })
     }
@@ -223,7 +281,7 @@ impl ScratchSource for PgScratches {
                 "CREATE SCHEMA {s}; SET LOCAL search_path = {path};\n{ddl};\n",
                 s = quoted(&name(other)),
                 path = path.join(", "),
-                ddl = found.ddl
+                ddl = self.core.qualified(&found.ddl)
             ));
         }
         let layout = Layout {
@@ -239,7 +297,12 @@ impl ScratchSource for PgScratches {
             self.pool.give_back(kept.then_some(pooled));
             return Err(setup("laying out a scratch schema")(e));
         }
-        Ok(Box::new(PgScratch { pooled: Some(pooled), pool: Arc::clone(&self.pool), layout }))
+        Ok(Box::new(PgScratch {
+            pooled: Some(pooled),
+            pool: Arc::clone(&self.pool),
+            layout,
+            core: Arc::clone(&self.core),
+        }))
     }
 }
 
@@ -248,6 +311,7 @@ struct PgScratch {
     pooled: Option<Pooled>,
     pool: Arc<Pool>,
     layout: Layout,
+    core: Arc<CoreChain>,
 }
 
 impl PgScratch {
@@ -276,6 +340,7 @@ impl Scratch for PgScratch {
         let schema = self.layout.schema.clone();
         let runner = self.layout.runner();
         let before = catalog::objects(self.client(), &schema).map_err(|e| SqlError::Failed(super::message(&e)))?;
+        let sql = self.core.qualified(sql);
         if let Err(error) = self.client().execute(&format!("SELECT {runner}($1)"), &[&sql]) {
             return Err(match super::denial(policy, &error) {
                 Some(denial) => SqlError::Denied(denial),
@@ -289,7 +354,7 @@ impl Scratch for PgScratch {
             return Err(SqlError::Denied(Denial { action: format!("creating {object}"), reason: reason.into() }));
         }
         let after = catalog::objects(self.client(), &schema).map_err(|e| SqlError::Failed(super::message(&e)))?;
-        let did_something = !tokenize(sql).is_empty();
+        let did_something = !tokenize(&sql).is_empty();
         let named: BTreeMap<String, ObjectKind> =
             after.iter().filter(|(n, _)| !before.contains_key(*n)).map(|(n, k)| (n.clone(), *k)).collect();
         Ok(Touched {
