@@ -10,18 +10,19 @@
 use crate::schema::names::ObjectKind;
 use crate::schema::sqltext::normalize;
 use crate::schema::{Column, ForeignKey, Index, Schema, Table};
+use postgres::types::Type;
 use postgres::GenericClient;
 use std::collections::BTreeMap;
 
 /// The tables, views, indexes and triggers of schema `schema`, by name.
 pub fn objects(client: &mut impl GenericClient, schema: &str) -> Result<BTreeMap<String, ObjectKind>, postgres::Error> {
-    let rows = client.query(
+    let rows = client.query_typed(
         "SELECT c.relname::text, c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'i', 'I')
          UNION ALL
          SELECT t.tgname::text, 'trigger' FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
          JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND NOT t.tgisinternal",
-        &[&schema],
+        &[(&schema, Type::TEXT)],
     )?;
     Ok(rows
         .iter()
@@ -46,10 +47,10 @@ pub fn read(
     tables: &dyn Fn(&str) -> bool,
 ) -> Result<Schema, postgres::Error> {
     let mut read = Schema::default();
-    let relations = client.query(
+    let relations = client.query_typed(
         "SELECT c.oid, c.relname::text, c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY c.relname",
-        &[&schema],
+        &[(&schema, Type::TEXT)],
     )?;
     for relation in relations {
         let (oid, name, kind): (postgres::types::Oid, String, String) =
@@ -58,14 +59,15 @@ pub fn read(
             continue;
         }
         if kind == "v" || kind == "m" {
-            let definition: String = client.query_one("SELECT pg_get_viewdef($1::oid, true)", &[&oid])?.get(0);
+            let definition: String =
+                client.query_typed_one("SELECT pg_get_viewdef($1::oid, true)", &[(&oid, Type::OID)])?.get(0);
             read.views.insert(name, normalize(&unqualified(&definition, schema)));
             continue;
         }
         let table = read_table(client, oid, schema)?;
-        for row in client.query(
+        for row in client.query_typed(
             "SELECT tgname::text, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = $1 AND NOT tgisinternal",
-            &[&oid],
+            &[(&oid, Type::OID)],
         )? {
             read.triggers.insert(row.get(0), normalize(&unqualified(row.get::<_, &str>(1), schema)));
         }
@@ -80,7 +82,7 @@ fn read_table(
     schema: &str,
 ) -> Result<Table, postgres::Error> {
     let mut table = Table::default();
-    let columns = client.query(
+    let columns = client.query_typed(
         "SELECT a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
                 pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text,
                 CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END
@@ -88,10 +90,13 @@ fn read_table(
          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
          LEFT JOIN pg_collation co ON co.oid = a.attcollation
          WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-        &[&oid],
+        &[(&oid, Type::OID)],
     )?;
     let primary: Vec<i16> = client
-        .query("SELECT unnest(conkey) FROM pg_constraint WHERE conrelid = $1 AND contype = 'p'", &[&oid])?
+        .query_typed(
+            "SELECT unnest(conkey) FROM pg_constraint WHERE conrelid = $1 AND contype = 'p'",
+            &[(&oid, Type::OID)],
+        )?
         .iter()
         .map(|r| r.get(0))
         .collect();
@@ -120,12 +125,12 @@ fn read_table(
     let column_names = |numbers: &[i16], names: &BTreeMap<i16, String>| -> Vec<String> {
         numbers.iter().map(|n| names.get(n).cloned().unwrap_or_default()).collect()
     };
-    let constraints = client.query(
+    let constraints = client.query_typed(
         "SELECT c.contype::text, c.conname::text, c.conkey, c.confkey, f.relname::text, c.confupdtype::text,
                 c.confdeltype::text, pg_get_constraintdef(c.oid, true), c.conindid, c.confrelid
          FROM pg_constraint c LEFT JOIN pg_class f ON f.oid = c.confrelid
          WHERE c.conrelid = $1 ORDER BY c.conname",
-        &[&oid],
+        &[(&oid, Type::OID)],
     )?;
     let mut constraint_indexes = Vec::new();
     for constraint in &constraints {
@@ -135,9 +140,9 @@ fn read_table(
             "f" => {
                 let target: postgres::types::Oid = constraint.get(9);
                 let target_names: BTreeMap<i16, String> = client
-                    .query(
+                    .query_typed(
                         "SELECT attnum, attname::text FROM pg_attribute WHERE attrelid = $1 AND attnum > 0",
-                        &[&target],
+                        &[(&target, Type::OID)],
                     )?
                     .iter()
                     .map(|r| (r.get(0), r.get(1)))
@@ -166,10 +171,10 @@ fn read_table(
             _ => {}
         }
     }
-    for index in client.query(
+    for index in client.query_typed(
         "SELECT i.indexrelid, c.relname::text, i.indisunique, pg_get_indexdef(i.indexrelid)
          FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1",
-        &[&oid],
+        &[(&oid, Type::OID)],
     )? {
         let index_oid: postgres::types::Oid = index.get(0);
         if constraint_indexes.contains(&index_oid) {
@@ -255,11 +260,11 @@ impl Owned {
 /// Everything `role` owns, sorted for the audit.
 pub fn owned_by(client: &mut impl GenericClient, role: &str, schema: &str) -> Result<Owned, postgres::Error> {
     let mut owned = Owned::default();
-    for row in client.query(
+    for row in client.query_typed(
         "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.relpersistence::text
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles r ON r.oid = c.relowner
          WHERE r.rolname = $1 AND n.nspname <> 'pg_toast'",
-        &[&role],
+        &[(&role, Type::TEXT)],
     )? {
         // (pg_toast holds the out-of-line storage of the plugin's tables,
         // which PostgreSQL makes for it.)
@@ -275,12 +280,12 @@ pub fn owned_by(client: &mut impl GenericClient, role: &str, schema: &str) -> Re
             owned.relations.insert(name, ObjectKind::View);
         }
     }
-    for row in client.query(
+    for row in client.query_typed(
         "SELECT n.nspname::text, p.proname::text, p.prosecdef,
                 coalesce(array_to_string(p.proconfig, ','), '') LIKE '%search_path=%'
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_roles r ON r.oid = p.proowner
          WHERE r.rolname = $1",
-        &[&role],
+        &[(&role, Type::TEXT)],
     )? {
         let (namespace, name, definer, pinned): (String, String, bool, bool) =
             (row.get(0), row.get(1), row.get(2), row.get(3));

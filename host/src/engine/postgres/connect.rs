@@ -89,7 +89,7 @@ pub fn config(url: &str, target: &DatabaseTarget) -> Result<Config, DbError> {
 pub fn connect(config: &Config, target: &DatabaseTarget) -> Result<Client, DbError> {
     let mut client = config.connect(NoTls).map_err(|e| connect_error(e, config, target))?;
     let version: i32 = client
-        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .query_typed_one("SELECT current_setting('server_version_num')::int", &[])
         .map_err(|e| connect_error(e, config, target))?
         .get(0);
     if version < MINIMUM_SERVER_VERSION {

@@ -4,6 +4,7 @@
 //! transaction is already open.
 
 use crate::progress::Progress;
+use postgres::types::Type;
 use postgres::Client;
 use refinery::Migration;
 use refinery_core::traits::sync::{Migrate, Query, Transaction};
@@ -63,7 +64,9 @@ impl Transaction for Driver<'_> {
             }
             let started = std::time::Instant::now();
             let ran = match (&self.runner, self.plugin_sql.contains(sql)) {
-                (Some(runner), true) => self.client.execute(&format!("SELECT {runner}($1)"), &[&sql]).map(drop),
+                (Some(runner), true) => {
+                    self.client.query_typed(&format!("SELECT {runner}($1)"), &[(&sql, Type::TEXT)]).map(drop)
+                }
                 _ => self.client.batch_execute(sql),
             };
             tracing::debug!(
@@ -85,7 +88,7 @@ impl Transaction for Driver<'_> {
 
 impl Query<Vec<Migration>> for Driver<'_> {
     fn query(&mut self, query: &str) -> Result<Vec<Migration>, Self::Error> {
-        let rows = match self.client.query(query, &[]) {
+        let rows = match self.client.query_typed(query, &[]) {
             Ok(rows) => rows,
             Err(error) => return Err(self.fail(query, error)),
         };

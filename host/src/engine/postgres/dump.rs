@@ -8,6 +8,7 @@ use super::connect;
 use super::roles::{quoted, Layout};
 use crate::engine::{Backup, DatabaseTarget, DbError};
 use postgres::config::Host;
+use postgres::types::Type;
 use postgres::{Client, Config};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -100,7 +101,7 @@ pub fn backup(
 ) -> Result<Backup, DbError> {
     let (program, client_major) = pg_dump(target)?;
     let server: i32 = client
-        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .query_typed_one("SELECT current_setting('server_version_num')::int", &[])
         .map_err(|e| failed(target, super::message(&e)))?
         .get(0);
     let server_major = u32::try_from(server / 10_000).unwrap_or(0);
@@ -116,7 +117,7 @@ pub fn backup(
     }
     let schema = quoted(plugin);
     let exists: bool = client
-        .query_one("SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)", &[&plugin])
+        .query_typed_one("SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)", &[(&plugin, Type::TEXT)])
         .map_err(|e| failed(target, super::message(&e)))?
         .get(0);
     if !exists {
@@ -169,7 +170,10 @@ pub fn backup(
         Err(e) => return Err(failed(target, format!("{}: {e}; nothing was dropped", program.display()))),
     }
     let depends_on: Vec<String> = client
-        .query_opt("SELECT depends_on::text FROM shopdb.shopdb_core_plugins WHERE name = $1", &[&plugin])
+        .query_typed_opt(
+            "SELECT depends_on::text FROM shopdb.shopdb_core_plugins WHERE name = $1",
+            &[(&plugin, Type::TEXT)],
+        )
         .ok()
         .flatten()
         .and_then(|row| serde_json::from_str(&row.get::<_, String>(0)).ok())

@@ -56,6 +56,7 @@ use crate::schema::names::ObjectKind;
 use crate::schema::Schema;
 use driver::{Driver, Watched};
 use postgres::error::SqlState;
+use postgres::types::Type;
 use postgres::{Client, Config};
 use refinery::{Migration, Runner, Target};
 use std::cell::RefCell;
@@ -146,13 +147,11 @@ impl PostgresEngine {
     fn check_privileges(&mut self) -> Result<(), DbError> {
         let row = self
             .client()
-            .query_one(
+            .query_typed_one(
                 "SELECT current_user::text, current_database()::text,
                         (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user),
                         has_database_privilege(current_database(), 'CREATE'),
-                        (SELECT pg_has_role(current_user, nspowner, 'USAGE') FROM pg_namespace WHERE nspname = 'shopdb')",
-                &[],
-            )
+                        (SELECT pg_has_role(current_user, nspowner, 'USAGE') FROM pg_namespace WHERE nspname = 'shopdb')", &[])
             .map_err(|e| self.error("checking the host's privileges", e))?;
         let (user, database): (String, String) = (row.get(0), row.get(1));
         let (createrole, create, owns_schema): (bool, bool, Option<bool>) = (row.get(2), row.get(3), row.get(4));
@@ -200,7 +199,7 @@ impl PostgresEngine {
         let qualified = format!("{HOST_SCHEMA}.{table}");
         let row = self
             .client()
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&qualified])
+            .query_typed_one("SELECT to_regclass($1) IS NOT NULL", &[(&qualified, Type::TEXT)])
             .map_err(|e| self.error("reading the schema", e))?;
         Ok(row.get(0))
     }
@@ -215,11 +214,11 @@ impl PostgresEngine {
         &mut self,
         what: &'static str,
         sql: &str,
-        params: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<u64, ApplyError> {
+        params: &[(&(dyn postgres::types::ToSql + Sync), Type)],
+    ) -> Result<(), ApplyError> {
         self.log(sql);
-        let done = self.client.get_mut().execute(sql, params);
-        done.map_err(|e| self.apply_error(what, e))
+        let done = self.client.get_mut().query_typed(sql, params);
+        done.map(drop).map_err(|e| self.apply_error(what, e))
     }
 
     fn batch_host(&mut self, what: &'static str, sql: &str) -> Result<(), ApplyError> {
@@ -242,7 +241,10 @@ impl PostgresEngine {
         let owner = self
             .client
             .get_mut()
-            .query_opt("SELECT pg_get_userbyid(nspowner)::text FROM pg_namespace WHERE nspname = $1", &[&plugin])
+            .query_typed_opt(
+                "SELECT pg_get_userbyid(nspowner)::text FROM pg_namespace WHERE nspname = $1",
+                &[(&plugin, Type::TEXT)],
+            )
             .map_err(|e| self.apply_error("reading the plugin's schema", e))?;
         if owner.is_none_or(|row| row.get::<_, String>(0) == role) {
             return Ok(());
@@ -250,7 +252,7 @@ impl PostgresEngine {
         let objects = self
             .client
             .get_mut()
-            .query(
+            .query_typed(
                 "SELECT c.relname::text, c.relkind::text, pg_get_userbyid(c.relowner)::text
                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c', 'S')
@@ -263,7 +265,7 @@ impl PostgresEngine {
                  SELECT format('%I.%I', n.nspname, t.typname), 'type', pg_get_userbyid(t.typowner)::text
                  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
                  WHERE n.nspname = $1 AND t.typtype IN ('e', 'd', 'r')",
-                &[&plugin],
+                &[(&plugin, Type::TEXT)],
             )
             .map_err(|e| self.apply_error("reading the plugin's schema", e))?;
         let schema = quoted(plugin);
@@ -387,10 +389,10 @@ impl PostgresEngine {
         let pairs = serde_json::to_string(&pairs).expect("pairs of strings serialize to JSON");
         let taken = self
             .client()
-            .query_opt(
+            .query_typed_opt(
                 "SELECT o.name, o.kind, o.plugin FROM shopdb.shopdb_core_owners o
                  JOIN jsonb_array_elements($1::text::jsonb) j ON o.name = j ->> 0 WHERE o.plugin <> $2 LIMIT 1",
-                &[&pairs, &plugin],
+                &[(&pairs, Type::TEXT), (&plugin, Type::TEXT)],
             )
             .map_err(|e| self.apply_error("recording the owners of names", e))?;
         if let Some(row) = taken {
@@ -405,14 +407,14 @@ impl PostgresEngine {
             "recording the owners of names",
             "INSERT INTO shopdb.shopdb_core_owners (name, kind, plugin)
              SELECT j ->> 0, j ->> 1, $2 FROM jsonb_array_elements($1::text::jsonb) j ON CONFLICT (name) DO NOTHING",
-            &[&pairs, &plugin],
+            &[(&pairs, Type::TEXT), (&plugin, Type::TEXT)],
         )?;
         let depends_on = serde_json::to_string(depends_on).expect("a list of strings serializes to JSON");
         self.execute_host(
             "recording the plugin",
             "INSERT INTO shopdb.shopdb_core_plugins (name, version, depends_on) VALUES ($1, $2, $3::text::jsonb)
              ON CONFLICT (name) DO UPDATE SET version = excluded.version, depends_on = excluded.depends_on, updated_at = now()",
-            &[&plugin, &version, &depends_on],
+            &[(&plugin, Type::TEXT), (&version, Type::TEXT), (&depends_on, Type::TEXT)],
         )
         .map(drop)
     }
@@ -523,7 +525,7 @@ impl Engine for PostgresEngine {
             return Ok(Vec::new());
         }
         let sql = format!("SELECT version, name, applied_on, checksum FROM {HOST_SCHEMA}.{history} ORDER BY version");
-        let rows = self.client().query(&sql, &[]).map_err(|e| self.error("reading migration history", e))?;
+        let rows = self.client().query_typed(&sql, &[]).map_err(|e| self.error("reading migration history", e))?;
         Ok(rows
             .iter()
             .map(|row| {
@@ -544,7 +546,7 @@ impl Engine for PostgresEngine {
         }
         let rows = self
             .client()
-            .query("SELECT name, kind, plugin FROM shopdb.shopdb_core_owners ORDER BY name", &[])
+            .query_typed("SELECT name, kind, plugin FROM shopdb.shopdb_core_owners ORDER BY name", &[])
             .map_err(|e| self.error("reading the owners of names", e))?;
         Ok(rows
             .iter()
@@ -562,7 +564,7 @@ impl Engine for PostgresEngine {
         }
         let rows = self
             .client()
-            .query("SELECT name, version, depends_on::text FROM shopdb.shopdb_core_plugins ORDER BY name", &[])
+            .query_typed("SELECT name, version, depends_on::text FROM shopdb.shopdb_core_plugins ORDER BY name", &[])
             .map_err(|e| self.error("reading installed plugins", e))?;
         Ok(rows
             .iter()
@@ -580,10 +582,10 @@ impl Engine for PostgresEngine {
         }
         let rows = self
             .client()
-            .query(
+            .query_typed(
                 "SELECT version, how, to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
                  FROM shopdb.shopdb_core_marks WHERE plugin = $1 ORDER BY id",
-                &[&plugin],
+                &[(&plugin, Type::TEXT)],
             )
             .map_err(|e| self.error("reading history marks", e))?;
         Ok(rows.iter().map(|r| RecordedMark { version: r.get(0), how: r.get(1), recorded_at: r.get(2) }).collect())
@@ -595,12 +597,10 @@ impl Engine for PostgresEngine {
         }
         let rows = self
             .client()
-            .query(
+            .query_typed(
                 "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), os_user, command, plugin,
                         from_version, to_version, file_sha256, outcome, reason
-                 FROM shopdb.shopdb_core_audit WHERE $1::text IS NULL OR plugin = $1 ORDER BY id",
-                &[&plugin],
-            )
+                 FROM shopdb.shopdb_core_audit WHERE $1::text IS NULL OR plugin = $1 ORDER BY id", &[(&plugin, Type::TEXT)])
             .map_err(|e| self.error("reading the audit record", e))?;
         Ok(rows
             .iter()
@@ -625,10 +625,8 @@ impl Engine for PostgresEngine {
             None => {
                 let rows = self
                     .client()
-                    .query(
-                        "SELECT nspname::text FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'",
-                        &[],
-                    )
+                    .query_typed(
+                        "SELECT nspname::text FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'", &[])
                     .map_err(|e| self.error("reading the schema", e))?;
                 rows.iter().map(|r| r.get(0)).collect()
             }
@@ -653,7 +651,7 @@ impl Engine for PostgresEngine {
 
     fn row_count(&self, plugin: &str, table: &str) -> Result<i64, DbError> {
         let sql = format!("SELECT count(*) FROM {}.{}", quoted(plugin), quoted(table));
-        let row = self.client().query_one(&sql, &[]).map_err(|e| self.error("counting rows", e))?;
+        let row = self.client().query_typed_one(&sql, &[]).map_err(|e| self.error("counting rows", e))?;
         Ok(row.get(0))
     }
 
@@ -802,7 +800,7 @@ impl Engine for PostgresEngine {
         self.batch_host("preparing the plugin's role and schema", &layout.prepare())?;
         let runner = layout.runner();
         self.log(sql);
-        let ran = self.client.get_mut().execute(&format!("SELECT {runner}($1)"), &[&sql]);
+        let ran = self.client.get_mut().query_typed(&format!("SELECT {runner}($1)"), &[(&sql, Type::TEXT)]);
         match ran {
             Ok(_) => self.audit_owned(&policy.plugin, policy, None),
             Err(error) => match denial(policy, &error) {
@@ -816,7 +814,7 @@ impl Engine for PostgresEngine {
         self.execute_host(
             "recording how history was written",
             "INSERT INTO shopdb.shopdb_core_marks (plugin, version, how) VALUES ($1, $2, $3)",
-            &[&plugin, &version, &how.as_str()],
+            &[(&plugin, Type::TEXT), (&version, Type::INT4), (&how.as_str(), Type::TEXT)],
         )
         .map(drop)
     }
@@ -835,14 +833,14 @@ impl Engine for PostgresEngine {
             "writing the audit record",
             sql,
             &[
-                &actor.user,
-                &actor.command,
-                &entry.plugin,
-                &entry.from,
-                &entry.to,
-                &entry.sha256,
-                &outcome,
-                &entry.reason,
+                (&actor.user, Type::TEXT),
+                (&actor.command, Type::TEXT),
+                (&entry.plugin, Type::TEXT),
+                (&entry.from, Type::INT4),
+                (&entry.to, Type::INT4),
+                (&entry.sha256, Type::TEXT),
+                (&outcome, Type::TEXT),
+                (&entry.reason, Type::TEXT),
             ],
         ) {
             Ok(_) => Ok(()),
@@ -870,7 +868,7 @@ impl Engine for PostgresEngine {
             self.execute_host(
                 "forgetting the plugin",
                 &format!("DELETE FROM shopdb.{table} WHERE {column} = $1"),
-                &[&plugin],
+                &[(&plugin, Type::TEXT)],
             )?;
         }
         self.batch_host(

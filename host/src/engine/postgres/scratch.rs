@@ -26,6 +26,7 @@ use crate::plugins::inventory::Inventory;
 use crate::schema::names::ObjectKind;
 use crate::schema::sqltext::{qualify_collations, statements, tokenize, Token};
 use crate::schema::Schema;
+use postgres::types::Type;
 use postgres::{Client, Config, NoTls};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -341,7 +342,7 @@ impl Scratch for PgScratch {
         let runner = self.layout.runner();
         let before = catalog::objects(self.client(), &schema).map_err(|e| SqlError::Failed(super::message(&e)))?;
         let sql = self.core.qualified(sql);
-        if let Err(error) = self.client().execute(&format!("SELECT {runner}($1)"), &[&sql]) {
+        if let Err(error) = self.client().query_typed(&format!("SELECT {runner}($1)"), &[(&sql, Type::TEXT)]) {
             return Err(match super::denial(policy, &error) {
                 Some(denial) => SqlError::Denied(denial),
                 None => SqlError::Failed(super::message(&error)),
