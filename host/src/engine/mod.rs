@@ -98,6 +98,12 @@ pub trait Engine: std::fmt::Debug {
     /// The migrations a history table records, by version; empty when it
     /// does not exist yet.
     fn applied(&self, history: &str) -> Result<Vec<AppliedMigration>, DbError>;
+    /// [`Engine::applied`] of several history tables, each requested one in
+    /// the answer: one read where the engine can batch them, so that a
+    /// no-op run costs no round trip per plugin.
+    fn applied_all(&self, histories: &[String]) -> Result<BTreeMap<String, Vec<AppliedMigration>>, DbError> {
+        histories.iter().map(|history| Ok((history.clone(), self.applied(history)?))).collect()
+    }
     /// Every name the database records as a plugin's, with its kind.
     fn recorded_objects(&self) -> Result<Vec<RecordedObject>, DbError>;
     /// Which plugin the database records as the owner of each name.

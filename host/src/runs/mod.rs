@@ -270,14 +270,20 @@ pub fn plugin_run<'p>(
 struct Verdicts<'i> {
     checker: LazyChecker<'i>,
     taken: BTreeMap<String, Result<Checked, CheckError>>,
+    /// The histories read to find what needs a verdict (all in one read),
+    /// kept for the plugins' runs while nothing has changed them: dropped
+    /// when the core chain applied something (it may move host tables).
+    recorded: BTreeMap<String, Vec<crate::engine::AppliedMigration>>,
 }
 
 impl<'i> Verdicts<'i> {
     fn take(db: &dyn Engine, inventory: &'i Inventory, selection: &[(&Plugin, Option<i32>)]) -> Verdicts<'i> {
         let checker = LazyChecker::new(inventory, db.target());
         let mut needed: Vec<&Plugin> = Vec::new();
+        let histories: Vec<String> = selection.iter().map(|(p, _)| p.manifest.history_table()).collect();
+        let recorded_all = db.applied_all(&histories).unwrap_or_default();
         for (plugin, target) in selection {
-            let recorded = db.applied(&plugin.manifest.history_table()).unwrap_or_default();
+            let recorded = recorded_all.get(&plugin.manifest.history_table()).cloned().unwrap_or_default();
             let pending = match history::compare(&recorded, plugin.manifest.chain_for(db.target().dialect())) {
                 Ok(state) => recorded.is_empty() || state.pending.iter().any(|m| target.is_none_or(|t| m.version <= t)),
                 Err(_) => false,
@@ -303,7 +309,7 @@ impl<'i> Verdicts<'i> {
                 }
             }
         }
-        Verdicts { checker, taken }
+        Verdicts { checker, taken, recorded: recorded_all }
     }
 
     /// `plugin`'s verdict, checking it now if it was not checked before.
@@ -330,6 +336,9 @@ fn run(
     let dialect = session.database().target().dialect();
     let core = advance(&mut session, core_schema::OWNER, None, &core_run(dialect), None);
     audit_unless_ok(&mut session, &core, None);
+    if !matches!(core.status, Status::UpToDate { .. }) {
+        verdicts.recorded.clear();
+    }
     let core_ok = core.status.is_ok();
     report.chains.push(core);
     if report_refused {
@@ -388,7 +397,11 @@ fn advance_plugin(
     let name = plugin.manifest.name.as_str();
     let file = Some(plugin.file.as_path());
     let history = plugin.manifest.history_table();
-    let recorded = match session.database().applied(&history) {
+    // An empty history is read again: another host may have installed the
+    // plugin since, and adoption must not be decided on its objects.
+    let kept = verdicts.recorded.remove(&history).filter(|recorded| !recorded.is_empty());
+    let read = kept.map_or_else(|| session.database().applied(&history), Ok);
+    let recorded = match read {
         Ok(recorded) => recorded,
         Err(e) => return outcome(name, file, None, Status::Failed { reason: one_line(&e) }),
     };

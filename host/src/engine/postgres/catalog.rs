@@ -16,12 +16,19 @@ use std::collections::BTreeMap;
 
 /// The tables, views, indexes and triggers of schema `schema`, by name.
 pub fn objects(client: &mut impl GenericClient, schema: &str) -> Result<BTreeMap<String, ObjectKind>, postgres::Error> {
+    // Through the catalogs' indexes (each relation records its namespace in
+    // `pg_depend`), not a scan of `pg_class`, which grows with the database.
     let rows = client.query_typed(
-        "SELECT c.relname::text, c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'i', 'I')
+        "WITH rels AS (
+           SELECT c.oid, c.relname, c.relkind FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+           WHERE d.refclassid = 'pg_namespace'::regclass AND d.classid = 'pg_class'::regclass AND d.deptype = 'n'
+             AND d.refobjid = (SELECT oid FROM pg_namespace WHERE nspname = $1))
+         SELECT relname::text, relkind::text FROM rels WHERE relkind IN ('r', 'p', 'v', 'm')
          UNION ALL
-         SELECT t.tgname::text, 'trigger' FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND NOT t.tgisinternal",
+         SELECT ci.relname::text, ci.relkind::text
+         FROM rels JOIN pg_index i ON i.indrelid = rels.oid JOIN pg_class ci ON ci.oid = i.indexrelid
+         UNION ALL
+         SELECT t.tgname::text, 'trigger' FROM rels JOIN pg_trigger t ON t.tgrelid = rels.oid WHERE NOT t.tgisinternal",
         &[(&schema, Type::TEXT)],
     )?;
     Ok(rows
@@ -260,39 +267,43 @@ impl Owned {
 /// Everything `role` owns, sorted for the audit.
 pub fn owned_by(client: &mut impl GenericClient, role: &str, schema: &str) -> Result<Owned, postgres::Error> {
     let mut owned = Owned::default();
+    // Both kinds in one query, through `pg_shdepend`, which records the
+    // owner of every object (by index), not scans of `pg_class` and `pg_proc`.
     for row in client.query_typed(
-        "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.relpersistence::text
-         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles r ON r.oid = c.relowner
-         WHERE r.rolname = $1 AND n.nspname <> 'pg_toast'",
+        "WITH mine AS (
+           SELECT classid, objid FROM pg_shdepend
+           WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND refclassid = 'pg_authid'::regclass AND deptype = 'o'
+             AND refobjid = (SELECT oid FROM pg_roles WHERE rolname = $1))
+         SELECT 'relation', n.nspname::text, c.relname::text, c.relkind::text, c.relpersistence = 't'
+         FROM mine JOIN pg_class c ON mine.classid = 'pg_class'::regclass AND c.oid = mine.objid
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname <> 'pg_toast'
+         UNION ALL
+         SELECT 'function', n.nspname::text, p.proname::text, '',
+                p.prosecdef AND coalesce(array_to_string(p.proconfig, ','), '') LIKE '%search_path=%'
+         FROM mine JOIN pg_proc p ON mine.classid = 'pg_proc'::regclass AND p.oid = mine.objid
+         JOIN pg_namespace n ON n.oid = p.pronamespace",
         &[(&role, Type::TEXT)],
     )? {
         // (pg_toast holds the out-of-line storage of the plugin's tables,
         // which PostgreSQL makes for it.)
-        let (namespace, name, kind, persistence): (String, String, String, String) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
-        if persistence == "t" {
-            owned.temporary.push(name);
-        } else if namespace != schema {
-            owned.elsewhere.push(format!("{namespace}.{name}"));
-        } else if matches!(kind.as_str(), "r" | "p") {
-            owned.relations.insert(name, ObjectKind::Table);
-        } else if matches!(kind.as_str(), "v" | "m") {
-            owned.relations.insert(name, ObjectKind::View);
-        }
-    }
-    for row in client.query_typed(
-        "SELECT n.nspname::text, p.proname::text, p.prosecdef,
-                coalesce(array_to_string(p.proconfig, ','), '') LIKE '%search_path=%'
-         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_roles r ON r.oid = p.proowner
-         WHERE r.rolname = $1",
-        &[(&role, Type::TEXT)],
-    )? {
-        let (namespace, name, definer, pinned): (String, String, bool, bool) =
-            (row.get(0), row.get(1), row.get(2), row.get(3));
-        if namespace != schema {
-            owned.elsewhere.push(format!("{namespace}.{name}()"));
-        } else if !(definer && pinned) {
-            owned.unsafe_functions.push(name);
+        let (what, namespace, name, kind, flag): (&str, String, String, &str, bool) =
+            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        match what {
+            "function" if namespace != schema => owned.elsewhere.push(format!("{namespace}.{name}()")),
+            // The flag: SECURITY DEFINER with a pinned search_path.
+            "function" if !flag => owned.unsafe_functions.push(name),
+            "function" => {}
+            // The flag: temporary.
+            _ if flag => owned.temporary.push(name),
+            _ if namespace != schema => owned.elsewhere.push(format!("{namespace}.{name}")),
+            _ if matches!(kind, "r" | "p") => {
+                owned.relations.insert(name, ObjectKind::Table);
+            }
+            _ if matches!(kind, "v" | "m") => {
+                owned.relations.insert(name, ObjectKind::View);
+            }
+            _ => {}
         }
     }
     Ok(owned)

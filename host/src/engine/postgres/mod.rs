@@ -507,6 +507,18 @@ pub fn denial(policy: &Policy, error: &postgres::Error) -> Option<Denial> {
     deny("plugins run with the privileges of their own role only".into())
 }
 
+/// A history row whose `version, name, applied_on, checksum` begin at
+/// column `first`.
+fn applied_migration(row: &postgres::Row, first: usize) -> AppliedMigration {
+    let checksum: String = row.get(first + 3);
+    AppliedMigration {
+        version: row.get(first),
+        name: row.get(first + 1),
+        checksum: checksum.parse().unwrap_or(0),
+        applied_on: row.get(first + 2),
+    }
+}
+
 impl Engine for PostgresEngine {
     fn target(&self) -> &DatabaseTarget {
         &self.target
@@ -526,18 +538,45 @@ impl Engine for PostgresEngine {
         }
         let sql = format!("SELECT version, name, applied_on, checksum FROM {HOST_SCHEMA}.{history} ORDER BY version");
         let rows = self.client().query_typed(&sql, &[]).map_err(|e| self.error("reading migration history", e))?;
-        Ok(rows
+        Ok(rows.iter().map(|row| applied_migration(row, 0)).collect())
+    }
+
+    fn applied_all(&self, histories: &[String]) -> Result<BTreeMap<String, Vec<AppliedMigration>>, DbError> {
+        let mut all: BTreeMap<String, Vec<AppliedMigration>> =
+            histories.iter().map(|h| (h.clone(), Vec::new())).collect();
+        if histories.is_empty() {
+            return Ok(all);
+        }
+        let existing = self
+            .client()
+            .query_typed(
+                "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'shopdb' AND c.relkind IN ('r', 'p') AND c.relname = ANY($1)",
+                &[(&histories, Type::TEXT_ARRAY)],
+            )
+            .map_err(|e| self.error("reading migration history", e))?;
+        let existing: Vec<String> = existing.iter().map(|row| row.get(0)).collect();
+        if existing.is_empty() {
+            return Ok(all);
+        }
+        let sql = existing
             .iter()
-            .map(|row| {
-                let checksum: String = row.get(3);
-                AppliedMigration {
-                    version: row.get(0),
-                    name: row.get(1),
-                    checksum: checksum.parse().unwrap_or(0),
-                    applied_on: row.get(2),
-                }
+            .enumerate()
+            .map(|(i, history)| {
+                format!("SELECT {i}::int4, version, name, applied_on, checksum FROM {HOST_SCHEMA}.{history}")
             })
-            .collect())
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ")
+            + " ORDER BY 1, 2";
+        let rows = self.client().query_typed(&sql, &[]).map_err(|e| self.error("reading migration history", e))?;
+        for row in &rows {
+            let at: i32 = row.get(0);
+            let Some(history) = usize::try_from(at).ok().and_then(|i| existing.get(i)) else { continue };
+            if let Some(applied) = all.get_mut(history) {
+                applied.push(applied_migration(row, 1));
+            }
+        }
+        Ok(all)
     }
 
     fn recorded_objects(&self) -> Result<Vec<RecordedObject>, DbError> {

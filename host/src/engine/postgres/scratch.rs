@@ -303,6 +303,7 @@ impl ScratchSource for PgScratches {
             pool: Arc::clone(&self.pool),
             layout,
             core: Arc::clone(&self.core),
+            objects: None,
         }))
     }
 }
@@ -313,6 +314,9 @@ struct PgScratch {
     pool: Arc<Pool>,
     layout: Layout,
     core: Arc<CoreChain>,
+    /// The plugin schema's objects after the last statement run, when
+    /// nothing has happened since: the next run's "before".
+    objects: Option<BTreeMap<String, ObjectKind>>,
 }
 
 impl PgScratch {
@@ -340,7 +344,10 @@ impl Scratch for PgScratch {
         }
         let schema = self.layout.schema.clone();
         let runner = self.layout.runner();
-        let before = catalog::objects(self.client(), &schema).map_err(|e| SqlError::Failed(super::message(&e)))?;
+        let before = match self.objects.take() {
+            Some(objects) => objects,
+            None => catalog::objects(self.client(), &schema).map_err(|e| SqlError::Failed(super::message(&e)))?,
+        };
         let sql = self.core.qualified(sql);
         if let Err(error) = self.client().query_typed(&format!("SELECT {runner}($1)"), &[(&sql, Type::TEXT)]) {
             return Err(match super::denial(policy, &error) {
@@ -358,6 +365,7 @@ impl Scratch for PgScratch {
         let did_something = !tokenize(&sql).is_empty();
         let named: BTreeMap<String, ObjectKind> =
             after.iter().filter(|(n, _)| !before.contains_key(*n)).map(|(n, k)| (n.clone(), *k)).collect();
+        self.objects = Some(after);
         Ok(Touched {
             created: named
                 .iter()
@@ -373,12 +381,16 @@ impl Scratch for PgScratch {
     }
 
     fn rewind(&mut self) -> Result<(), ScratchError> {
+        self.objects = None;
         self.client()
             .batch_execute("ROLLBACK TO SAVEPOINT shopdb_scratch_made")
             .map_err(setup("rolling the scratch back"))
     }
 
     fn created_objects(&mut self) -> Result<BTreeMap<String, ObjectKind>, ScratchError> {
+        if let Some(objects) = &self.objects {
+            return Ok(objects.clone());
+        }
         let schema = self.layout.schema.clone();
         catalog::objects(self.client(), &schema).map_err(setup("reading the schema"))
     }
