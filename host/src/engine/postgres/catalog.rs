@@ -11,15 +11,13 @@ use crate::schema::names::ObjectKind;
 use crate::schema::sqltext::normalize;
 use crate::schema::{Column, ForeignKey, Index, Schema, Table};
 use postgres::types::Type;
-use postgres::GenericClient;
+use postgres::{GenericClient, Statement};
 use std::collections::BTreeMap;
 
-/// The tables, views, indexes and triggers of schema `schema`, by name.
-pub fn objects(client: &mut impl GenericClient, schema: &str) -> Result<BTreeMap<String, ObjectKind>, postgres::Error> {
-    // Through the catalogs' indexes (each relation records its namespace in
-    // `pg_depend`), not a scan of `pg_class`, which grows with the database.
-    let rows = client.query_typed(
-        "WITH rels AS (
+/// The tables, views, indexes and triggers of a schema (`$1`), through the
+/// catalogs' indexes (each relation records its namespace in `pg_depend`),
+/// not a scan of `pg_class`, which grows with the database.
+const OBJECTS: &str = "WITH rels AS (
            SELECT c.oid, c.relname, c.relkind FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
            WHERE d.refclassid = 'pg_namespace'::regclass AND d.classid = 'pg_class'::regclass AND d.deptype = 'n'
              AND d.refobjid = (SELECT oid FROM pg_namespace WHERE nspname = $1))
@@ -28,11 +26,69 @@ pub fn objects(client: &mut impl GenericClient, schema: &str) -> Result<BTreeMap
          SELECT ci.relname::text, ci.relkind::text
          FROM rels JOIN pg_index i ON i.indrelid = rels.oid JOIN pg_class ci ON ci.oid = i.indexrelid
          UNION ALL
-         SELECT t.tgname::text, 'trigger' FROM rels JOIN pg_trigger t ON t.tgrelid = rels.oid WHERE NOT t.tgisinternal",
-        &[(&schema, Type::TEXT)],
-    )?;
-    Ok(rows
-        .iter()
+         SELECT t.tgname::text, 'trigger' FROM rels JOIN pg_trigger t ON t.tgrelid = rels.oid WHERE NOT t.tgisinternal";
+
+/// What a role (`$1`) owns, relations and functions in one query, through
+/// `pg_shdepend`, which records the owner of every object (by index), not
+/// scans of `pg_class` and `pg_proc`.
+const OWNED: &str = "WITH mine AS (
+           SELECT classid, objid FROM pg_shdepend
+           WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND refclassid = 'pg_authid'::regclass AND deptype = 'o'
+             AND refobjid = (SELECT oid FROM pg_roles WHERE rolname = $1))
+         SELECT 'relation', n.nspname::text, c.relname::text, c.relkind::text, c.relpersistence = 't'
+         FROM mine JOIN pg_class c ON mine.classid = 'pg_class'::regclass AND c.oid = mine.objid
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname <> 'pg_toast'
+         UNION ALL
+         SELECT 'function', n.nspname::text, p.proname::text, '',
+                p.prosecdef AND coalesce(array_to_string(p.proconfig, ','), '') LIKE '%search_path=%'
+         FROM mine JOIN pg_proc p ON mine.classid = 'pg_proc'::regclass AND p.oid = mine.objid
+         JOIN pg_namespace n ON n.oid = p.pronamespace";
+
+/// The catalog reads the checks make after every statement they run,
+/// prepared once per connection: planned once, then one round trip each.
+#[derive(Debug)]
+pub struct Prepared {
+    objects: Statement,
+    owned: Statement,
+}
+
+impl Prepared {
+    /// Prepares them on `client`'s session.
+    pub fn new(client: &mut impl GenericClient) -> Result<Prepared, postgres::Error> {
+        Ok(Prepared {
+            objects: client.prepare_typed(OBJECTS, &[Type::TEXT])?,
+            owned: client.prepare_typed(OWNED, &[Type::TEXT])?,
+        })
+    }
+
+    /// [`objects`], prepared.
+    pub fn objects(
+        &self,
+        client: &mut impl GenericClient,
+        schema: &str,
+    ) -> Result<BTreeMap<String, ObjectKind>, postgres::Error> {
+        Ok(objects_of(&client.query(&self.objects, &[&schema])?))
+    }
+
+    /// [`owned_by`], prepared.
+    pub fn owned_by(
+        &self,
+        client: &mut impl GenericClient,
+        role: &str,
+        schema: &str,
+    ) -> Result<Owned, postgres::Error> {
+        Ok(owned_of(&client.query(&self.owned, &[&role])?, schema))
+    }
+}
+
+/// The tables, views, indexes and triggers of schema `schema`, by name.
+pub fn objects(client: &mut impl GenericClient, schema: &str) -> Result<BTreeMap<String, ObjectKind>, postgres::Error> {
+    Ok(objects_of(&client.query_typed(OBJECTS, &[(&schema, Type::TEXT)])?))
+}
+
+fn objects_of(rows: &[postgres::Row]) -> BTreeMap<String, ObjectKind> {
+    rows.iter()
         .filter_map(|row| {
             let kind = match row.get::<_, &str>(1) {
                 "r" | "p" => ObjectKind::Table,
@@ -43,7 +99,7 @@ pub fn objects(client: &mut impl GenericClient, schema: &str) -> Result<BTreeMap
             };
             Some((row.get::<_, String>(0), kind))
         })
-        .collect())
+        .collect()
 }
 
 /// The schema of the tables (and views) of `schema` that `tables` accepts.
@@ -266,25 +322,12 @@ impl Owned {
 
 /// Everything `role` owns, sorted for the audit.
 pub fn owned_by(client: &mut impl GenericClient, role: &str, schema: &str) -> Result<Owned, postgres::Error> {
+    Ok(owned_of(&client.query_typed(OWNED, &[(&role, Type::TEXT)])?, schema))
+}
+
+fn owned_of(rows: &[postgres::Row], schema: &str) -> Owned {
     let mut owned = Owned::default();
-    // Both kinds in one query, through `pg_shdepend`, which records the
-    // owner of every object (by index), not scans of `pg_class` and `pg_proc`.
-    for row in client.query_typed(
-        "WITH mine AS (
-           SELECT classid, objid FROM pg_shdepend
-           WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-             AND refclassid = 'pg_authid'::regclass AND deptype = 'o'
-             AND refobjid = (SELECT oid FROM pg_roles WHERE rolname = $1))
-         SELECT 'relation', n.nspname::text, c.relname::text, c.relkind::text, c.relpersistence = 't'
-         FROM mine JOIN pg_class c ON mine.classid = 'pg_class'::regclass AND c.oid = mine.objid
-         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname <> 'pg_toast'
-         UNION ALL
-         SELECT 'function', n.nspname::text, p.proname::text, '',
-                p.prosecdef AND coalesce(array_to_string(p.proconfig, ','), '') LIKE '%search_path=%'
-         FROM mine JOIN pg_proc p ON mine.classid = 'pg_proc'::regclass AND p.oid = mine.objid
-         JOIN pg_namespace n ON n.oid = p.pronamespace",
-        &[(&role, Type::TEXT)],
-    )? {
+    for row in rows {
         // (pg_toast holds the out-of-line storage of the plugin's tables,
         // which PostgreSQL makes for it.)
         let (what, namespace, name, kind, flag): (&str, String, String, &str, bool) =
@@ -306,7 +349,7 @@ pub fn owned_by(client: &mut impl GenericClient, role: &str, schema: &str) -> Re
             _ => {}
         }
     }
-    Ok(owned)
+    owned
 }
 
 #[cfg(test)]

@@ -50,6 +50,8 @@ struct Pooled {
     client: Client,
     /// The scratch names' prefix on this connection.
     prefix: String,
+    /// The reads after each statement, prepared on this connection.
+    reads: catalog::Prepared,
 }
 
 /// The PostgreSQL [`ScratchSource`] for one inventory's plugins.
@@ -204,7 +206,8 @@ impl PgScratches {
         client.simple_query(&collations).map_err(setup("creating the core collations in a scratch session"))?;
         let sql = format!("BEGIN; CREATE SCHEMA {core}; SET LOCAL search_path = {core}, pg_temp;\n{}", self.core.rest);
         client.batch_execute(&sql).map_err(setup("applying the core chain in a scratch schema"))?;
-        Ok(Pooled { client, prefix })
+        let reads = catalog::Prepared::new(&mut client).map_err(setup("preparing the catalog reads"))?;
+        Ok(Pooled { client, prefix, reads })
     }
 }
 
@@ -325,6 +328,26 @@ impl PgScratch {
     }
 }
 
+impl PgScratch {
+    fn pooled(&mut self) -> &mut Pooled {
+        self.pooled.as_mut().expect("a scratch database holds its connection until dropped")
+    }
+
+    /// The objects of the plugin's schema now.
+    fn objects_now(&mut self) -> Result<BTreeMap<String, ObjectKind>, postgres::Error> {
+        let schema = self.layout.schema.clone();
+        let Pooled { client, reads, .. } = self.pooled();
+        reads.objects(client, &schema)
+    }
+
+    /// What the plugin's role owns now.
+    fn owned_now(&mut self, role: &str) -> Result<catalog::Owned, postgres::Error> {
+        let schema = self.layout.schema.clone();
+        let Pooled { client, reads, .. } = self.pooled();
+        reads.owned_by(client, role, &schema)
+    }
+}
+
 impl Drop for PgScratch {
     fn drop(&mut self) {
         if let Some(mut pooled) = self.pooled.take() {
@@ -342,11 +365,10 @@ impl Scratch for PgScratch {
         if let Some(denial) = refused_before_running(sql) {
             return Err(SqlError::Denied(denial));
         }
-        let schema = self.layout.schema.clone();
         let runner = self.layout.runner();
         let before = match self.objects.take() {
             Some(objects) => objects,
-            None => catalog::objects(self.client(), &schema).map_err(|e| SqlError::Failed(super::message(&e)))?,
+            None => self.objects_now().map_err(|e| SqlError::Failed(super::message(&e)))?,
         };
         let sql = self.core.qualified(sql);
         if let Err(error) = self.client().query_typed(&format!("SELECT {runner}($1)"), &[(&sql, Type::TEXT)]) {
@@ -356,12 +378,11 @@ impl Scratch for PgScratch {
             });
         }
         let role = self.layout.role.clone();
-        let owned =
-            catalog::owned_by(self.client(), &role, &schema).map_err(|e| SqlError::Failed(super::message(&e)))?;
+        let owned = self.owned_now(&role).map_err(|e| SqlError::Failed(super::message(&e)))?;
         if let Some((object, reason)) = owned.forbidden(super::roles::RUNNER) {
             return Err(SqlError::Denied(Denial { action: format!("creating {object}"), reason: reason.into() }));
         }
-        let after = catalog::objects(self.client(), &schema).map_err(|e| SqlError::Failed(super::message(&e)))?;
+        let after = self.objects_now().map_err(|e| SqlError::Failed(super::message(&e)))?;
         let did_something = !tokenize(&sql).is_empty();
         let named: BTreeMap<String, ObjectKind> =
             after.iter().filter(|(n, _)| !before.contains_key(*n)).map(|(n, k)| (n.clone(), *k)).collect();
@@ -391,8 +412,7 @@ impl Scratch for PgScratch {
         if let Some(objects) = &self.objects {
             return Ok(objects.clone());
         }
-        let schema = self.layout.schema.clone();
-        catalog::objects(self.client(), &schema).map_err(setup("reading the schema"))
+        self.objects_now().map_err(setup("reading the schema"))
     }
 
     fn schema(&mut self, tables: &dyn Fn(&str) -> bool) -> Result<Schema, ScratchError> {
