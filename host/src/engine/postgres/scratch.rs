@@ -14,9 +14,11 @@
 //! There is one such connection, reused: a new one replays the core chain,
 //! and [`ScratchSource::release`] rolls it back before the real runs. In the
 //! savepoint, the plugin gets a role and a schema of scratch names, laid out
-//! as in a real run ([`super::roles::Layout`]), and the other plugins its SQL
-//! names get schemas built from their PostgreSQL DDL. Roles and schemas are
-//! transactional in PostgreSQL: nothing of it outlives the rollback.
+//! as in a real run ([`super::roles::Layout`]); the other plugins its SQL
+//! names get schemas built from their PostgreSQL DDL, once per connection,
+//! below the savepoints (what the plugin checked does to them is rolled back
+//! with its savepoint). Roles and schemas are transactional in PostgreSQL:
+//! nothing of it outlives the rollback.
 
 use super::catalog;
 use super::roles::{quoted, refused_before_running, Layout};
@@ -52,6 +54,8 @@ struct Pooled {
     prefix: String,
     /// The reads after each statement, prepared on this connection.
     reads: catalog::Prepared,
+    /// The other plugins whose schemas are made on this connection.
+    built: BTreeSet<String>,
 }
 
 /// The PostgreSQL [`ScratchSource`] for one inventory's plugins.
@@ -207,7 +211,7 @@ impl PgScratches {
         let sql = format!("BEGIN; CREATE SCHEMA {core}; SET LOCAL search_path = {core}, pg_temp;\n{}", self.core.rest);
         client.batch_execute(&sql).map_err(setup("applying the core chain in a scratch schema"))?;
         let reads = catalog::Prepared::new(&mut client).map_err(setup("preparing the catalog reads"))?;
-        Ok(Pooled { client, prefix, reads })
+        Ok(Pooled { client, prefix, reads, built: BTreeSet::new() })
     }
 }
 
@@ -274,24 +278,44 @@ impl ScratchSource for PgScratches {
             }
         }
         wanted.retain(|p| p != plugin);
-        let mut sql = String::from("SAVEPOINT shopdb_scratch;\n");
-        for other in &wanted {
-            let Some(found) = self.plugins.get(other) else { continue };
-            let mut path: Vec<String> = vec![quoted(&name(other))];
-            path.extend(found.depends_on.iter().map(|d| quoted(&name(d))));
+        // The others' schemas outlive this scratch database: made once on
+        // the connection, below every scratch's savepoint, under names of
+        // their own (a plugin checked later is not the one made here).
+        let other = |p: &str| scratch_name(&format!("{prefix}d"), p);
+        let missing: Vec<&String> = wanted.iter().filter(|w| !pooled.built.contains(*w)).collect();
+        for wanted in missing {
+            let Some(found) = self.plugins.get(wanted) else { continue };
+            let mut path: Vec<String> = vec![quoted(&other(wanted))];
+            path.extend(found.depends_on.iter().map(|d| quoted(&other(d))));
             path.push(quoted(&core));
             path.push("pg_temp".into());
-            sql.push_str(&format!(
-                "CREATE SCHEMA {s}; SET LOCAL search_path = {path};\n{ddl};\n",
-                s = quoted(&name(other)),
+            let sql = format!(
+                "SAVEPOINT shopdb_scratch_other; CREATE SCHEMA {s}; SET LOCAL search_path = {path};\n{ddl};\n\
+                 RELEASE SAVEPOINT shopdb_scratch_other; SET LOCAL search_path = {core}, pg_temp;",
+                s = quoted(&other(wanted)),
                 path = path.join(", "),
-                ddl = self.core.qualified(&found.ddl)
-            ));
+                ddl = self.core.qualified(&found.ddl),
+                core = quoted(&core),
+            );
+            if let Err(e) = pooled.client.batch_execute(&sql) {
+                let kept = pooled
+                    .client
+                    .batch_execute(&format!(
+                        "ROLLBACK TO SAVEPOINT shopdb_scratch_other; RELEASE SAVEPOINT shopdb_scratch_other; \
+                         SET LOCAL search_path = {}, pg_temp",
+                        quoted(&core)
+                    ))
+                    .is_ok();
+                self.pool.give_back(kept.then_some(pooled));
+                return Err(setup("laying out a scratch schema")(e));
+            }
+            pooled.built.insert(wanted.clone());
         }
+        let mut sql = String::from("SAVEPOINT shopdb_scratch;\n");
         let layout = Layout {
             role: name(&format!("role_{plugin}")),
             schema: name(plugin),
-            dependencies: depends_on.iter().map(|d| name(d)).collect(),
+            dependencies: depends_on.iter().map(|d| other(d)).collect(),
             host: core,
         };
         sql.push_str(&layout.prepare());
