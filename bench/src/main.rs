@@ -8,9 +8,15 @@
 //! loading are paid as in real use): `floor SQL_DIR DB` applies SQL files,
 //! one transaction each, with nothing else (`floor-sql PLUGINS_DIR SQL_DIR`
 //! writes them, to time the floor by hand); `phases PLUGINS_DIR DB` times the
-//! steps of a no-op `upgrade-all` inside a fresh process.
+//! steps of a no-op `upgrade-all` inside a fresh process. The PostgreSQL
+//! sections ([`pg`]) have their own: `pg-floor SQL_DIR URL` (and
+//! `pg-floor-sql PLUGINS_DIR SQL_DIR`), `pg-steps noop|fresh PLUGINS_DIR URL`,
+//! `pg-connect URL`, and `pg-scale-point N M` on a server of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod pg;
+mod pg_server;
+mod pg_wire;
 mod scale;
 mod stats;
 
@@ -35,11 +41,22 @@ fn main() {
         Some("fresh-phases") => fresh_phases(Path::new(&args[1]), Path::new(&args[2])),
         Some("scale-point") => scale::point(args[1].parse().unwrap(), args[2].parse().unwrap()),
         Some("spin") => spin(),
+        Some("pg-floor") => pg::floor(Path::new(&args[1]), &args[2]),
+        Some("pg-floor-sql") => pg::dump_sql(Path::new(&args[1]), Path::new(&args[2])),
+        Some("pg-connect") => pg::connect_only(&args[1]),
+        Some("pg-steps") => pg::timed_steps(&args[1], Path::new(&args[2]), &args[3]),
+        Some("pg-scale-point") => pg::scale_point_alone(
+            args[1].parse().unwrap(),
+            args[2].parse().unwrap(),
+            std::env::var_os("NO_CHECK_COUNT").is_none(),
+        ),
         Some("--quick") | None => run_all(!args.is_empty(), None),
         Some("--only") if args.len() == 2 => run_all(true, Some(args[1].as_str())),
+        // One section with the full settings (runs, rows, sizes).
+        Some("--only") if args.len() == 3 && args[2] == "--full" => run_all(false, Some(args[1].as_str())),
         Some(other) => {
             eprintln!(
-                "error: unknown argument `{other}`; usage: shopdb-bench [--quick | --only fresh|loaded|noop|big|scale]"
+                "error: unknown argument `{other}`; usage: shopdb-bench [--quick | --only fresh|loaded|noop|big|scale|postgres|pg-fresh|pg-noop|pg-scale|pg-big [--full]]"
             );
             std::process::exit(2);
         }
@@ -80,9 +97,10 @@ fn copy_binaries(dir: &Path) {
     BINARIES.set((host, bench)).unwrap();
 }
 
-/// Every figure, or (`--only`) one section of them with the quick settings.
+/// Every figure, or (`--only`) one section of them, with the quick settings
+/// unless `--full` follows (`--only postgres`: every PostgreSQL section).
 fn run_all(quick: bool, only: Option<&str>) {
-    let wanted = |section: &str| only.is_none_or(|o| o == section);
+    let wanted = |section: &str| only.is_none_or(|o| o == section || (o == "postgres" && section.starts_with("pg-")));
     let runs = if quick { 5 } else { 11 };
     let mut report = String::new();
     let _ = writeln!(report, "# shopdb-host benchmarks\n");
@@ -138,6 +156,30 @@ fn run_all(quick: bool, only: Option<&str>) {
         settle();
         scale::run(&mut report, quick);
         flush(&report);
+    }
+    let pg_sections = ["pg-fresh", "pg-noop", "pg-scale", "pg-big"];
+    if pg_sections.iter().any(|s| wanted(s)) {
+        let pg = pg::Pg::start(work.path());
+        pg.describe(&mut report);
+        flush(&report);
+        if wanted("pg-fresh") {
+            pg.settle();
+            pg::fresh(&mut report, &pg, work.path(), &plugins, runs);
+            flush(&report);
+        }
+        if wanted("pg-noop") {
+            pg.settle();
+            pg::noop(&mut report, &pg, &plugins, runs * 4 + 1);
+            flush(&report);
+        }
+        if wanted("pg-scale") {
+            pg::scale_run(&mut report, &pg, quick);
+            flush(&report);
+        }
+        if wanted("pg-big") {
+            pg::big_data(&mut report, &pg, if quick { 3 } else { 5 }, if quick { 200_000 } else { 1_000_000 });
+            flush(&report);
+        }
     }
     if only.is_some() {
         return;

@@ -54,10 +54,11 @@ impl Server {
         let root = std::env::temp_dir().join(format!("shopdb-bench-pg-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("socket")).unwrap();
-        let version = String::from_utf8_lossy(&Command::new(bin.join("postgres")).arg("--version").output().unwrap().stdout)
-            .trim()
-            .trim_start_matches("postgres ")
-            .replace("(PostgreSQL) ", "PostgreSQL ");
+        let version =
+            String::from_utf8_lossy(&Command::new(bin.join("postgres")).arg("--version").output().unwrap().stdout)
+                .trim()
+                .trim_start_matches("postgres ")
+                .replace("(PostgreSQL) ", "PostgreSQL ");
         let server = Server { socket: root.join("socket"), root, bin, as_postgres, version };
         if as_postgres {
             let chown = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&server.root).status().unwrap();
@@ -132,7 +133,7 @@ impl Server {
     pub fn drop_databases(&self, names: &[&str]) {
         let mut admin = self.admin("postgres");
         for name in names {
-            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
         }
         let roles: Vec<String> = admin
             .query("SELECT rolname::text FROM pg_roles WHERE rolname LIKE 'shopdb\\_plugin\\_%'", &[])

@@ -47,3 +47,8 @@ pub fn growth_exponent(points: &[(f64, f64)]) -> f64 {
     let var: f64 = logs.iter().map(|(x, _)| (x - mx) * (x - mx)).sum();
     cov / var
 }
+
+/// Seconds as milliseconds with two decimals, for short steps.
+pub fn ms2(seconds: f64) -> String {
+    format!("{:.2} ms", seconds * 1000.0)
+}
