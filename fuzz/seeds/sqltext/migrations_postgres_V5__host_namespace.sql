@@ -1,0 +1,17 @@
+-- Nothing to do on PostgreSQL; the version exists so that both chains have
+-- the same versions and names.
+--
+-- On SQLite, V5 moves the host's bookkeeping into its own namespace,
+-- `shopdb_core_…` (renaming shopdb_plugins, shopdb_history_marks and
+-- shopdb_audit with their indexes), and replaces shopdb_table_owners by
+-- shopdb_core_owners, copying its rows and recording the indexes and
+-- triggers found in sqlite_master.
+--
+-- The PostgreSQL chain is new: V2, V3 and V4 already created these tables
+-- under their final names and in their final shape (shopdb_core_owners,
+-- shopdb_core_plugins, shopdb_core_marks, shopdb_core_audit and the indexes
+-- shopdb_core_owners_plugin, shopdb_core_marks_plugin,
+-- shopdb_core_audit_plugin), so there is nothing to rename, and no database
+-- exists whose older owner rows would have to be copied. Each plugin's
+-- objects also live in a schema of their own, apart from `shopdb`, so a
+-- plugin's names cannot collide with the host's in the first place.
