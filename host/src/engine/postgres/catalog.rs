@@ -103,150 +103,166 @@ fn objects_of(rows: &[postgres::Row]) -> BTreeMap<String, ObjectKind> {
 }
 
 /// The schema of the tables (and views) of `schema` that `tables` accepts.
-/// The caller has set a `search_path` beginning with `schema`.
+/// The caller has set a `search_path` beginning with `schema`. One query per
+/// catalog for all the tables, whatever their number.
 pub fn read(
     client: &mut impl GenericClient,
     schema: &str,
     tables: &dyn Fn(&str) -> bool,
 ) -> Result<Schema, postgres::Error> {
+    type Oid = postgres::types::Oid;
     let mut read = Schema::default();
     let relations = client.query_typed(
         "SELECT c.oid, c.relname::text, c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY c.relname",
         &[(&schema, Type::TEXT)],
     )?;
-    for relation in relations {
-        let (oid, name, kind): (postgres::types::Oid, String, String) =
-            (relation.get(0), relation.get(1), relation.get(2));
+    let (mut table_oids, mut view_oids): (Vec<Oid>, Vec<Oid>) = (Vec::new(), Vec::new());
+    let mut names: BTreeMap<Oid, String> = BTreeMap::new();
+    for relation in &relations {
+        let (oid, name, kind): (Oid, String, &str) = (relation.get(0), relation.get(1), relation.get(2));
         if !tables(&name) {
             continue;
         }
-        if kind == "v" || kind == "m" {
-            let definition: String =
-                client.query_typed_one("SELECT pg_get_viewdef($1::oid, true)", &[(&oid, Type::OID)])?.get(0);
-            read.views.insert(name, normalize(&unqualified(&definition, schema)));
-            continue;
+        if matches!(kind, "v" | "m") {
+            view_oids.push(oid)
+        } else {
+            table_oids.push(oid)
         }
-        let table = read_table(client, oid, schema)?;
-        for row in client.query_typed(
-            "SELECT tgname::text, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = $1 AND NOT tgisinternal",
-            &[(&oid, Type::OID)],
-        )? {
-            read.triggers.insert(row.get(0), normalize(&unqualified(row.get::<_, &str>(1), schema)));
-        }
-        read.tables.insert(name, table);
+        names.insert(oid, name);
     }
-    Ok(read)
-}
-
-fn read_table(
-    client: &mut impl GenericClient,
-    oid: postgres::types::Oid,
-    schema: &str,
-) -> Result<Table, postgres::Error> {
-    let mut table = Table::default();
+    for row in client.query_typed(
+        "SELECT v.oid, pg_get_viewdef(v.oid, true) FROM unnest($1::oid[]) AS v(oid)",
+        &[(&view_oids, Type::OID_ARRAY)],
+    )? {
+        let (oid, definition): (Oid, &str) = (row.get(0), row.get(1));
+        if let Some(name) = names.get(&oid) {
+            read.views.insert(name.clone(), normalize(&unqualified(definition, schema)));
+        }
+    }
+    if table_oids.is_empty() {
+        return Ok(read);
+    }
+    let mut built: BTreeMap<Oid, Table> = table_oids.iter().map(|oid| (*oid, Table::default())).collect();
     let columns = client.query_typed(
-        "SELECT a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+        "SELECT a.attrelid, a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
                 pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text,
                 CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END
          FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
          LEFT JOIN pg_collation co ON co.oid = a.attcollation
-         WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-        &[(&oid, Type::OID)],
+         WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum",
+        &[(&table_oids, Type::OID_ARRAY)],
     )?;
-    let primary: Vec<i16> = client
-        .query_typed(
-            "SELECT unnest(conkey) FROM pg_constraint WHERE conrelid = $1 AND contype = 'p'",
-            &[(&oid, Type::OID)],
-        )?
+    let constraints = client.query_typed(
+        "SELECT c.conrelid, c.contype::text, c.conname::text, c.conkey, c.confkey, f.relname::text,
+                c.confupdtype::text, c.confdeltype::text, pg_get_constraintdef(c.oid, true), c.conindid, c.confrelid
+         FROM pg_constraint c LEFT JOIN pg_class f ON f.oid = c.confrelid
+         WHERE c.conrelid = ANY($1) ORDER BY c.conrelid, c.conname",
+        &[(&table_oids, Type::OID_ARRAY)],
+    )?;
+    // Column names by table and number: the tables read and the tables
+    // their foreign keys reference.
+    let mut column_names: BTreeMap<(Oid, i16), String> = BTreeMap::new();
+    let targets: Vec<Oid> = constraints
         .iter()
-        .map(|r| r.get(0))
+        .filter(|c| c.get::<_, &str>(1) == "f")
+        .map(|c| c.get::<_, Oid>(10))
+        .filter(|oid| !built.contains_key(oid))
         .collect();
-    let mut names: BTreeMap<i16, String> = BTreeMap::new();
+    for row in client.query_typed(
+        "SELECT attrelid, attnum, attname::text FROM pg_attribute WHERE attrelid = ANY($1) AND attnum > 0",
+        &[(&targets, Type::OID_ARRAY)],
+    )? {
+        column_names.insert((row.get(0), row.get(1)), row.get(2));
+    }
     for column in &columns {
-        let number: i16 = column.get(0);
-        let name: String = column.get(1);
-        names.insert(number, name.clone());
-        let identity: String = column.get(5);
-        let generated: String = column.get(6);
-        let default = match identity.as_str() {
+        column_names.insert((column.get(0), column.get(1)), column.get(2));
+    }
+    let primary_keys: BTreeMap<Oid, Vec<i16>> = constraints
+        .iter()
+        .filter(|c| c.get::<_, &str>(1) == "p")
+        .map(|c| (c.get(0), c.get::<_, Option<Vec<i16>>>(3).unwrap_or_default()))
+        .collect();
+    for column in &columns {
+        let (oid, number): (Oid, i16) = (column.get(0), column.get(1));
+        let Some(table) = built.get_mut(&oid) else { continue };
+        let identity: &str = column.get(6);
+        let default = match identity {
             "d" => Some("generated by default as identity".to_owned()),
             "a" => Some("generated always as identity".to_owned()),
-            _ => column.get::<_, Option<String>>(4).map(|d| normalize(&d)),
+            _ => column.get::<_, Option<String>>(5).map(|d| normalize(&d)),
         };
+        let primary = primary_keys.get(&oid).map(Vec::as_slice).unwrap_or_default();
         table.columns.push(Column {
-            name,
-            decl_type: column.get::<_, String>(2).to_uppercase(),
-            not_null: column.get(3),
+            name: column.get(2),
+            decl_type: column.get::<_, String>(3).to_uppercase(),
+            not_null: column.get(4),
             default,
             primary_key: primary.iter().position(|p| *p == number).map_or(0, |i| i as i64 + 1),
-            generated: if generated == "s" { 3 } else { 0 },
-            collation: column.get::<_, Option<String>>(7).map(|c| c.to_lowercase()),
+            generated: if column.get::<_, &str>(7) == "s" { 3 } else { 0 },
+            collation: column.get::<_, Option<String>>(8).map(|c| c.to_lowercase()),
         });
     }
-    let column_names = |numbers: &[i16], names: &BTreeMap<i16, String>| -> Vec<String> {
-        numbers.iter().map(|n| names.get(n).cloned().unwrap_or_default()).collect()
+    let named = |oid: Oid, numbers: &[i16]| -> Vec<String> {
+        numbers.iter().map(|n| column_names.get(&(oid, *n)).cloned().unwrap_or_default()).collect()
     };
-    let constraints = client.query_typed(
-        "SELECT c.contype::text, c.conname::text, c.conkey, c.confkey, f.relname::text, c.confupdtype::text,
-                c.confdeltype::text, pg_get_constraintdef(c.oid, true), c.conindid, c.confrelid
-         FROM pg_constraint c LEFT JOIN pg_class f ON f.oid = c.confrelid
-         WHERE c.conrelid = $1 ORDER BY c.conname",
-        &[(&oid, Type::OID)],
-    )?;
     let mut constraint_indexes = Vec::new();
     for constraint in &constraints {
-        let kind: String = constraint.get(0);
-        let keys: Vec<i16> = constraint.get::<_, Option<Vec<i16>>>(2).unwrap_or_default();
-        match kind.as_str() {
+        let (oid, kind): (Oid, &str) = (constraint.get(0), constraint.get(1));
+        let Some(table) = built.get_mut(&oid) else { continue };
+        let keys: Vec<i16> = constraint.get::<_, Option<Vec<i16>>>(3).unwrap_or_default();
+        match kind {
             "f" => {
-                let target: postgres::types::Oid = constraint.get(9);
-                let target_names: BTreeMap<i16, String> = client
-                    .query_typed(
-                        "SELECT attnum, attname::text FROM pg_attribute WHERE attrelid = $1 AND attnum > 0",
-                        &[(&target, Type::OID)],
-                    )?
-                    .iter()
-                    .map(|r| (r.get(0), r.get(1)))
-                    .collect();
-                let references: Vec<i16> = constraint.get::<_, Option<Vec<i16>>>(3).unwrap_or_default();
+                let references: Vec<i16> = constraint.get::<_, Option<Vec<i16>>>(4).unwrap_or_default();
                 table.foreign_keys.insert(ForeignKey {
-                    columns: column_names(&keys, &names),
-                    table: constraint.get::<_, Option<String>>(4).unwrap_or_default(),
-                    references: column_names(&references, &target_names),
-                    on_update: action(&constraint.get::<_, String>(5)),
-                    on_delete: action(&constraint.get::<_, String>(6)),
+                    columns: named(oid, &keys),
+                    table: constraint.get::<_, Option<String>>(5).unwrap_or_default(),
+                    references: named(constraint.get(10), &references),
+                    on_update: action(constraint.get(6)),
+                    on_delete: action(constraint.get(7)),
                 });
             }
             "c" => {
-                let definition: String = constraint.get(7);
-                let expression = definition.strip_prefix("CHECK ").unwrap_or(&definition);
+                let definition: &str = constraint.get(8);
+                let expression = definition.strip_prefix("CHECK ").unwrap_or(definition);
                 table.checks.insert(normalize(expression));
             }
             "p" | "u" => {
-                let columns = column_names(&keys, &names).join(", ");
+                let columns = named(oid, &keys).join(", ");
                 let (origin, label) = if kind == "p" { ("pk", "primary key") } else { ("u", "unique") };
                 let definition = format!("{label}({columns})");
                 table.indexes.insert(definition.clone(), Index { unique: true, origin: origin.into(), definition });
-                constraint_indexes.push(constraint.get::<_, postgres::types::Oid>(8));
+                constraint_indexes.push(constraint.get::<_, Oid>(9));
             }
             _ => {}
         }
     }
     for index in client.query_typed(
-        "SELECT i.indexrelid, c.relname::text, i.indisunique, pg_get_indexdef(i.indexrelid)
-         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1",
-        &[(&oid, Type::OID)],
+        "SELECT i.indrelid, i.indexrelid, c.relname::text, i.indisunique, pg_get_indexdef(i.indexrelid)
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = ANY($1)",
+        &[(&table_oids, Type::OID_ARRAY)],
     )? {
-        let index_oid: postgres::types::Oid = index.get(0);
+        let (oid, index_oid): (Oid, Oid) = (index.get(0), index.get(1));
         if constraint_indexes.contains(&index_oid) {
             continue;
         }
-        let definition = normalize(&unqualified(index.get::<_, &str>(3), schema));
-        table.indexes.insert(index.get(1), Index { unique: index.get(2), origin: "c".into(), definition });
+        let Some(table) = built.get_mut(&oid) else { continue };
+        let definition = normalize(&unqualified(index.get::<_, &str>(4), schema));
+        table.indexes.insert(index.get(2), Index { unique: index.get(3), origin: "c".into(), definition });
     }
-    Ok(table)
+    for row in client.query_typed(
+        "SELECT tgname::text, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = ANY($1) AND NOT tgisinternal",
+        &[(&table_oids, Type::OID_ARRAY)],
+    )? {
+        read.triggers.insert(row.get(0), normalize(&unqualified(row.get::<_, &str>(1), schema)));
+    }
+    for (oid, table) in built {
+        if let Some(name) = names.remove(&oid) {
+            read.tables.insert(name, table);
+        }
+    }
+    Ok(read)
 }
 
 /// `definition` (of an index, a trigger, a view) without the qualifier
