@@ -11,7 +11,9 @@
 //!   a PostgreSQL URL exactly when it starts with `postgres://` or
 //!   `postgresql://` in any case; when the PostgreSQL driver reads a
 //!   password in the URL, the URL's display holds no password for the
-//!   driver to read and fewer copies of the password's text than the URL.
+//!   driver to read and fewer copies of the password's text than the URL
+//!   (both percent-decoded: the same text may appear elsewhere in the URL,
+//!   where the display rightly keeps it).
 //! * odd: a URL is assembled from parts the input picks (scheme in any
 //!   case, user, password, hosts and ports, database, query parameters,
 //!   fragment; each part raw, with `@ : / ? # &` and the like, or
@@ -174,9 +176,13 @@ fn check(url: &str, marked: bool) {
             if let Ok(again) = Config::from_str(&shown) {
                 assert_eq!(again.get_password(), None, "the display of {url:?} holds a password: {shown:?}");
             }
-            let given = count(url.as_bytes(), password);
+            // Counted percent-decoded on both sides: the copy the driver
+            // reads may be written encoded, and the same text may appear
+            // elsewhere in the URL, where the display rightly keeps it.
+            let given = count(&percent_decode(url), password);
             if given > 0 {
-                assert!(count(shown.as_bytes(), password) < given, "the display of {url:?} is {shown:?}");
+                let left = count(&percent_decode(&shown), password);
+                assert!(left < given, "the display of {url:?} is {shown:?}");
             }
         }
     }

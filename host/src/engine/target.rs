@@ -204,4 +204,19 @@ mod tests {
             assert_eq!(target.to_string(), shown, "{url}");
         }
     }
+
+    /// Found by fuzz/ (target `pg_url`, seed `regression-repeated-password`):
+    /// the password, written percent-encoded in the userinfo, also appears
+    /// decoded in the query. The display drops the copy the driver reads and
+    /// keeps the query's text, which the driver reads as no password.
+    #[test]
+    fn a_password_repeated_in_the_query_is_dropped_where_the_driver_reads_it() {
+        use std::str::FromStr;
+        let url = "postgres://shop://db/ss%77ord@db/shop?application_name=//db/ssword";
+        let password = postgres::Config::from_str(url).unwrap().get_password().map(<[u8]>::to_vec);
+        assert_eq!(password.as_deref(), Some(&b"//db/ssword"[..]));
+        let shown = DatabaseTarget::parse(url).unwrap().to_string();
+        assert_eq!(shown, "postgres://shop@db/shop?application_name=//db/ssword");
+        assert_eq!(postgres::Config::from_str(&shown).unwrap().get_password(), None);
+    }
 }
