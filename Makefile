@@ -77,15 +77,19 @@ FUZZ_TARGETS ?= manifest sqltext schema_diff pg_url
 FUZZ_RUNS    ?= 1000000
 FUZZ_SECONDS ?= 1800
 FUZZ_FLAGS   ?=
+# The lexer also starts from the repository's own SQL, as it is today.
+FUZZ_SQL_SEEDS = $(wildcard migrations/*.sql migrations/*/*.sql plugins/*/schema.sql plugins/*/postgres/schema.sql \
+                            plugins/*/migrations/*.sql plugins/*/postgres/migrations/*.sql)
 
 fuzz:
 	@mkdir -p fuzz/logs
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p fuzz/corpus/$$t; \
 	  dict=; if [ -f fuzz/dicts/$$t.dict ]; then dict=-dict=fuzz/dicts/$$t.dict; fi; \
-	  case $$t in sqltext) dict="$$dict -max_len=2048";; esac; \
+	  repo=; case $$t in sqltext) dict="$$dict -max_len=2048"; repo=fuzz/corpus/sqltext-repo; \
+	    mkdir -p $$repo; for f in $(FUZZ_SQL_SEEDS); do cp $$f $$repo/$$(echo $$f | tr / _); done;; esac; \
 	  echo "fuzz $$t: up to $(FUZZ_RUNS) runs or $(FUZZ_SECONDS) s"; \
-	  $(CARGO) +nightly fuzz run $(FUZZ_FLAGS) $$t fuzz/corpus/$$t fuzz/seeds/$$t -- \
+	  $(CARGO) +nightly fuzz run $(FUZZ_FLAGS) $$t fuzz/corpus/$$t fuzz/seeds/$$t $$repo -- \
 	    $$dict -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 	    -print_final_stats=1 > fuzz/logs/$$t.log 2>&1; \
 	  status=$$?; \
