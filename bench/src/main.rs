@@ -229,6 +229,17 @@ fn time_command(command: &mut Command) -> Duration {
     elapsed
 }
 
+/// Times `host` and `floor` once each, the one that goes first alternating
+/// with `run`, so that neither always meets a warm cache.
+fn time_both(run: usize, host: &mut Command, floor: &mut Command) -> (Duration, Duration) {
+    if run % 2 == 0 {
+        (time_command(host), time_command(floor))
+    } else {
+        let floor_time = time_command(floor);
+        (time_command(host), floor_time)
+    }
+}
+
 /// The SQL of the core chain and every plugin chain, in the order the host
 /// applies them, one file per chain: the floor's input.
 fn dump_sql(plugins: &Path, dir: &Path) {
@@ -297,13 +308,7 @@ fn fresh_upgrade_titled(report: &mut String, work: &Path, plugins: &Path, runs: 
         let mut host_command = upgrade_all(plugins, &db);
         let mut floor_command = Command::new(&me);
         floor_command.arg("floor").arg(&sql).arg(&floor_db);
-        // Alternate which goes first, so neither always meets a warm cache.
-        let (host_time, floor_time) = if run % 2 == 0 {
-            (time_command(&mut host_command), time_command(&mut floor_command))
-        } else {
-            let floor_time = time_command(&mut floor_command);
-            (time_command(&mut host_command), floor_time)
-        };
+        let (host_time, floor_time) = time_both(run, &mut host_command, &mut floor_command);
         if run > 0 {
             host.push(host_time);
             floor.push(floor_time);

@@ -19,6 +19,7 @@ use crate::pg_server::{self, Server};
 use crate::pg_wire::{self, Proxy, Trip};
 use crate::scale;
 use crate::stats::{growth_exponent, median, ms, ms2, Samples};
+use crate::time_command;
 use shopdb_host::checks::report as check;
 use shopdb_host::checks::Checker;
 use shopdb_host::engine::{self, DatabaseTarget, Engine, OpenMode, DEFAULT_BUSY_TIMEOUT};
@@ -30,7 +31,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The bench's server and a counting proxy in front of it.
 #[derive(Debug)]
@@ -92,10 +93,6 @@ fn open(url: &str, mode: OpenMode) -> Box<dyn Engine> {
 
 fn connect(url: &str) -> postgres::Client {
     postgres::Config::from_str(url).unwrap().connect(postgres::NoTls).unwrap()
-}
-
-fn time_command(command: &mut Command) -> Duration {
-    crate::time_command(command)
 }
 
 fn upgrade_all(plugins: &Path, url: &str) -> Command {
@@ -256,12 +253,7 @@ pub fn fresh(report: &mut String, pg: &Pg, work: &Path, plugins: &Path, runs: us
         let mut host_command = upgrade_all(plugins, &pg.url(&host_db));
         let mut floor_command = Command::new(&me);
         floor_command.arg("pg-floor").arg(&sql).arg(pg.url(&floor_db));
-        let (host_time, floor_time) = if run % 2 == 0 {
-            (time_command(&mut host_command), time_command(&mut floor_command))
-        } else {
-            let floor_time = time_command(&mut floor_command);
-            (time_command(&mut host_command), floor_time)
-        };
+        let (host_time, floor_time) = crate::time_both(run, &mut host_command, &mut floor_command);
         if run > 0 {
             host.push(host_time);
             floor.push(floor_time);
