@@ -190,35 +190,79 @@ impl<'i> Checker<'i> {
     /// another's, and at a thousand plugins they are most of a `check`),
     /// then the names two of them would both create refused in each.
     pub fn check_plugins(&self, plugins: &[&Plugin]) -> Vec<Result<Checked, CheckError>> {
-        let threads = self.scratches.parallelism().min(plugins.len());
-        let mut verdicts: Vec<Result<Checked, CheckError>> = if threads <= 1 {
-            plugins.iter().map(|p| self.verdict_of(p)).collect()
-        } else {
-            let mut verdicts: Vec<Option<Result<Checked, CheckError>>> = vec![None; plugins.len()];
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = (1..threads)
-                    .map(|k| {
-                        scope.spawn(move || {
-                            let mine = plugins.iter().enumerate().skip(k).step_by(threads);
-                            mine.map(|(i, p)| (i, self.verdict_of(p))).collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                for (i, plugin) in plugins.iter().enumerate().step_by(threads) {
-                    verdicts[i] = Some(self.verdict_of(plugin));
-                }
-                for worker in workers {
-                    let done = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                    for (i, verdict) in done {
-                        verdicts[i] = Some(verdict);
-                    }
-                }
-            });
-            verdicts.into_iter().flatten().collect()
-        };
-        refuse_shared_names(plugins, &mut verdicts);
+        let halves = self.spread(plugins, |plugin| self.both_halves(plugin));
+        let (ddls, chains): (Vec<_>, Vec<_>) = halves.into_iter().unzip();
+        let shared = shared_names(plugins, &chains);
         self.scratches.release();
-        verdicts
+        ddls.into_iter().zip(chains).zip(shared).map(|((ddl, chain), shared)| verdict(ddl, chain, shared)).collect()
+    }
+
+    /// Starts taking the verdicts of `plugins` (in the order the runs will
+    /// want them) for a run that goes on meanwhile. Where scratch databases
+    /// share nothing with the operator's ([`ScratchSource::independent_of_runs`]),
+    /// every chain is checked on `scope`'s threads while the core chain
+    /// runs, and then each DDL, one plugin ahead of the runs; elsewhere
+    /// every verdict is taken here, before anything is written. Either way
+    /// no verdict is given before every chain has been checked, so that two
+    /// plugins creating one name are both refused, and the verdicts are
+    /// those [`Checker::check_plugins`] gives.
+    pub fn start<'scope, 'env>(
+        &'env self,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        plugins: &'env [&'env Plugin],
+    ) -> Pending {
+        if !self.scratches.independent_of_runs() {
+            return Pending::ready(self.check_plugins(plugins));
+        }
+        let (sender, receiver) = std::sync::mpsc::channel();
+        scope.spawn(move || {
+            let chains = self.spread(plugins, |plugin| self.chain_half(plugin));
+            let shared = shared_names(plugins, &chains);
+            for (i, (chain, shared)) in chains.into_iter().zip(shared).enumerate() {
+                let plugin = plugins[i];
+                let ddl = self.ddl_half(plugin);
+                // Its audit record names the file's digest: read it here,
+                // on a core the runs leave idle, rather than in its
+                // transaction.
+                let _ = plugin.sha256();
+                if sender.send((i, verdict(ddl, chain, shared))).is_err() {
+                    break;
+                }
+            }
+            self.scratches.release();
+        });
+        Pending { receiver: Some(receiver), arrived: BTreeMap::new() }
+    }
+
+    /// `each` of `plugins`, in order, spread over as many threads as the
+    /// scratch databases allow.
+    fn spread<T: Send>(&self, plugins: &[&Plugin], each: impl Fn(&Plugin) -> T + Sync) -> Vec<T> {
+        let threads = self.scratches.parallelism().min(plugins.len());
+        if threads <= 1 {
+            return plugins.iter().map(|p| each(p)).collect();
+        }
+        let each = &each;
+        let mut results: Vec<Option<T>> = std::iter::repeat_with(|| None).take(plugins.len()).collect();
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (1..threads)
+                .map(|k| {
+                    scope.spawn(move || {
+                        let mine = plugins.iter().enumerate().skip(k).step_by(threads);
+                        mine.map(|(i, p)| (i, each(p))).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for (i, plugin) in plugins.iter().enumerate().step_by(threads) {
+                results[i] = Some(each(plugin));
+            }
+            for worker in workers {
+                let done = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                for (i, result) in done {
+                    results[i] = Some(result);
+                }
+            }
+        });
+        results.into_iter().flatten().collect()
     }
 
     /// A scratch database laid out like a real one around `plugin`: the
@@ -272,21 +316,41 @@ impl<'i> Checker<'i> {
     /// Every check on one plugin of the inventory; what they learnt comes
     /// with the verdict.
     pub fn check_plugin(&self, plugin: &Plugin) -> Result<Checked, CheckError> {
-        let verdict = self.verdict_of(plugin);
+        let (ddl, chain) = self.both_halves(plugin);
         self.scratches.release();
-        verdict
+        verdict(ddl, chain, None)
     }
 
-    fn verdict_of(&self, plugin: &Plugin) -> Result<Checked, CheckError> {
+    /// The DDL's checks and the chain's in one scratch database: the DDL's
+    /// work is rolled back before the chain runs from the same start.
+    fn both_halves(&self, plugin: &Plugin) -> (Result<Schema, CheckError>, Result<ChainChecked, CheckError>) {
         let started = std::time::Instant::now();
-        // One scratch database for both: the DDL's work is rolled back
-        // before the chain runs from the same starting point.
-        let mut scratch = self.scratch_for(plugin)?;
-        let ddl_schema = self.check_ddl(plugin, scratch.as_mut())?;
-        scratch.rewind().map_err(|source| CheckError::Scratch { plugin: plugin.manifest.name.clone(), source })?;
-        let names = self.check_chain(plugin, scratch.as_mut(), &ddl_schema);
+        let mut scratch = match self.scratch_for(plugin) {
+            Ok(scratch) => scratch,
+            Err(e) => return (Err(e.clone()), Err(e)),
+        };
+        let ddl = self.check_ddl(plugin, scratch.as_mut());
+        let rewound =
+            scratch.rewind().map_err(|source| CheckError::Scratch { plugin: plugin.manifest.name.clone(), source });
+        let chain = rewound.and_then(|()| self.check_chain(plugin, scratch.as_mut()));
         tracing::debug!("{}: scratch checks in {} µs", plugin.manifest.name, started.elapsed().as_micros());
-        Ok(Checked { schema: ddl_schema, names: names? })
+        (ddl, chain)
+    }
+
+    /// The chain's checks, in a scratch database of their own.
+    fn chain_half(&self, plugin: &Plugin) -> Result<ChainChecked, CheckError> {
+        let started = std::time::Instant::now();
+        let checked = self.check_chain(plugin, self.scratch_for(plugin)?.as_mut());
+        tracing::debug!("{}: chain checked in {} µs", plugin.manifest.name, started.elapsed().as_micros());
+        checked
+    }
+
+    /// The DDL's checks, in a scratch database of their own.
+    fn ddl_half(&self, plugin: &Plugin) -> Result<Schema, CheckError> {
+        let started = std::time::Instant::now();
+        let checked = self.check_ddl(plugin, self.scratch_for(plugin)?.as_mut());
+        tracing::debug!("{}: DDL checked in {} µs", plugin.manifest.name, started.elapsed().as_micros());
+        checked
     }
 
     /// The checks on the plugin's DDL: it runs, stays in its tables, creates
@@ -318,15 +382,11 @@ impl<'i> Checker<'i> {
     }
 
     /// The checks on the plugin's chain: run from an empty database, every
-    /// migration runs and stays in what the plugin owns, the chain leaves
-    /// what the manifest lists, and the result is the schema the DDL builds.
-    /// Returns the names the chain creates, migration by migration.
-    pub fn check_chain(
-        &self,
-        plugin: &Plugin,
-        chain_db: &mut dyn Scratch,
-        ddl_schema: &Schema,
-    ) -> Result<ChainNames, CheckError> {
+    /// migration runs and stays in what the plugin owns, and the chain
+    /// leaves what the manifest lists. Returns the names the chain creates,
+    /// migration by migration, and the schema it builds (compared with the
+    /// DDL's by [`drift`]).
+    pub fn check_chain(&self, plugin: &Plugin, chain_db: &mut dyn Scratch) -> Result<ChainChecked, CheckError> {
         let manifest = &plugin.manifest;
         let name = || manifest.name.clone();
         let scratch_failed = |source: ScratchError| CheckError::Scratch { plugin: name(), source };
@@ -364,9 +424,8 @@ impl<'i> Checker<'i> {
                 });
             }
         }
-        let chain_schema = chain_db.schema(&|t| present.contains_key(t)).map_err(scratch_failed)?;
-        drift(manifest, &chain_schema, ddl_schema)?;
-        Ok(names)
+        let schema = chain_db.schema(&|t| present.contains_key(t)).map_err(scratch_failed)?;
+        Ok(ChainChecked { names, schema, head: manifest.head(), plugin: manifest.name.clone() })
     }
 
     /// A foreign key may point at the plugin's own tables, core tables and
@@ -394,12 +453,63 @@ impl<'i> Checker<'i> {
 
 /// The chain-vs-DDL comparison: `Err` with a readable diff when the schema
 /// the chain built differs from the one the DDL builds.
-pub fn drift(manifest: &Manifest, chain_schema: &Schema, ddl_schema: &Schema) -> Result<(), CheckError> {
-    let diff = chain_schema.diff("the chain", ddl_schema, "schema.sql");
+pub fn drift(chain: &ChainChecked, ddl_schema: &Schema) -> Result<(), CheckError> {
+    let diff = chain.schema.diff("the chain", ddl_schema, "schema.sql");
     if diff.is_empty() {
         Ok(())
     } else {
-        Err(CheckError::ChainDrift { plugin: manifest.name.clone(), head: manifest.head(), diff })
+        Err(CheckError::ChainDrift { plugin: chain.plugin.clone(), head: chain.head, diff })
+    }
+}
+
+/// A plugin's verdict from its two halves and the names it shares with
+/// others, in the order a plugin author fixes them: the DDL, the chain,
+/// their agreement, then the names.
+fn verdict(
+    ddl: Result<Schema, CheckError>,
+    chain: Result<ChainChecked, CheckError>,
+    shared: Option<CheckError>,
+) -> Result<Checked, CheckError> {
+    let schema = ddl?;
+    let chain = chain?;
+    drift(&chain, &schema)?;
+    match shared {
+        Some(refused) => Err(refused),
+        None => Ok(Checked { schema, names: chain.names }),
+    }
+}
+
+/// Verdicts being taken while a run goes on ([`Checker::start`]), handed
+/// out as the runs reach each plugin.
+#[derive(Debug)]
+pub struct Pending {
+    /// `None` once every verdict has arrived.
+    receiver: Option<std::sync::mpsc::Receiver<(usize, Result<Checked, CheckError>)>>,
+    arrived: BTreeMap<usize, Result<Checked, CheckError>>,
+}
+
+impl Pending {
+    fn ready(verdicts: Vec<Result<Checked, CheckError>>) -> Pending {
+        Pending { receiver: None, arrived: verdicts.into_iter().enumerate().collect() }
+    }
+
+    /// The verdict on the `i`-th plugin given to [`Checker::start`],
+    /// waiting for it if need be; `plugin` names it in an error.
+    pub fn take(&mut self, i: usize, plugin: &str) -> Result<Checked, CheckError> {
+        loop {
+            if let Some(verdict) = self.arrived.remove(&i) {
+                return verdict;
+            }
+            let Some(receiver) = &self.receiver else { break };
+            match receiver.recv() {
+                Ok((j, verdict)) => {
+                    self.arrived.insert(j, verdict);
+                }
+                Err(_) => self.receiver = None,
+            }
+        }
+        let stopped = ScratchError::Setup { what: "checking the plugins", reason: "the checks stopped early".into() };
+        Err(CheckError::Scratch { plugin: plugin.to_owned(), source: stopped })
     }
 }
 
@@ -449,6 +559,19 @@ impl<'i> LazyChecker<'i> {
     }
 }
 
+/// What a plugin's chain did in a scratch database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainChecked {
+    /// The names it creates, migration by migration.
+    pub names: ChainNames,
+    /// The schema it builds.
+    pub schema: Schema,
+    /// The plugin and its head version, for the refusal when the schema
+    /// is not the DDL's.
+    plugin: String,
+    head: i32,
+}
+
 /// A plugin that passed every check, and what the checks learnt about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
@@ -458,31 +581,34 @@ pub struct Checked {
     pub names: ChainNames,
 }
 
-/// Refuses, in `verdicts` (those of `plugins`), every plugin whose chain
-/// creates a name another plugin's chain creates too. Names the database
-/// records, the core's and those in the plugins' DDL were already refused
-/// by the guard as their owner's; what is left are names two new plugins
-/// both take, such as a working table by the same name.
-fn refuse_shared_names(plugins: &[&Plugin], verdicts: &mut [Result<Checked, CheckError>]) {
+/// The refusal, for each of `plugins` (whose chains' checks are `chains`),
+/// when its chain creates a name another plugin's chain creates too (a
+/// chain that runs counts, whatever the plugin's DDL does). Names
+/// the database records, the core's and those in the plugins' DDL were
+/// already refused by the guard as their owner's; what is left are names
+/// two new plugins both take, such as a working table by the same name.
+fn shared_names(plugins: &[&Plugin], chains: &[Result<ChainChecked, CheckError>]) -> Vec<Option<CheckError>> {
     let mut creators: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, verdict) in verdicts.iter().enumerate() {
-        if let Ok(checked) = verdict {
-            for name in checked.names.ever_created().into_keys() {
+    for (i, chain) in chains.iter().enumerate() {
+        if let Ok(chain) = chain {
+            for name in chain.names.ever_created().into_keys() {
                 creators.entry(name).or_default().push(i);
             }
         }
     }
+    let mut refusals = vec![None; chains.len()];
     for (name, who) in creators.into_iter().filter(|(_, who)| who.len() > 1) {
         for &i in &who {
-            let Ok(checked) = &verdicts[i] else { continue };
-            let kind = checked.names.ever_created().get(&name).copied().unwrap_or(ObjectKind::Table);
-            let created_by = checked.names.created_by(&name).unwrap_or(0);
+            // The first name it shares is the one its refusal gives.
+            let (Ok(chain), None) = (&chains[i], &refusals[i]) else { continue };
+            let kind = chain.names.ever_created().get(&name).copied().unwrap_or(ObjectKind::Table);
+            let created_by = chain.names.created_by(&name).unwrap_or(0);
             let others = who
                 .iter()
                 .filter(|&&j| j != i)
                 .map(|&j| format!("plugin '{}' (`{}`)", plugins[j].manifest.name, plugins[j].file.display()))
                 .collect();
-            verdicts[i] = Err(CheckError::NameShared {
+            refusals[i] = Some(CheckError::NameShared {
                 plugin: plugins[i].manifest.name.clone(),
                 kind,
                 name: name.clone(),
@@ -491,6 +617,7 @@ fn refuse_shared_names(plugins: &[&Plugin], verdicts: &mut [Result<Checked, Chec
             });
         }
     }
+    refusals
 }
 
 #[cfg(test)]
@@ -531,6 +658,60 @@ pub(crate) mod tests {
             .map(|(p, _)| p.manifest.name.as_str())
             .collect();
         assert_eq!(refused, ["p1", "p2", "p4", "p5", "p7", "p8"]);
+    }
+
+    /// A plugin owning `<name>_items` with `ddl` and a chain of `chain`.
+    fn plugin_with_chain(name: &str, ddl: &str, chain: &[&str]) -> Plugin {
+        let table = format!("{name}_items");
+        let records =
+            chain.iter().enumerate().map(|(i, sql)| MigrationRecord::new(i as i64 + 1, &format!("step{i}"), sql));
+        let description = PluginDescription::new(name, "1.0.0", "test", &[table.as_str()], &[], ddl, records);
+        Plugin::in_memory(format!("{name}.so"), &description).expect("a valid manifest")
+    }
+
+    #[test]
+    fn verdicts_taken_beside_a_run_are_those_check_plugins_gives_in_whatever_order_they_are_taken() {
+        let items = |name: &str| format!("CREATE TABLE {name}_items (id INTEGER PRIMARY KEY);");
+        let staging = "CREATE TABLE staging (id INTEGER); DROP TABLE staging;";
+        let plugins = vec![
+            plugin_with_chain("fine", &items("fine"), &[&items("fine")]),
+            plugin_with_chain("sharer_a", &items("sharer_a"), &[&items("sharer_a"), staging]),
+            plugin_with_chain("bad_ddl", &format!("{} DROP TABLE sites;", items("bad_ddl")), &[&items("bad_ddl")]),
+            plugin_with_chain("sharer_b", &items("sharer_b"), &[&items("sharer_b"), staging]),
+            plugin_with_chain(
+                "drifts",
+                "CREATE TABLE drifts_items (id INTEGER PRIMARY KEY, note TEXT);",
+                &[&items("drifts")],
+            ),
+            plugin_with_chain(
+                "bad_chain",
+                &items("bad_chain"),
+                &[&items("bad_chain"), "INSERT INTO nowhere VALUES (1);"],
+            ),
+        ];
+        let inventory = Inventory::from_plugins(PathBuf::from("memory"), plugins);
+        let checker = Checker::sqlite(&inventory).expect("a checker");
+        assert!(checker.scratches.independent_of_runs(), "SQLite's checks go on beside the runs");
+        let everyone: Vec<&Plugin> = inventory.plugins.iter().collect();
+        let all_at_once = checker.check_plugins(&everyone);
+        let mut beside: Vec<_> = std::thread::scope(|scope| {
+            let mut pending = checker.start(scope, &everyone);
+            (0..everyone.len()).rev().map(|i| pending.take(i, &everyone[i].manifest.name)).collect()
+        });
+        beside.reverse();
+        assert_eq!(beside, all_at_once);
+        let reason = |name: &str| {
+            let i = everyone.iter().position(|p| p.manifest.name == name).expect("the plugin");
+            all_at_once[i].as_ref().err().map_or_else(|| "ok".into(), ToString::to_string)
+        };
+        assert_eq!(reason("fine"), "ok");
+        for (sharer, other) in [("sharer_a", "sharer_b"), ("sharer_b", "sharer_a")] {
+            let refused = reason(sharer);
+            assert!(refused.contains("`staging`") && refused.contains(&format!("plugin '{other}'")), "{refused}");
+        }
+        assert!(reason("bad_ddl").contains("schema.sql was refused"), "{}", reason("bad_ddl"));
+        assert!(reason("drifts").contains("produce different schemas"), "{}", reason("drifts"));
+        assert!(reason("bad_chain").contains("V2__step1 fails"), "{}", reason("bad_chain"));
     }
 
     #[test]

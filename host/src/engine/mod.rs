@@ -679,6 +679,13 @@ pub trait ScratchSource: Send + Sync + std::fmt::Debug {
     /// Gives back what idle scratch databases hold (on a server, open
     /// transactions and their locks) before the real runs start.
     fn release(&self) {}
+    /// Whether scratch databases may be used while the operator's database
+    /// is being written: true where they share nothing with it (SQLite's
+    /// are in memory), so that the checks of the plugins not yet applied
+    /// can go on beside the runs of those already checked.
+    fn independent_of_runs(&self) -> bool {
+        false
+    }
 }
 
 /// Why a plugin's SQL did not run in a scratch database or a real one.

@@ -25,7 +25,7 @@ pub mod uninstall;
 pub use bootstrap::bootstrap;
 pub use stamp::stamp;
 
-use crate::checks::{policy_for, CheckError, Checked, LazyChecker};
+use crate::checks::{policy_for, CheckError, Checked, LazyChecker, Pending};
 use crate::core_schema;
 use crate::engine::history;
 use crate::engine::{
@@ -261,14 +261,18 @@ pub fn plugin_run<'p>(
     }
 }
 
-/// Every plugin's verdict, taken before the first transaction of a run.
+/// Every plugin's verdict, each known before that plugin's transaction.
 /// Only plugins with something to do are checked (a no-op run checks
-/// nothing and builds no scratch database), all at once, spread over the
-/// machine's cores; a plugin that turns out to need a verdict later (another
-/// host changed its history in between) is checked then, still before its
-/// transaction.
-struct Verdicts<'i> {
-    checker: LazyChecker<'i>,
+/// nothing and builds no scratch database), all at the start of the run
+/// ([`crate::checks::Checker::start`]: beside the core chain and the runs
+/// where the engine allows); a plugin that turns out to need a verdict
+/// later (another host changed its history in between) is checked then,
+/// still before its transaction.
+struct Verdicts<'c, 'i> {
+    checker: &'c LazyChecker<'i>,
+    /// The plugins being checked, in the order the run reaches them.
+    started: BTreeMap<String, usize>,
+    pending: Option<Pending>,
     taken: BTreeMap<String, Result<Checked, CheckError>>,
     /// The histories read to find what needs a verdict (all in one read),
     /// kept for the plugins' runs while nothing has changed them: dropped
@@ -276,50 +280,68 @@ struct Verdicts<'i> {
     recorded: BTreeMap<String, Vec<crate::engine::AppliedMigration>>,
 }
 
-impl<'i> Verdicts<'i> {
-    fn take(db: &dyn Engine, inventory: &'i Inventory, selection: &[(&Plugin, Option<i32>)]) -> Verdicts<'i> {
-        let checker = LazyChecker::new(inventory, db.target());
-        let mut needed: Vec<&Plugin> = Vec::new();
-        let histories: Vec<String> = selection.iter().map(|(p, _)| p.manifest.history_table()).collect();
-        let recorded_all = db.applied_all(&histories).unwrap_or_default();
-        for (plugin, target) in selection {
-            let recorded = recorded_all.get(&plugin.manifest.history_table()).cloned().unwrap_or_default();
-            let pending = match history::compare(&recorded, plugin.manifest.chain_for(db.target().dialect())) {
-                Ok(state) => recorded.is_empty() || state.pending.iter().any(|m| target.is_none_or(|t| m.version <= t)),
-                Err(_) => false,
-            };
-            if pending {
-                needed.push(plugin);
+/// The plugins of `selection` that have something to do, and every
+/// history read to find them.
+type Needed<'p> = (Vec<&'p Plugin>, BTreeMap<String, Vec<crate::engine::AppliedMigration>>);
+
+fn needed<'p>(db: &dyn Engine, selection: &[(&'p Plugin, Option<i32>)]) -> Needed<'p> {
+    let histories: Vec<String> = selection.iter().map(|(p, _)| p.manifest.history_table()).collect();
+    let recorded_all = db.applied_all(&histories).unwrap_or_default();
+    let mut needed = Vec::new();
+    for (plugin, target) in selection {
+        let recorded = recorded_all.get(&plugin.manifest.history_table()).cloned().unwrap_or_default();
+        let pending = match history::compare(&recorded, plugin.manifest.chain_for(db.target().dialect())) {
+            Ok(state) => recorded.is_empty() || state.pending.iter().any(|m| target.is_none_or(|t| m.version <= t)),
+            Err(_) => false,
+        };
+        if pending {
+            needed.push(*plugin);
+        }
+    }
+    (needed, recorded_all)
+}
+
+impl<'c, 'i> Verdicts<'c, 'i> {
+    fn start<'scope>(
+        scope: &'scope std::thread::Scope<'scope, 'c>,
+        checker: &'c LazyChecker<'i>,
+        (needed, recorded): (&'c [&'c Plugin], BTreeMap<String, Vec<crate::engine::AppliedMigration>>),
+    ) -> Verdicts<'c, 'i> {
+        let mut verdicts =
+            Verdicts { checker, started: BTreeMap::new(), pending: None, taken: BTreeMap::new(), recorded };
+        if needed.is_empty() {
+            return verdicts;
+        }
+        match checker.get() {
+            Ok(c) => {
+                verdicts.started = needed.iter().enumerate().map(|(i, p)| (p.manifest.name.clone(), i)).collect();
+                verdicts.pending = Some(c.start(scope, needed));
+            }
+            Err(source) => {
+                for plugin in needed {
+                    let refused = CheckError::Scratch { plugin: plugin.manifest.name.clone(), source: source.clone() };
+                    verdicts.taken.insert(plugin.manifest.name.clone(), Err(refused));
+                }
             }
         }
-        let mut taken = BTreeMap::new();
-        if !needed.is_empty() {
-            match checker.get() {
-                Ok(c) => {
-                    for (plugin, verdict) in needed.iter().zip(c.check_plugins(&needed)) {
-                        taken.insert(plugin.manifest.name.clone(), verdict);
-                    }
-                }
-                Err(source) => {
-                    for plugin in needed {
-                        let refused =
-                            CheckError::Scratch { plugin: plugin.manifest.name.clone(), source: source.clone() };
-                        taken.insert(plugin.manifest.name.clone(), Err(refused));
-                    }
-                }
-            }
-        }
-        Verdicts { checker, taken, recorded: recorded_all }
+        verdicts
     }
 
     /// `plugin`'s verdict, checking it now if it was not checked before.
     fn of(&mut self, plugin: &Plugin) -> &Result<Checked, CheckError> {
-        let checker = &self.checker;
-        self.taken.entry(plugin.manifest.name.clone()).or_insert_with(|| {
-            let checker =
-                checker.get().map_err(|source| CheckError::Scratch { plugin: plugin.manifest.name.clone(), source })?;
-            checker.check_plugin(plugin)
-        })
+        let name = &plugin.manifest.name;
+        if !self.taken.contains_key(name) {
+            let verdict = match (self.started.get(name), &mut self.pending) {
+                (Some(&i), Some(pending)) => pending.take(i, name),
+                _ => self
+                    .checker
+                    .get()
+                    .map_err(|source| CheckError::Scratch { plugin: name.clone(), source })
+                    .and_then(|checker| checker.check_plugin(plugin)),
+            };
+            self.taken.insert(name.clone(), verdict);
+        }
+        &self.taken[name]
     }
 }
 
@@ -330,8 +352,23 @@ fn run(
     report_refused: bool,
     dry_run: bool,
 ) -> Result<RunReport, RunError> {
+    let checker = LazyChecker::new(inventory, db.target());
+    let (needed, recorded) = needed(db, &selection);
+    std::thread::scope(|scope| {
+        let verdicts = Verdicts::start(scope, &checker, (&needed, recorded));
+        run_with(db, inventory, selection, report_refused, dry_run, verdicts)
+    })
+}
+
+fn run_with(
+    db: &mut dyn Engine,
+    inventory: &Inventory,
+    selection: Vec<(&Plugin, Option<i32>)>,
+    report_refused: bool,
+    dry_run: bool,
+    mut verdicts: Verdicts<'_, '_>,
+) -> Result<RunReport, RunError> {
     let mut report = RunReport { database: db.target().clone(), dry_run, chains: Vec::new() };
-    let mut verdicts = Verdicts::take(db, inventory, &selection);
     let mut session = Session::begin(db, dry_run)?;
     let dialect = session.database().target().dialect();
     let core = advance(&mut session, core_schema::OWNER, None, &core_run(dialect), None);
@@ -392,7 +429,7 @@ fn advance_plugin(
     plugin: &Plugin,
     inventory: &Inventory,
     target: Option<i32>,
-    verdicts: &mut Verdicts<'_>,
+    verdicts: &mut Verdicts<'_, '_>,
 ) -> ChainOutcome {
     let name = plugin.manifest.name.as_str();
     let file = Some(plugin.file.as_path());

@@ -70,6 +70,10 @@ impl ScratchSource for SqliteScratches {
         &self.base.names
     }
 
+    fn independent_of_runs(&self) -> bool {
+        true
+    }
+
     fn scratch(
         &self,
         _plugin: &str,
