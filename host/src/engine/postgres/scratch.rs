@@ -238,6 +238,12 @@ impl ScratchSource for PgScratches {
         1
     }
 
+    fn independent_of_runs(&self) -> bool {
+        // The scratch transaction holds only objects of scratch names; the
+        // runs on the operator's connection never wait for it.
+        true
+    }
+
     fn release(&self) {
         // Rolled back here, not when the session ends, so that the locks are
         // gone before the runs start.

@@ -28,7 +28,6 @@ fn setup(what: &'static str) -> impl Fn(rusqlite::Error) -> ScratchError {
 /// The SQLite [`ScratchSource`] for one inventory's plugins.
 #[derive(Debug)]
 pub struct SqliteScratches {
-    base: &'static CoreImage,
     /// Each usable plugin's tables and DDL, for the catalog.
     ddls: Vec<(Vec<String>, String)>,
     /// Table → the statements that create it, its indexes and triggers;
@@ -40,7 +39,7 @@ impl SqliteScratches {
     /// Scratch databases for `inventory`'s plugins.
     pub fn new(inventory: &Inventory) -> Result<SqliteScratches, ScratchError> {
         let ddls = inventory.plugins.iter().map(|p| (p.manifest.tables.clone(), p.manifest.ddl.clone())).collect();
-        Ok(SqliteScratches { base: CoreImage::get()?, ddls, catalog: OnceLock::new() })
+        Ok(SqliteScratches { ddls, catalog: OnceLock::new() })
     }
 
     /// Every plugin's DDL read as table → the statements that create it
@@ -67,7 +66,11 @@ impl SqliteScratches {
 
 impl ScratchSource for SqliteScratches {
     fn base_names(&self) -> &BTreeSet<String> {
-        &self.base.names
+        // Built by the first scratch database, on a check thread rather
+        // than before the run starts; empty when it cannot be built, and
+        // then every scratch database says why.
+        static NONE: BTreeSet<String> = BTreeSet::new();
+        CoreImage::get().map_or(&NONE, |image| &image.names)
     }
 
     fn independent_of_runs(&self) -> bool {
@@ -80,7 +83,7 @@ impl ScratchSource for SqliteScratches {
         _depends_on: &[String],
         others: &BTreeSet<String>,
     ) -> Result<Box<dyn Scratch>, ScratchError> {
-        let mut conn = self.base.open()?;
+        let mut conn = CoreImage::get()?.open()?;
         // As in a real run: foreign keys off, so that a rebuild's DROP TABLE
         // does not turn into a DELETE reaching into other plugins' tables.
         conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(setup("switching foreign keys off"))?;
