@@ -680,10 +680,22 @@ pub trait ScratchSource: Send + Sync + std::fmt::Debug {
     /// transactions and their locks) before the real runs start.
     fn release(&self) {}
     /// Whether scratch databases may be used while the operator's database
-    /// is being written: true where they share nothing with it (SQLite's
-    /// are in memory), so that the checks of the plugins not yet applied
-    /// can go on beside the runs of those already checked.
-    fn independent_of_runs(&self) -> bool {
+    /// is being written, so that the checks of the plugins not yet applied
+    /// go on beside the runs of those already checked; `one_transaction`:
+    /// the whole run is one transaction (a dry run). The runs wait for a
+    /// verdict only between their transactions, so a scratch session that
+    /// waits for a lock a run holds waits at most for that run's commit,
+    /// unless one transaction lasts to the end.
+    fn usable_beside_runs(&self, one_transaction: bool) -> bool {
+        let _ = one_transaction;
+        false
+    }
+    /// Whether every name a statement creates is written in it, as
+    /// `schema::sqltext::name_changes` reads it (SQLite: yes; PostgreSQL:
+    /// no, a primary key names its own index). Then the names two plugins
+    /// share are known from their SQL before any is checked, and each
+    /// plugin's verdict can be given as soon as its own checks end.
+    fn names_in_sql(&self) -> bool {
         false
     }
 }

@@ -306,6 +306,7 @@ impl<'c, 'i> Verdicts<'c, 'i> {
         scope: &'scope std::thread::Scope<'scope, 'c>,
         checker: &'c LazyChecker<'i>,
         (needed, recorded): (&'c [&'c Plugin], BTreeMap<String, Vec<crate::engine::AppliedMigration>>),
+        dry_run: bool,
     ) -> Verdicts<'c, 'i> {
         let mut verdicts =
             Verdicts { checker, started: BTreeMap::new(), pending: None, taken: BTreeMap::new(), recorded };
@@ -315,7 +316,7 @@ impl<'c, 'i> Verdicts<'c, 'i> {
         match checker.get() {
             Ok(c) => {
                 verdicts.started = needed.iter().enumerate().map(|(i, p)| (p.manifest.name.clone(), i)).collect();
-                verdicts.pending = Some(c.start(scope, needed));
+                verdicts.pending = Some(c.start(scope, needed, dry_run));
             }
             Err(source) => {
                 for plugin in needed {
@@ -355,7 +356,7 @@ fn run(
     let checker = LazyChecker::new(inventory, db.target());
     let (needed, recorded) = needed(db, &selection);
     std::thread::scope(|scope| {
-        let verdicts = Verdicts::start(scope, &checker, (&needed, recorded));
+        let verdicts = Verdicts::start(scope, &checker, (&needed, recorded), dry_run);
         run_with(db, inventory, selection, report_refused, dry_run, verdicts)
     })
 }

@@ -238,10 +238,11 @@ impl ScratchSource for PgScratches {
         1
     }
 
-    fn independent_of_runs(&self) -> bool {
-        // The scratch transaction holds only objects of scratch names; the
-        // runs on the operator's connection never wait for it.
-        true
+    fn usable_beside_runs(&self, one_transaction: bool) -> bool {
+        // A scratch session creating its collation waits for a run's
+        // transaction that created the core's: a commit away, except in a
+        // dry run, whose one transaction waits for the verdicts.
+        !one_transaction
     }
 
     fn release(&self) {

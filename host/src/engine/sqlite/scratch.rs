@@ -73,7 +73,12 @@ impl ScratchSource for SqliteScratches {
         CoreImage::get().map_or(&NONE, |image| &image.names)
     }
 
-    fn independent_of_runs(&self) -> bool {
+    fn usable_beside_runs(&self, _one_transaction: bool) -> bool {
+        // In memory: they share nothing with the operator's file.
+        true
+    }
+
+    fn names_in_sql(&self) -> bool {
         true
     }
 
