@@ -4,7 +4,7 @@
 //! Data flows one way, and the folders follow it (docs/ARCHITECTURE.md is
 //! the map): [`plugins`] finds, vets, loads and orders plugin files into
 //! validated manifests; [`checks`] reaches every verdict in scratch
-//! databases before anything is written; [`runs`] brings chains forward,
+//! databases before anything of that plugin is written; [`runs`] brings chains forward,
 //! one transaction each; [`engine`] is the one seam every database access
 //! goes through, one driver per engine. [`schema`] holds the data they share
 //! (schemas, names, the SQL lexer); [`cli`] is the command line apart.
