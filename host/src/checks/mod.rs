@@ -197,18 +197,18 @@ impl<'i> Checker<'i> {
         let declared = self.declared(plugins);
         let halves = self.spread(plugins, |plugin| self.both_halves(plugin));
         let (ddls, chains): (Vec<_>, Vec<_>) = halves.into_iter().unzip();
-        let creations: Vec<Option<Creations>> = match &declared {
-            Some(declared) => declared.iter().cloned().map(Some).collect(),
-            None => chains.iter().map(|chain| chain.as_ref().ok().map(|c| made_in_scratch(&c.names))).collect(),
+        let made = made_in_scratches(&chains);
+        let shared = match &declared {
+            Some(declared) => shared_names(plugins, &declared.iter().map(Some).collect::<Vec<_>>()),
+            None => shared_names(plugins, &made.iter().map(Option::as_ref).collect::<Vec<_>>()),
         };
-        let shared = shared_names(plugins, &creations);
         self.scratches.release();
         let declared = declared.unwrap_or_default();
         ddls.into_iter()
             .zip(chains)
             .zip(shared)
             .enumerate()
-            .map(|(i, ((ddl, chain), shared))| verdict(ddl, chain, declared.get(i), shared))
+            .map(|(i, ((ddl, chain), shared))| verdict(&plugins[i].manifest, ddl, chain, declared.get(i), shared))
             .collect()
     }
 
@@ -231,7 +231,7 @@ impl<'i> Checker<'i> {
         one_transaction: bool,
     ) -> Pending {
         if !self.scratches.usable_beside_runs(one_transaction) {
-            return Pending::ready(self.check_plugins(plugins));
+            return Pending::ready(plugins, self.check_plugins(plugins));
         }
         let (sender, receiver) = std::sync::mpsc::channel();
         // Its audit record names the plugin file's digest: read with the
@@ -243,8 +243,7 @@ impl<'i> Checker<'i> {
         };
         match self.declared(plugins) {
             Some(declared) => {
-                let creations: Vec<_> = declared.iter().cloned().map(Some).collect();
-                let shared = shared_names(plugins, &creations);
+                let shared = shared_names(plugins, &declared.iter().map(Some).collect::<Vec<_>>());
                 // One core fewer than the checks alone would take: the runs
                 // need the other, and a verdict comes no sooner for
                 // slowing them down.
@@ -252,7 +251,7 @@ impl<'i> Checker<'i> {
                 scope.spawn(move || {
                     self.spread_each(plugins, threads, |i, plugin| {
                         let (ddl, chain) = self.both_halves(plugin);
-                        deliver(i, verdict(ddl, chain, Some(&declared[i]), shared[i].clone()));
+                        deliver(i, verdict(&plugin.manifest, ddl, chain, Some(&declared[i]), shared[i].clone()));
                     });
                     self.scratches.release();
                 });
@@ -260,17 +259,17 @@ impl<'i> Checker<'i> {
             None => {
                 scope.spawn(move || {
                     let chains = self.spread(plugins, |plugin| self.chain_half(plugin));
-                    let creations: Vec<_> =
-                        chains.iter().map(|chain| chain.as_ref().ok().map(|c| made_in_scratch(&c.names))).collect();
-                    let shared = shared_names(plugins, &creations);
+                    let made = made_in_scratches(&chains);
+                    let shared = shared_names(plugins, &made.iter().map(Option::as_ref).collect::<Vec<_>>());
                     for (i, (chain, shared)) in chains.into_iter().zip(shared).enumerate() {
-                        deliver(i, verdict(self.ddl_half(plugins[i]), chain, None, shared));
+                        let plugin = plugins[i];
+                        deliver(i, verdict(&plugin.manifest, self.ddl_half(plugin), chain, None, shared));
                     }
                     self.scratches.release();
                 });
             }
         }
-        Pending { receiver: Some(receiver), arrived: BTreeMap::new() }
+        Pending { index: Pending::index_of(plugins), receiver: Some(receiver), arrived: BTreeMap::new() }
     }
 
     /// What each of `plugins`' chains creates, read from its SQL, where
@@ -475,7 +474,7 @@ impl<'i> Checker<'i> {
             }
         }
         let schema = chain_db.schema(&|t| present.contains_key(t)).map_err(scratch_failed)?;
-        Ok(ChainChecked { names, schema, head: manifest.head(), plugin: manifest.name.clone() })
+        Ok(ChainChecked { names, schema })
     }
 
     /// A foreign key may point at the plugin's own tables, core tables and
@@ -503,12 +502,12 @@ impl<'i> Checker<'i> {
 
 /// The chain-vs-DDL comparison: `Err` with a readable diff when the schema
 /// the chain built differs from the one the DDL builds.
-pub fn drift(chain: &ChainChecked, ddl_schema: &Schema) -> Result<(), CheckError> {
-    let diff = chain.schema.diff("the chain", ddl_schema, "schema.sql");
+pub fn drift(manifest: &Manifest, chain_schema: &Schema, ddl_schema: &Schema) -> Result<(), CheckError> {
+    let diff = chain_schema.diff("the chain", ddl_schema, "schema.sql");
     if diff.is_empty() {
         Ok(())
     } else {
-        Err(CheckError::ChainDrift { plugin: chain.plugin.clone(), head: chain.head, diff })
+        Err(CheckError::ChainDrift { plugin: manifest.name.clone(), head: manifest.head(), diff })
     }
 }
 
@@ -519,6 +518,7 @@ pub fn drift(chain: &ChainChecked, ddl_schema: &Schema) -> Result<(), CheckError
 /// must be among them: that is what makes the refusal of shared names
 /// complete.
 fn verdict(
+    manifest: &Manifest,
     ddl: Result<Schema, CheckError>,
     chain: Result<ChainChecked, CheckError>,
     declared: Option<&Creations>,
@@ -526,11 +526,12 @@ fn verdict(
 ) -> Result<Checked, CheckError> {
     let schema = ddl?;
     let chain = chain?;
-    drift(&chain, &schema)?;
+    drift(manifest, &chain.schema, &schema)?;
     if let Some(declared) = declared {
         let made = made_in_scratch(&chain.names);
         if let Some((name, &(kind, created_by))) = made.iter().find(|(name, _)| !declared.contains_key(*name)) {
-            return Err(CheckError::UnreadName { plugin: chain.plugin.clone(), kind, name: name.clone(), created_by });
+            let plugin = manifest.name.clone();
+            return Err(CheckError::UnreadName { plugin, kind, name: name.clone(), created_by });
         }
     }
     match shared {
@@ -543,22 +544,32 @@ fn verdict(
 /// out as the runs reach each plugin.
 #[derive(Debug)]
 pub struct Pending {
+    /// Each plugin's place among those given to [`Checker::start`], until
+    /// its verdict is taken.
+    index: BTreeMap<String, usize>,
     /// `None` once every verdict has arrived.
     receiver: Option<std::sync::mpsc::Receiver<(usize, Result<Checked, CheckError>)>>,
     arrived: BTreeMap<usize, Result<Checked, CheckError>>,
 }
 
 impl Pending {
-    fn ready(verdicts: Vec<Result<Checked, CheckError>>) -> Pending {
-        Pending { receiver: None, arrived: verdicts.into_iter().enumerate().collect() }
+    fn ready(plugins: &[&Plugin], verdicts: Vec<Result<Checked, CheckError>>) -> Pending {
+        let arrived = verdicts.into_iter().enumerate().collect();
+        Pending { index: Pending::index_of(plugins), receiver: None, arrived }
     }
 
-    /// The verdict on the `i`-th plugin given to [`Checker::start`],
-    /// waiting for it if need be; `plugin` names it in an error.
-    pub fn take(&mut self, i: usize, plugin: &str) -> Result<Checked, CheckError> {
+    fn index_of(plugins: &[&Plugin]) -> BTreeMap<String, usize> {
+        plugins.iter().enumerate().map(|(i, p)| (p.manifest.name.clone(), i)).collect()
+    }
+
+    /// The verdict on `plugin`, waiting for it if need be; `None` when it
+    /// is not one of the plugins given to [`Checker::start`] (or its
+    /// verdict was taken already).
+    pub fn take(&mut self, plugin: &str) -> Option<Result<Checked, CheckError>> {
+        let i = self.index.remove(plugin)?;
         loop {
             if let Some(verdict) = self.arrived.remove(&i) {
-                return verdict;
+                return Some(verdict);
             }
             let Some(receiver) = &self.receiver else { break };
             match receiver.recv() {
@@ -569,7 +580,7 @@ impl Pending {
             }
         }
         let stopped = ScratchError::Setup { what: "checking the plugins", reason: "the checks stopped early".into() };
-        Err(CheckError::Scratch { plugin: plugin.to_owned(), source: stopped })
+        Some(Err(CheckError::Scratch { plugin: plugin.to_owned(), source: stopped }))
     }
 }
 
@@ -626,10 +637,6 @@ pub struct ChainChecked {
     pub names: ChainNames,
     /// The schema it builds.
     pub schema: Schema,
-    /// The plugin and its head version, for the refusal when the schema
-    /// is not the DDL's.
-    plugin: String,
-    head: i32,
 }
 
 /// A plugin that passed every check, and what the checks learnt about it.
@@ -643,6 +650,11 @@ pub struct Checked {
 
 /// What a chain creates: each name, its kind and the version creating it.
 type Creations = BTreeMap<String, (ObjectKind, i32)>;
+
+/// What each chain that ran created in its scratch database.
+fn made_in_scratches(chains: &[Result<ChainChecked, CheckError>]) -> Vec<Option<Creations>> {
+    chains.iter().map(|chain| chain.as_ref().ok().map(|c| made_in_scratch(&c.names))).collect()
+}
 
 /// What the chain created in a scratch database.
 fn made_in_scratch(names: &ChainNames) -> Creations {
@@ -675,10 +687,10 @@ fn declared_in(chain: &[ChainMigration]) -> Creations {
 /// those in the plugins' DDL are refused by the guard as their owner's;
 /// what is left are names two new plugins both take, such as a working
 /// table by the same name.
-fn shared_names(plugins: &[&Plugin], creations: &[Option<Creations>]) -> Vec<Option<CheckError>> {
+fn shared_names(plugins: &[&Plugin], creations: &[Option<&Creations>]) -> Vec<Option<CheckError>> {
     let mut creators: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, made) in creations.iter().enumerate() {
-        for name in made.iter().flat_map(BTreeMap::keys) {
+        for name in made.iter().flat_map(|made| made.keys()) {
             creators.entry(name).or_default().push(i);
         }
     }
@@ -686,8 +698,7 @@ fn shared_names(plugins: &[&Plugin], creations: &[Option<Creations>]) -> Vec<Opt
     for (name, who) in creators.into_iter().filter(|(_, who)| who.len() > 1) {
         for &i in &who {
             // The first name it shares is the one its refusal gives.
-            let (Some(Some(&(kind, created_by))), None) = (creations[i].as_ref().map(|c| c.get(name)), &refusals[i])
-            else {
+            let (Some(&(kind, created_by)), None) = (creations[i].and_then(|c| c.get(name)), &refusals[i]) else {
                 continue;
             };
             let others = who
@@ -786,7 +797,9 @@ pub(crate) mod tests {
         let all_at_once = checker.check_plugins(&everyone);
         let mut beside: Vec<_> = std::thread::scope(|scope| {
             let mut pending = checker.start(scope, &everyone, false);
-            (0..everyone.len()).rev().map(|i| pending.take(i, &everyone[i].manifest.name)).collect()
+            let taken = everyone.iter().rev().map(|p| pending.take(&p.manifest.name).expect("one of them")).collect();
+            assert!(pending.take("fine").is_none(), "a verdict is handed out once");
+            taken
         });
         beside.reverse();
         assert_eq!(beside, all_at_once);
@@ -831,17 +844,17 @@ pub(crate) mod tests {
         let chain_checked = |created: &[&str]| ChainChecked {
             names: ChainNames { steps: vec![step(1, &["odd_items"]), step(2, created)] },
             schema: Schema::default(),
-            plugin: "odd".into(),
-            head: 2,
         };
-        let seen = verdict(Ok(Schema::default()), Ok(chain_checked(&["odd_v"])), Some(&declared), None);
+        let odd = plugin_with_chain("odd", "", &[""]);
+        let seen = verdict(&odd.manifest, Ok(Schema::default()), Ok(chain_checked(&["odd_v"])), Some(&declared), None);
         assert!(seen.is_ok(), "{seen:?}");
-        let unseen = verdict(Ok(Schema::default()), Ok(chain_checked(&["hidden"])), Some(&declared), None);
+        let unseen =
+            verdict(&odd.manifest, Ok(Schema::default()), Ok(chain_checked(&["hidden"])), Some(&declared), None);
         let error = unseen.expect_err("a name the SQL does not show").to_string();
         assert!(error.contains("its V2 creates table `hidden`") && error.contains("CREATE statement"), "{error}");
         // Where the engine's statements do not name all they create, the
         // names come from the scratch database alone.
-        assert!(verdict(Ok(Schema::default()), Ok(chain_checked(&["hidden"])), None, None).is_ok());
+        assert!(verdict(&odd.manifest, Ok(Schema::default()), Ok(chain_checked(&["hidden"])), None, None).is_ok());
     }
 
     #[test]

@@ -270,21 +270,22 @@ pub fn plugin_run<'p>(
 /// still before its transaction.
 struct Verdicts<'c, 'i> {
     checker: &'c LazyChecker<'i>,
-    /// The plugins being checked, in the order the run reaches them.
-    started: BTreeMap<String, usize>,
+    /// The verdicts on the plugins found to need one, being taken.
     pending: Option<Pending>,
     taken: BTreeMap<String, Result<Checked, CheckError>>,
     /// The histories read to find what needs a verdict (all in one read),
     /// kept for the plugins' runs while nothing has changed them: dropped
     /// when the core chain applied something (it may move host tables).
-    recorded: BTreeMap<String, Vec<crate::engine::AppliedMigration>>,
+    recorded: Recorded,
 }
+
+/// What the histories say about a run's plugins: each history, read all at
+/// once, by table.
+type Recorded = BTreeMap<String, Vec<crate::engine::AppliedMigration>>;
 
 /// The plugins of `selection` that have something to do, and every
 /// history read to find them.
-type Needed<'p> = (Vec<&'p Plugin>, BTreeMap<String, Vec<crate::engine::AppliedMigration>>);
-
-fn needed<'p>(db: &dyn Engine, selection: &[(&'p Plugin, Option<i32>)]) -> Needed<'p> {
+fn needed<'p>(db: &dyn Engine, selection: &[(&'p Plugin, Option<i32>)]) -> (Vec<&'p Plugin>, Recorded) {
     let histories: Vec<String> = selection.iter().map(|(p, _)| p.manifest.history_table()).collect();
     let recorded_all = db.applied_all(&histories).unwrap_or_default();
     let mut needed = Vec::new();
@@ -305,19 +306,16 @@ impl<'c, 'i> Verdicts<'c, 'i> {
     fn start<'scope>(
         scope: &'scope std::thread::Scope<'scope, 'c>,
         checker: &'c LazyChecker<'i>,
-        (needed, recorded): (&'c [&'c Plugin], BTreeMap<String, Vec<crate::engine::AppliedMigration>>),
+        needed: &'c [&'c Plugin],
+        recorded: Recorded,
         dry_run: bool,
     ) -> Verdicts<'c, 'i> {
-        let mut verdicts =
-            Verdicts { checker, started: BTreeMap::new(), pending: None, taken: BTreeMap::new(), recorded };
+        let mut verdicts = Verdicts { checker, pending: None, taken: BTreeMap::new(), recorded };
         if needed.is_empty() {
             return verdicts;
         }
         match checker.get() {
-            Ok(c) => {
-                verdicts.started = needed.iter().enumerate().map(|(i, p)| (p.manifest.name.clone(), i)).collect();
-                verdicts.pending = Some(c.start(scope, needed, dry_run));
-            }
+            Ok(c) => verdicts.pending = Some(c.start(scope, needed, dry_run)),
             Err(source) => {
                 for plugin in needed {
                     let refused = CheckError::Scratch { plugin: plugin.manifest.name.clone(), source: source.clone() };
@@ -332,14 +330,13 @@ impl<'c, 'i> Verdicts<'c, 'i> {
     fn of(&mut self, plugin: &Plugin) -> &Result<Checked, CheckError> {
         let name = &plugin.manifest.name;
         if !self.taken.contains_key(name) {
-            let verdict = match (self.started.get(name), &mut self.pending) {
-                (Some(&i), Some(pending)) => pending.take(i, name),
-                _ => self
-                    .checker
+            let taken = self.pending.as_mut().and_then(|pending| pending.take(name));
+            let verdict = taken.unwrap_or_else(|| {
+                self.checker
                     .get()
                     .map_err(|source| CheckError::Scratch { plugin: name.clone(), source })
-                    .and_then(|checker| checker.check_plugin(plugin)),
-            };
+                    .and_then(|checker| checker.check_plugin(plugin))
+            });
             self.taken.insert(name.clone(), verdict);
         }
         &self.taken[name]
@@ -356,7 +353,7 @@ fn run(
     let checker = LazyChecker::new(inventory, db.target());
     let (needed, recorded) = needed(db, &selection);
     std::thread::scope(|scope| {
-        let verdicts = Verdicts::start(scope, &checker, (&needed, recorded), dry_run);
+        let verdicts = Verdicts::start(scope, &checker, &needed, recorded, dry_run);
         run_with(db, inventory, selection, report_refused, dry_run, verdicts)
     })
 }
