@@ -1,4 +1,4 @@
--- The core schema at the head of migrations/sqlite/ (V5), in one piece: the
+-- The core schema at the head of migrations/sqlite/ (V6), in one piece: the
 -- tables, indexes and seed rows the chain leaves. Scratch databases for the
 -- checks start from it, which is cheaper than replaying the chain (V5 renames
 -- tables, and each rename re-reads the schema). Never applied to an
@@ -73,7 +73,8 @@ CREATE TABLE "shopdb_core_plugins" (
     depends_on    TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(depends_on)),
     installed_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     updated_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-);
+, checked_digest TEXT
+    CHECK (checked_digest IS NULL OR length(checked_digest) = 64));
 CREATE TABLE sites (
     id          INTEGER PRIMARY KEY,
     code        TEXT    NOT NULL UNIQUE CHECK (length(code) BETWEEN 1 AND 16),

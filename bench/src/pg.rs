@@ -414,50 +414,53 @@ pub fn noop(report: &mut String, pg: &Pg, plugins: &Path, runs: usize) {
 
 /// One point of the grid: check and no-op times, round trips of each.
 struct Point {
+    /// `check --database` on the installed database: every plugin on its
+    /// recorded verdict.
     check: Vec<f64>,
+    /// `check --recheck`: every plugin checked again in scratch schemas
+    /// (where measured).
+    recheck: Vec<f64>,
     noop: Vec<f64>,
     install: f64,
-    check_trips: Option<Vec<Trip>>,
+    check_trips: Vec<Trip>,
+    recheck_trips: Option<Vec<Trip>>,
     noop_trips: Vec<Trip>,
     /// The checks' catalog reads at this size ([`catalog_probe`]).
     probe: String,
 }
 
-fn scale_point(pg: &Pg, n: usize, m: usize, runs: usize, count_check: bool) -> Point {
+fn scale_point(pg: &Pg, n: usize, m: usize, runs: usize, recheck: bool) -> Point {
     let db = format!("scale_{n}_{m}");
     pg.server.create_database(&db, None);
     let url = pg.url(&db);
     let target = DatabaseTarget::parse(&url).unwrap();
     let inventory = scale::inventory_of(scale::synthetic_plugins_pg(n, m));
-    // Installed without the checks (they are what `check` measures, and at
-    // this size they are slow), to measure the no-op run: the core chain and
-    // every plugin chain run, 25 chains to a transaction (a transaction
-    // holds a lock on each object it makes, and the server has room for a
-    // few thousand).
+    // Installed as an operator installs: `upgrade-all`, every plugin checked
+    // (in scratch schemas) and applied, its verdict's digest recorded.
     let mut db_handle = open(&url, OpenMode::Change);
     let start = Instant::now();
-    engine::apply(db_handle.as_mut(), &migrate::core_run(Dialect::Postgres)).unwrap();
-    for batch in inventory.plugins.chunks(25) {
-        let mut session = engine::Session::begin(db_handle.as_mut(), false).unwrap();
-        let mut tx = session.chain().unwrap();
-        for plugin in batch {
-            let run = migrate::plugin_run(plugin, &inventory, None, None, Dialect::Postgres);
-            tx.run_chain(&run, engine::Execution::Run).unwrap();
-        }
-        tx.commit().unwrap();
-    }
+    assert!(migrate::upgrade_all(db_handle.as_mut(), &inventory, false).unwrap().succeeded());
     let install = start.elapsed().as_secs_f64();
     drop(db_handle);
     pg.settle();
-    let (mut checks, mut noops) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        // `shopdb-host check --database URL`: every check, history compared.
-        let db = open(&url, OpenMode::Read);
-        let start = Instant::now();
-        let verdicts = check::check_all(&inventory, &target, Some(db.as_ref()), None).unwrap();
-        checks.push(start.elapsed().as_secs_f64());
+    let check_all = |url: &str, target: &DatabaseTarget, again: bool| {
+        let db = open(url, OpenMode::Read);
+        let verdicts = check::check_all(&inventory, target, Some(db.as_ref()), None, again).unwrap();
         assert!(verdicts.passed());
-        drop(db);
+        assert!(verdicts.plugins.iter().all(|v| v.recorded != again), "recorded verdicts are taken unless rechecking");
+    };
+    let (mut checks, mut rechecks, mut noops) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        // `shopdb-host check --database URL`: history compared, every plugin
+        // on the verdict its run recorded.
+        let start = Instant::now();
+        check_all(&url, &target, false);
+        checks.push(start.elapsed().as_secs_f64());
+        if recheck {
+            let start = Instant::now();
+            check_all(&url, &target, true);
+            rechecks.push(start.elapsed().as_secs_f64());
+        }
         let mut db = open(&url, OpenMode::Change);
         let start = Instant::now();
         let report = migrate::upgrade_all(db.as_mut(), &inventory, false).unwrap();
@@ -466,10 +469,11 @@ fn scale_point(pg: &Pg, n: usize, m: usize, runs: usize, count_check: bool) -> P
     }
     let counted = pg.counted_url(&db);
     let counted_target = DatabaseTarget::parse(&counted).unwrap();
-    let check_trips = count_check.then(|| {
-        let db = open(&counted, OpenMode::Read);
-        let _ = pg.proxy.take();
-        assert!(check::check_all(&inventory, &counted_target, Some(db.as_ref()), None).unwrap().passed());
+    let _ = pg.proxy.take();
+    check_all(&counted, &counted_target, false);
+    let check_trips = pg.proxy.take();
+    let recheck_trips = recheck.then(|| {
+        check_all(&counted, &counted_target, true);
         pg.proxy.take()
     });
     let mut db_handle = open(&counted, OpenMode::Change);
@@ -479,7 +483,7 @@ fn scale_point(pg: &Pg, n: usize, m: usize, runs: usize, count_check: bool) -> P
     drop(db_handle);
     let probe = catalog_probe(pg, &db, &format!("synth_{:04}", n / 2));
     pg.server.drop_databases(&[&db]);
-    Point { check: checks, noop: noops, install, check_trips, noop_trips, probe }
+    Point { check: checks, recheck: rechecks, noop: noops, install, check_trips, recheck_trips, noop_trips, probe }
 }
 
 pub fn scale_run(report: &mut String, pg: &Pg, quick: bool) {
@@ -489,47 +493,58 @@ pub fn scale_run(report: &mut String, pg: &Pg, quick: bool) {
         writeln!(report, "## 7. PostgreSQL: scale, N synthetic plugins × {m} migrations (in-process, new database)\n");
     let _ = writeln!(
         report,
-        "`check` is `check_all` with the database given, as `shopdb-host check --database URL` runs it (every check in \
-         scratch schemas on the server, history compared); no-op is `upgrade_all` on the installed database (installed \
-         by running the core chain and every plugin chain, 25 chains to a transaction, without the checks: setup, not a target). Runs per point: 3, 1 where N = 1000. \
-         Round trips through the counting proxy, in runs of their own (check: up to N = 100; they are the same for every plugin).\n"
+        "Install is `upgrade_all` on a new database: every plugin checked in scratch schemas, then applied, one \
+         transaction each (setup, not a target; it holds the cost of checking N new plugins). `check` is `check_all` \
+         with the database given, as `shopdb-host check --database URL` runs it: history compared, and every plugin \
+         (applied up to its head, unchanged) passed on the verdict its run recorded. `--recheck` checks every plugin \
+         again in scratch schemas (measured up to N = 100). No-op is `upgrade_all` on the installed database. Runs per \
+         point: 3, 1 where N = 1000. Round trips through the counting proxy, in runs of their own.\n"
     );
     let _ = writeln!(
         report,
-        "| N | M | install (every chain run, unchecked) | check | no-op apply | check + no-op | check round trips | no-op round trips |\n|---|---|---|---|---|---|---|---|"
+        "| N | M | install (`upgrade-all`, every plugin checked) | check | no-op apply | **check + no-op** | `check --recheck` | check round trips | recheck round trips | no-op round trips |\n|---|---|---|---|---|---|---|---|---|---|"
     );
-    let (mut check_times, mut noop_times) = (Vec::new(), Vec::new());
-    let (mut check_counts, mut noop_counts) = (Vec::new(), Vec::new());
-    let (mut check_detail, mut noop_detail) = (Vec::new(), Vec::new());
+    let (mut check_times, mut noop_times, mut recheck_times) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut check_counts, mut noop_counts, mut recheck_counts) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut check_detail, mut noop_detail, mut recheck_detail) = (Vec::new(), Vec::new(), Vec::new());
     let mut probes = Vec::new();
     for &n in sizes {
         pg.settle();
         let runs = if n >= 1000 { 1 } else { 3 };
-        // Counting the checks' round trips takes as long again as a check;
-        // they are the same for every plugin, so the small points say it.
-        let count_check = n <= 100;
-        if let Some(&(units, seconds)) = check_times.last() {
+        // Checking every plugin again takes as long as the install's checks;
+        // it is the same for every plugin, so the small points say it.
+        let recheck = n <= 100;
+        if let Some(&(units, seconds)) = recheck_times.last() {
             let guess = seconds * (n * m) as f64 / units;
-            eprintln!("pg-scale: N = {n}: the check alone should take about {guess:.0} s");
+            eprintln!("pg-scale: N = {n}: installing (every plugin checked) should take more than {guess:.0} s");
         }
-        let point = scale_point(pg, n, m, runs, count_check);
+        let point = scale_point(pg, n, m, runs, recheck);
         let (c, o) = (median(&point.check), median(&point.noop));
+        let recheck_text = if point.recheck.is_empty() {
+            "–".to_owned()
+        } else {
+            let r = median(&point.recheck);
+            recheck_times.push(((n * m) as f64, r));
+            format!("{} ({:.0} ms per plugin)", ms(r), r * 1000.0 / n as f64)
+        };
         let _ = writeln!(
             report,
-            "| {n} | {m} | {} | {} ({:.0} ms per plugin) | {} | **{}** | {} | {} |",
+            "| {n} | {m} | {} | {} | {} | **{}** | {recheck_text} | {} | {} | {} |",
             ms(point.install),
             ms(c),
-            c * 1000.0 / n as f64,
             ms(o),
             ms(c + o),
-            point.check_trips.as_ref().map_or("–".into(), |t| t.len().to_string()),
+            point.check_trips.len(),
+            point.recheck_trips.as_ref().map_or("–".into(), |t| t.len().to_string()),
             point.noop_trips.len()
         );
         check_times.push(((n * m) as f64, c));
         noop_times.push(((n * m) as f64, o));
-        if let Some(trips) = point.check_trips {
-            check_counts.push((n as f64, trips.len() as f64));
-            check_detail = trips;
+        check_counts.push((n as f64, point.check_trips.len() as f64));
+        check_detail = point.check_trips;
+        if let Some(trips) = point.recheck_trips {
+            recheck_counts.push((n as f64, trips.len() as f64));
+            recheck_detail = trips;
         }
         noop_counts.push((n as f64, point.noop_trips.len() as f64));
         noop_detail = point.noop_trips;
@@ -542,31 +557,36 @@ pub fn scale_run(report: &mut String, pg: &Pg, quick: bool) {
     };
     let _ = writeln!(
         report,
-        "\nFitted growth (time ∝ (N×M)^b, least squares over the grid): check b = {:.2}, no-op apply b = {:.2}. Linear is b = 1.\n",
+        "\nFitted growth (time ∝ (N×M)^b, least squares over the grid): check b = {:.2}, no-op apply b = {:.2}, \
+         recheck b = {:.2}. Linear is b = 1.\n",
         growth_exponent(&check_times),
-        growth_exponent(&noop_times)
+        growth_exponent(&noop_times),
+        growth_exponent(&recheck_times)
     );
     let (check_per, check_fixed) = per(&check_counts);
     let (noop_per, noop_fixed) = per(&noop_counts);
+    let (recheck_per, recheck_fixed) = per(&recheck_counts);
     let _ = writeln!(
         report,
         "Round trips per plugin (slope between the smallest and largest N counted): **check {check_per:.1}** \
-         ({:.1} per migration; fixed part {check_fixed:.0}), **no-op {noop_per:.1}** (fixed part {noop_fixed:.0}).\n",
-        check_per / (m + 1) as f64,
+         (fixed part {check_fixed:.0}), **no-op {noop_per:.1}** (fixed part {noop_fixed:.0}), recheck {recheck_per:.1} \
+         ({:.1} per migration; fixed part {recheck_fixed:.0}).\n",
+        recheck_per / (m + 1) as f64,
     );
-    let largest = check_counts.last().map_or(0.0, |p| p.0);
-    let _ = writeln!(
-        report,
-        "The check's round trips at N = {largest}, by statement, with the time the host waited on them (proxy run):\n"
-    );
-    let _ = writeln!(report, "{}", pg_wire::breakdown(&check_detail, 16));
-    let _ =
-        writeln!(report, "The no-op's round trips at N = {}, by statement:\n", noop_counts.last().map_or(0.0, |p| p.0));
+    let largest = |counts: &[(f64, f64)]| counts.last().map_or(0.0, |p| p.0);
+    let _ = writeln!(report, "The check's round trips at N = {}, by statement:\n", largest(&check_counts));
+    let _ = writeln!(report, "{}", pg_wire::breakdown(&check_detail, 8));
+    let _ = writeln!(report, "The no-op's round trips at N = {}, by statement:\n", largest(&noop_counts));
     let _ = writeln!(report, "{}", pg_wire::breakdown(&noop_detail, 8));
     let _ = writeln!(
         report,
-        "The checks' catalog reads cost more as the database grows: each scans `pg_class` (and `pg_proc`) whole. The same \
-         answers through the catalogs' indexes (`pg_depend`, `pg_shdepend`), on the installed database of each N:\n"
+        "The recheck's round trips at N = {}, by statement, with the time the host waited on them (proxy run):\n",
+        largest(&recheck_counts)
+    );
+    let _ = writeln!(report, "{}", pg_wire::breakdown(&recheck_detail, 16));
+    let _ = writeln!(
+        report,
+        "The checks' catalog reads on the installed database of each N (as the host runs them, and alternatives):\n"
     );
     for (n, probe) in &probes {
         let _ = writeln!(report, "N = {n}:\n\n{probe}");
@@ -584,18 +604,21 @@ pub fn scale_point_alone(n: usize, m: usize, count: bool) {
     let pg = Pg::start(work.path());
     let point = scale_point(&pg, n, m, 1, count);
     println!(
-        "install {} check {} no-op {} check round trips {} no-op round trips {}",
+        "install {} check {} recheck {} no-op {} check round trips {} recheck round trips {} no-op round trips {}",
         ms(point.install),
         ms(point.check[0]),
+        point.recheck.first().map_or("–".into(), |r| ms(*r)),
         ms(point.noop[0]),
-        point.check_trips.as_ref().map_or(0, Vec::len),
+        point.check_trips.len(),
+        point.recheck_trips.as_ref().map_or(0, Vec::len),
         point.noop_trips.len()
     );
     println!("{}", point.probe);
-    if let Some(trips) = &point.check_trips {
+    println!("{}", pg_wire::breakdown(&point.check_trips, 30));
+    if let Some(trips) = &point.recheck_trips {
         println!("{}", pg_wire::breakdown(trips, 30));
-        // PG_TRACE=words: the wait of each check round trip whose statement
-        // holds them, in order (to see a cost grow along the run).
+        // PG_TRACE=words: the wait of each recheck round trip whose
+        // statement holds them, in order (to see a cost grow along the run).
         if let Ok(words) = std::env::var("PG_TRACE") {
             let waits: Vec<String> = trips
                 .iter()

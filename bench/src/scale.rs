@@ -199,6 +199,7 @@ pub fn run(report: &mut String, quick: bool) {
                     &shopdb_host::engine::DatabaseTarget::Sqlite(":memory:".into()),
                     None,
                     None,
+                    false,
                 )
                 .unwrap();
                 checks.push(start.elapsed().as_secs_f64());
@@ -255,9 +256,15 @@ pub fn point(n: usize, m: usize) {
     let dir = tempfile::tempdir().unwrap();
     let mut db = engine::open_sqlite(&dir.path().join("scale.sqlite")).unwrap();
     let start = Instant::now();
-    assert!(check::check_all(&inventory, &shopdb_host::engine::DatabaseTarget::Sqlite(":memory:".into()), None, None)
-        .unwrap()
-        .passed());
+    assert!(check::check_all(
+        &inventory,
+        &shopdb_host::engine::DatabaseTarget::Sqlite(":memory:".into()),
+        None,
+        None,
+        false
+    )
+    .unwrap()
+    .passed());
     println!("check {:?}", start.elapsed());
     if std::env::var_os("CHECK_ONLY").is_some() {
         return;

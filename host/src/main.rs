@@ -27,8 +27,10 @@ fn main() -> ExitCode {
     let printed = match &cli.command {
         Command::Config { output, .. } => Ok(emit(out, output, &effective, report::config, true)),
         Command::List { plugins, output } => commands::list(plugins).map(|r| emit(out, output, &r, report::list, true)),
-        Command::Check { plugin, plugins, database, output } => commands::check(plugins, database, plugin.as_deref())
-            .map(|r| emit(out, output, &r, report::check, r.passed())),
+        Command::Check { plugin, recheck, plugins, database, output } => {
+            commands::check(plugins, database, plugin.as_deref(), *recheck)
+                .map(|r| emit(out, output, &r, report::check, r.passed()))
+        }
         Command::Status { plugins, database, output } => {
             commands::status(plugins, database).map(|r| emit(out, output, &r, report::status, true))
         }

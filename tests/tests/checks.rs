@@ -556,3 +556,79 @@ fn a_foreign_key_to_a_plugin_it_does_not_depend_on_is_refused() {
     sandbox.install_scripted("gizmos", declared);
     sandbox.host(&["upgrade-all"]).succeeds();
 }
+
+// 11. Verdicts recorded by the runs.
+
+/// The verdict on each plugin of a `check --json` report: its status and
+/// whether it was the recorded one.
+fn verdicts(report: &Value) -> Vec<(String, String, bool)> {
+    let plugins = report["plugins"].as_array().expect("a list of verdicts");
+    plugins
+        .iter()
+        .map(|v| {
+            let name = v["name"].as_str().unwrap_or_default().to_owned();
+            (name, v["status"].as_str().unwrap_or_default().to_owned(), v["recorded"] == json!(true))
+        })
+        .collect()
+}
+
+#[test]
+fn check_passes_an_unchanged_applied_plugin_on_its_runs_verdict_and_checks_anything_changed_again() {
+    let sandbox = Sandbox::new();
+    let table = "CREATE TABLE gizmo_kinds (id INTEGER PRIMARY KEY, name TEXT NOT NULL);";
+    let kinds = |ddl: &str| json!({"name": "kinds", "tables": ["gizmo_kinds"], "ddl": ddl, "migrations": [[1, "baseline", table]]});
+    let gizmos = |ddl: &str| {
+        json!({"name": "gizmos", "tables": ["gizmos"], "depends_on": ["kinds"], "ddl": ddl,
+               "migrations": [[1, "baseline", "CREATE TABLE gizmos (id INTEGER PRIMARY KEY, kind_id INTEGER REFERENCES gizmo_kinds (id));"],
+                              [2, "label", "ALTER TABLE gizmos ADD COLUMN label TEXT;"]]})
+    };
+    let gizmos_ddl =
+        "CREATE TABLE gizmos (id INTEGER PRIMARY KEY, kind_id INTEGER REFERENCES gizmo_kinds (id), label TEXT);";
+    sandbox.install_scripted("kinds", kinds(table));
+    sandbox.install_scripted("gizmos", gizmos(gizmos_ddl));
+    let passed = |name: &str, recorded: bool| (name.to_owned(), "passed".to_owned(), recorded);
+
+    // No database yet: every plugin is checked.
+    let before = sandbox.host(&["check", "--json"]).succeeds().json();
+    assert_eq!(verdicts(&before), [passed("kinds", false), passed("gizmos", false)]);
+    sandbox.host(&["upgrade-all"]).succeeds();
+    let digests: Vec<Option<String>> = sandbox
+        .open_db()
+        .prepare("SELECT checked_digest FROM shopdb_core_plugins ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(digests.iter().all(|d| d.as_ref().is_some_and(|d| d.len() == 64)), "{digests:?}");
+    assert_ne!(digests[0], digests[1]);
+
+    // Applied and unchanged: both pass on the runs' verdicts, unless rechecked.
+    let recorded = sandbox.host(&["check", "--json"]).succeeds().json();
+    assert_eq!(verdicts(&recorded), [passed("kinds", true), passed("gizmos", true)]);
+    sandbox.host(&["check"]).succeeds().stdout_has("ok (as checked before its last run: unchanged since)");
+    let again = sandbox.host(&["check", "--recheck", "--json"]).succeeds().json();
+    assert_eq!(verdicts(&again), [passed("kinds", false), passed("gizmos", false)]);
+
+    // The DDL changed and no longer agrees with the (applied, unchanged)
+    // chain: checked again, and refused.
+    sandbox.install_scripted(
+        "gizmos",
+        gizmos(
+            "CREATE TABLE gizmos (id INTEGER PRIMARY KEY, kind_id INTEGER REFERENCES gizmo_kinds (id), label INTEGER);",
+        ),
+    );
+    let drifted = sandbox.host(&["check", "--json"]).exits(1).json();
+    let found = verdicts(&drifted);
+    assert_eq!(found[0], passed("kinds", true));
+    assert_eq!((found[1].1.as_str(), found[1].2), ("refused", false), "{drifted:#}");
+    let reason = drifted["plugins"][1]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("produce different schemas"), "{reason}");
+
+    // A dependency's SQL changed (only in how it is written): it and its
+    // dependent are checked again, and pass.
+    sandbox.install_scripted("gizmos", gizmos(gizmos_ddl));
+    sandbox.install_scripted("kinds", kinds(&format!("-- reformatted\n{table}")));
+    let rechecked = sandbox.host(&["check", "--json"]).succeeds().json();
+    assert_eq!(verdicts(&rechecked), [passed("kinds", false), passed("gizmos", false)]);
+}

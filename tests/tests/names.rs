@@ -88,14 +88,14 @@ fn a_database_written_by_the_first_release_upgrades_and_keeps_its_history_and_au
     // Read-only commands read the old layout as it is.
     let status = sandbox.host(&["status", "--json"]).succeeds().json();
     assert_eq!(chain(&status, "core")["applied"], 4);
-    assert_eq!(chain(&status, "core")["pending"], json!(["V5__host_namespace"]));
+    assert_eq!(chain(&status, "core")["pending"], json!(["V5__host_namespace", "V6__checked_digest"]));
     assert_eq!(chain(&status, "computers")["marks"][0]["how"], "stamped");
     let history = sandbox.host(&["history", "--json"]).succeeds().json();
     assert_eq!(history["entries"].as_array().unwrap().len(), 10);
     sandbox.host(&["check"]).succeeds();
 
     let report = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
-    assert_eq!(chain(&report, "core")["migrations"], json!(["V5__host_namespace"]));
+    assert_eq!(chain(&report, "core")["migrations"], json!(["V5__host_namespace", "V6__checked_digest"]));
     for plugin in shopdb_tests::BUNDLED {
         assert_eq!(chain(&report, plugin)["status"], "up_to_date", "{plugin}: {report:#}");
     }
@@ -119,6 +119,12 @@ fn a_database_written_by_the_first_release_upgrades_and_keeps_its_history_and_au
     assert_eq!(count(&sandbox, "SELECT count(*) FROM sites WHERE code = 'hq'"), 1, "rows are kept");
     let again = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
     assert_eq!(chain(&again, "core")["status"], "up_to_date");
+    // Its plugins were applied by a host that recorded no verdict: `check`
+    // checks them all again.
+    let check = sandbox.host(&["check", "--json"]).succeeds().json();
+    let plugins = check["plugins"].as_array().unwrap();
+    assert_eq!(plugins.len(), shopdb_tests::BUNDLED.len());
+    assert!(plugins.iter().all(|v| v["status"] == "passed" && v["recorded"] == false), "{check:#}");
 }
 
 // 2. Every object name is owned.

@@ -100,8 +100,17 @@ fn status_list_history_and_check_report_on_postgres_as_on_sqlite() {
     let text = history.to_string();
     assert!(text.contains("printers") && text.contains("upgrade-all") && !text.contains("computers"), "{history:#}");
     let before = db.snapshot();
-    sandbox.host(&["check", "--json"]).succeeds();
+    let check = sandbox.host(&["check", "--json"]).succeeds().json();
     assert_eq!(before, db.snapshot(), "check writes nothing");
+    // Applied by this host and unchanged: passed on the runs' verdicts,
+    // unless rechecked in scratch schemas.
+    let recorded = |report: &serde_json::Value| -> Vec<bool> {
+        report["plugins"].as_array().unwrap().iter().map(|v| v["recorded"] == true && v["status"] == "passed").collect()
+    };
+    assert_eq!(recorded(&check), vec![true; BUNDLED.len()], "{check:#}");
+    let again = sandbox.host(&["check", "--recheck", "--json"]).succeeds().json();
+    assert_eq!(recorded(&again), vec![false; BUNDLED.len()], "{again:#}");
+    assert!(again["plugins"].as_array().unwrap().iter().all(|v| v["status"] == "passed"), "{again:#}");
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //! takes a name someone else owns. `check` and the runs reach their
 //! verdicts through [`Checker::check_plugins`] alike.
 
+pub mod digest;
 pub mod report;
 
 use crate::core_schema;
@@ -168,6 +169,8 @@ pub struct Checker<'i> {
     scratches: Box<dyn ScratchSource>,
     /// The operator's engine: which of a plugin's SQL is checked.
     dialect: Dialect,
+    /// Each plugin's [`digest`], made on first use.
+    digests: std::sync::OnceLock<BTreeMap<String, String>>,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -180,7 +183,8 @@ impl<'i> Checker<'i> {
     /// A checker for `inventory`'s plugins, in scratch databases of the
     /// engine `target` is on.
     pub fn new(inventory: &'i Inventory, target: &DatabaseTarget) -> Result<Checker<'i>, ScratchError> {
-        Ok(Checker { inventory, scratches: engine::scratch_source(target, inventory)?, dialect: target.dialect() })
+        let scratches = engine::scratch_source(target, inventory)?;
+        Ok(Checker { inventory, scratches, dialect: target.dialect(), digests: std::sync::OnceLock::new() })
     }
 
     /// A checker for `inventory`'s plugins on SQLite, the default engine
@@ -208,7 +212,10 @@ impl<'i> Checker<'i> {
             .zip(chains)
             .zip(shared)
             .enumerate()
-            .map(|(i, ((ddl, chain), shared))| verdict(&plugins[i].manifest, ddl, chain, declared.get(i), shared))
+            .map(|(i, ((ddl, chain), shared))| {
+                let digest = self.digest_of(plugins[i]);
+                verdict(&plugins[i].manifest, digest, ddl, chain, declared.get(i), shared)
+            })
             .collect()
     }
 
@@ -251,7 +258,11 @@ impl<'i> Checker<'i> {
                 scope.spawn(move || {
                     self.spread_each(plugins, threads, |i, plugin| {
                         let (ddl, chain) = self.both_halves(plugin);
-                        deliver(i, verdict(&plugin.manifest, ddl, chain, Some(&declared[i]), shared[i].clone()));
+                        let digest = self.digest_of(plugin);
+                        deliver(
+                            i,
+                            verdict(&plugin.manifest, digest, ddl, chain, Some(&declared[i]), shared[i].clone()),
+                        );
                     });
                     self.scratches.release();
                 });
@@ -263,13 +274,20 @@ impl<'i> Checker<'i> {
                     let shared = shared_names(plugins, &made.iter().map(Option::as_ref).collect::<Vec<_>>());
                     for (i, (chain, shared)) in chains.into_iter().zip(shared).enumerate() {
                         let plugin = plugins[i];
-                        deliver(i, verdict(&plugin.manifest, self.ddl_half(plugin), chain, None, shared));
+                        let ddl = self.ddl_half(plugin);
+                        deliver(i, verdict(&plugin.manifest, self.digest_of(plugin), ddl, chain, None, shared));
                     }
                     self.scratches.release();
                 });
             }
         }
         Pending { index: Pending::index_of(plugins), receiver: Some(receiver), arrived: BTreeMap::new() }
+    }
+
+    /// The [`digest`] of everything `plugin`'s verdict depends on.
+    pub fn digest_of(&self, plugin: &Plugin) -> String {
+        let digests = self.digests.get_or_init(|| digest::digests(self.inventory, self.dialect));
+        digests.get(&plugin.manifest.name).cloned().unwrap_or_default()
     }
 
     /// What each of `plugins`' chains creates, read from its SQL, where
@@ -519,6 +537,7 @@ pub fn drift(manifest: &Manifest, chain_schema: &Schema, ddl_schema: &Schema) ->
 /// complete.
 fn verdict(
     manifest: &Manifest,
+    digest: String,
     ddl: Result<Schema, CheckError>,
     chain: Result<ChainChecked, CheckError>,
     declared: Option<&Creations>,
@@ -536,7 +555,7 @@ fn verdict(
     }
     match shared {
         Some(refused) => Err(refused),
-        None => Ok(Checked { schema, names: chain.names }),
+        None => Ok(Checked { digest, schema, names: chain.names }),
     }
 }
 
@@ -642,6 +661,8 @@ pub struct ChainChecked {
 /// A plugin that passed every check, and what the checks learnt about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
+    /// The [`digest`] of what was checked, recorded with the plugin's run.
+    pub digest: String,
     /// The schema its DDL builds (which its chain builds too).
     pub schema: Schema,
     /// The names its chain creates, migration by migration.
@@ -846,15 +867,36 @@ pub(crate) mod tests {
             schema: Schema::default(),
         };
         let odd = plugin_with_chain("odd", "", &[""]);
-        let seen = verdict(&odd.manifest, Ok(Schema::default()), Ok(chain_checked(&["odd_v"])), Some(&declared), None);
+        let seen = verdict(
+            &odd.manifest,
+            String::new(),
+            Ok(Schema::default()),
+            Ok(chain_checked(&["odd_v"])),
+            Some(&declared),
+            None,
+        );
         assert!(seen.is_ok(), "{seen:?}");
-        let unseen =
-            verdict(&odd.manifest, Ok(Schema::default()), Ok(chain_checked(&["hidden"])), Some(&declared), None);
+        let unseen = verdict(
+            &odd.manifest,
+            String::new(),
+            Ok(Schema::default()),
+            Ok(chain_checked(&["hidden"])),
+            Some(&declared),
+            None,
+        );
         let error = unseen.expect_err("a name the SQL does not show").to_string();
         assert!(error.contains("its V2 creates table `hidden`") && error.contains("CREATE statement"), "{error}");
         // Where the engine's statements do not name all they create, the
         // names come from the scratch database alone.
-        assert!(verdict(&odd.manifest, Ok(Schema::default()), Ok(chain_checked(&["hidden"])), None, None).is_ok());
+        assert!(verdict(
+            &odd.manifest,
+            String::new(),
+            Ok(Schema::default()),
+            Ok(chain_checked(&["hidden"])),
+            None,
+            None
+        )
+        .is_ok());
     }
 
     #[test]

@@ -51,14 +51,22 @@ pub enum Command {
     /// the manifests, duplicate names, table ownership, dependencies, the DDL
     /// against the manifest and against the migration chain (in a scratch
     /// database), and that the plugin's SQL only touches its own tables.
-    /// When the database file exists, its recorded history and table owners
-    /// are compared too. Exits 0 when every plugin passes, 1 otherwise:
-    /// plugin authors run this in their CI.
+    /// When the database exists, its recorded history and table owners are
+    /// compared too, and a plugin applied up to its head whose SQL (and its
+    /// dependencies' and this host's version) is unchanged since that run
+    /// passes on that run's verdict ("ok (as checked before its last run)")
+    /// without being checked again; `--recheck` checks it again. Exits 0
+    /// when every plugin passes, 1 otherwise: plugin authors run this in
+    /// their CI.
     Check {
         /// Check only this plugin (the others are still loaded, as its
         /// dependencies and neighbours).
         #[arg(long, value_name = "NAME")]
         plugin: Option<String>,
+        /// Check every plugin in scratch databases, also those unchanged
+        /// since the run that applied them.
+        #[arg(long)]
+        recheck: bool,
         #[command(flatten)]
         plugins: PluginsArgs,
         #[command(flatten)]

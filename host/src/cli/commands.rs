@@ -102,9 +102,14 @@ pub fn list(plugins: &PluginsArgs) -> Result<ListReport, Error> {
 }
 
 /// `shopdb-host check [--plugin NAME]`.
-pub fn check(plugins: &PluginsArgs, database: &DatabaseArgs, only: Option<&str>) -> Result<CheckReport, Error> {
+pub fn check(
+    plugins: &PluginsArgs,
+    database: &DatabaseArgs,
+    only: Option<&str>,
+    recheck: bool,
+) -> Result<CheckReport, Error> {
     let (db, inventory) = open_for_reading(plugins, database)?;
-    let report = check_all(&inventory, &database.database, db.as_deref(), only)?;
+    let report = check_all(&inventory, &database.database, db.as_deref(), only, recheck)?;
     if let Some(name) = only.filter(|_| report.plugins.is_empty()) {
         return Err(unknown_plugin(&inventory, name).into());
     }

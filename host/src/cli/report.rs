@@ -190,6 +190,12 @@ pub fn check(out: &mut dyn Write, report: &CheckReport) -> io::Result<()> {
         .iter()
         .map(|v| {
             let text = match &v.outcome {
+                CheckOutcome::Passed if v.recorded => {
+                    format!(
+                        "{} (as checked before its last run: unchanged since)",
+                        paint("ok".to_owned(), Paint::Green)
+                    )
+                }
                 CheckOutcome::Passed => paint("ok".to_owned(), Paint::Green),
                 CheckOutcome::Refused { reason } => {
                     format!("{} {}{reason}", paint("refused:".into(), Paint::Red), file_prefix(Some(&v.file)))

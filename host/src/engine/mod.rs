@@ -347,6 +347,9 @@ pub struct PluginRecord<'a> {
     pub version: &'a str,
     /// The plugins it depends on.
     pub depends_on: &'a [String],
+    /// The digest of the checks its verdict came from
+    /// ([`crate::checks::digest`]); `None` for a run without a verdict.
+    pub checked_digest: Option<&'a str>,
 }
 
 /// Whether a chain's migrations are run, or only recorded as applied.

@@ -25,6 +25,10 @@ pub struct InstalledPlugin {
     pub version: String,
     /// The plugins it depends on.
     pub depends_on: Vec<String>,
+    /// The digest of the checks its last run's verdict came from
+    /// ([`crate::checks::digest`]), when that run had one.
+    #[serde(skip)]
+    pub checked_digest: Option<String>,
 }
 
 /// A plugin file the host will not use, and why.

@@ -255,7 +255,11 @@ pub fn plugin_run<'p>(
         migrations: manifest.chain_for(dialect),
         target,
         policy: Some(Arc::new(policy_for(manifest, inventory))),
-        plugin: Some(PluginRecord { version: &manifest.version, depends_on: &manifest.depends_on }),
+        plugin: Some(PluginRecord {
+            version: &manifest.version,
+            depends_on: &manifest.depends_on,
+            checked_digest: checked.map(|c| c.digest.as_str()),
+        }),
         names: checked.map(|c| &c.names),
         referencing: inventory.referencing_tables(&manifest.name),
     }
@@ -632,7 +636,11 @@ mod tests {
         let inventory =
             Inventory::from_plugins("memory".into(), vec![plugin("a", &[], &items("a"), &[(1, &items("a"))])]);
         let first = upgrade_all(db.as_mut(), &inventory, false).expect("a run");
-        assert!(matches!(status(&first, "core"), Status::Applied { version: 5, .. }), "{first:?}");
+        let core_head = crate::core_schema::chain().last().map(|m| m.version);
+        assert!(
+            matches!(status(&first, "core"), Status::Applied { version, .. } if Some(*version) == core_head),
+            "{first:?}"
+        );
         assert!(matches!(status(&first, "a"), Status::Applied { version: 1, adopted: None, .. }));
         let second = upgrade_all(db.as_mut(), &inventory, false).expect("a run");
         assert!(second.chains.iter().all(|c| matches!(c.status, Status::UpToDate { .. })), "{second:?}");

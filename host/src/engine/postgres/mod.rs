@@ -47,7 +47,7 @@ use crate::core_schema::{self, AUDIT_TABLE, MARKS_TABLE, OWNERS_TABLE, PLUGINS_T
 use crate::engine::history::HistoryError;
 use crate::engine::{
     Actor, AppliedMigration, ApplyError, AuditEntry, AuditRecord, Backup, ChainRun, DatabaseTarget, DbError, Denial,
-    DroppedObject, Engine, Execution, Mark, OpenMode, Policy, RecordedMark, RecordedObject,
+    DroppedObject, Engine, Execution, Mark, OpenMode, PluginRecord, Policy, RecordedMark, RecordedObject,
 };
 use crate::plugins::inventory::InstalledPlugin;
 use crate::plugins::manifest::ChainMigration;
@@ -381,8 +381,7 @@ impl PostgresEngine {
     fn record_plugin(
         &mut self,
         plugin: &str,
-        version: &str,
-        depends_on: &[String],
+        record: PluginRecord<'_>,
         names: &BTreeMap<String, ObjectKind>,
     ) -> Result<(), ApplyError> {
         let pairs: Vec<(&str, &str)> = names.iter().map(|(name, kind)| (name.as_str(), kind.as_str())).collect();
@@ -409,12 +408,19 @@ impl PostgresEngine {
              SELECT j ->> 0, j ->> 1, $2 FROM jsonb_array_elements($1::text::jsonb) j ON CONFLICT (name) DO NOTHING",
             &[(&pairs, Type::TEXT), (&plugin, Type::TEXT)],
         )?;
-        let depends_on = serde_json::to_string(depends_on).expect("a list of strings serializes to JSON");
+        let depends_on = serde_json::to_string(record.depends_on).expect("a list of strings serializes to JSON");
         self.execute_host(
             "recording the plugin",
-            "INSERT INTO shopdb.shopdb_core_plugins (name, version, depends_on) VALUES ($1, $2, $3::text::jsonb)
-             ON CONFLICT (name) DO UPDATE SET version = excluded.version, depends_on = excluded.depends_on, updated_at = now()",
-            &[(&plugin, Type::TEXT), (&version, Type::TEXT), (&depends_on, Type::TEXT)],
+            "INSERT INTO shopdb.shopdb_core_plugins (name, version, depends_on, checked_digest)
+             VALUES ($1, $2, $3::text::jsonb, $4)
+             ON CONFLICT (name) DO UPDATE SET version = excluded.version, depends_on = excluded.depends_on,
+               checked_digest = excluded.checked_digest, updated_at = now()",
+            &[
+                (&plugin, Type::TEXT),
+                (&record.version, Type::TEXT),
+                (&depends_on, Type::TEXT),
+                (&record.checked_digest, Type::TEXT),
+            ],
         )
         .map(drop)
     }
@@ -603,7 +609,13 @@ impl Engine for PostgresEngine {
         }
         let rows = self
             .client()
-            .query_typed("SELECT name, version, depends_on::text FROM shopdb.shopdb_core_plugins ORDER BY name", &[])
+            // The digest through the row's JSON: a database whose core
+            // chain is older has no such column, and `check` reads it too.
+            .query_typed(
+                "SELECT name, version, depends_on::text, to_jsonb(p) ->> 'checked_digest'
+                 FROM shopdb.shopdb_core_plugins p ORDER BY name",
+                &[],
+            )
             .map_err(|e| self.error("reading installed plugins", e))?;
         Ok(rows
             .iter()
@@ -611,6 +623,7 @@ impl Engine for PostgresEngine {
                 name: r.get(0),
                 version: r.get(1),
                 depends_on: serde_json::from_str(r.get(2)).unwrap_or_default(),
+                checked_digest: r.get(3),
             })
             .collect())
     }
@@ -815,7 +828,7 @@ impl Engine for PostgresEngine {
             for table in &policy.owned {
                 names.entry(table.clone()).or_insert(ObjectKind::Table);
             }
-            self.record_plugin(&policy.plugin, plugin.version, plugin.depends_on, &names)?;
+            self.record_plugin(&policy.plugin, plugin, &names)?;
         }
         Ok(run
             .migrations

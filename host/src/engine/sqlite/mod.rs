@@ -286,10 +286,10 @@ impl SqliteEngine {
         let depends_on = serde_json::to_string(record.depends_on).expect("a list of strings serializes to JSON");
         self.execute_host(
             "recording the plugin",
-            "INSERT INTO shopdb_core_plugins (name, version, depends_on) VALUES (?1, ?2, ?3) \
+            "INSERT INTO shopdb_core_plugins (name, version, depends_on, checked_digest) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT (name) DO UPDATE SET version = excluded.version, depends_on = excluded.depends_on, \
-             updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
-            [plugin, record.version, depends_on.as_str()],
+             checked_digest = excluded.checked_digest, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+            rusqlite::params![plugin, record.version, depends_on.as_str(), record.checked_digest],
         )
         .map(drop)
     }
@@ -457,13 +457,23 @@ impl Engine for SqliteEngine {
             return Ok(Vec::new());
         };
         self.read_rows("reading installed plugins", |conn| {
-            let mut stmt = conn.prepare(&format!("SELECT name, version, depends_on FROM {table} ORDER BY name"))?;
+            // A database whose core chain is older has no digest column
+            // (and `check` reads it without upgrading anything).
+            let has_digest: bool = conn.query_row(
+                "SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE name = 'checked_digest'",
+                [table.trim_matches('"')],
+                |r| r.get(0),
+            )?;
+            let digest = if has_digest { "checked_digest" } else { "NULL" };
+            let mut stmt =
+                conn.prepare(&format!("SELECT name, version, depends_on, {digest} FROM {table} ORDER BY name"))?;
             let rows = stmt.query_map([], |r| {
                 let depends_on: String = r.get(2)?;
                 Ok(InstalledPlugin {
                     name: r.get(0)?,
                     version: r.get(1)?,
                     depends_on: serde_json::from_str(&depends_on).unwrap_or_default(),
+                    checked_digest: r.get(3)?,
                 })
             })?;
             rows.collect()
@@ -832,7 +842,7 @@ mod tests {
             migrations,
             target: None,
             policy: Some(Arc::new(policy)),
-            plugin: Some(PluginRecord { version: "1.0.0", depends_on: &[] }),
+            plugin: Some(PluginRecord { version: "1.0.0", depends_on: &[], checked_digest: None }),
             names: None,
             referencing: vec!["mine".to_owned()],
         }
