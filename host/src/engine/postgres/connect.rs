@@ -84,14 +84,20 @@ pub fn config(url: &str, target: &DatabaseTarget) -> Result<Config, DbError> {
     Ok(config)
 }
 
-/// Connects, and says in one line why not: unreachable, authentication,
-/// no such database, too old a server.
-pub fn connect(config: &Config, target: &DatabaseTarget) -> Result<Client, DbError> {
+/// Connects and sets the session up with `session` (statements), and says
+/// in one line why not: unreachable, authentication, no such database, too
+/// old a server. The server's version is asked in the same round trip.
+pub fn connect(config: &Config, target: &DatabaseTarget, session: &str) -> Result<Client, DbError> {
     let mut client = config.connect(NoTls).map_err(|e| connect_error(e, config, target))?;
-    let version: i32 = client
-        .query_typed_one("SELECT current_setting('server_version_num')::int", &[])
-        .map_err(|e| connect_error(e, config, target))?
-        .get(0);
+    let asked = format!("{session}; SELECT current_setting('server_version_num')");
+    let messages = client.simple_query(&asked).map_err(|e| connect_error(e, config, target))?;
+    let version: i32 = messages
+        .iter()
+        .find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(row) => row.get(0).and_then(|v| v.parse().ok()),
+            _ => None,
+        })
+        .unwrap_or(0);
     if version < MINIMUM_SERVER_VERSION {
         return Err(DbError::ServerTooOld { target: target.clone(), version: version_text(version) });
     }

@@ -60,7 +60,7 @@ use postgres::types::Type;
 use postgres::{Client, Config};
 use refinery::{Migration, Runner, Target};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,6 +83,12 @@ pub struct PostgresEngine {
     dry_run: bool,
     /// Every statement of the open chain, in order (`None`: no chain open).
     chain: Option<Vec<String>>,
+    /// The tables of the host's schema known to exist, read all at once
+    /// when first asked (`None`: not read, or forgotten): a name not among
+    /// them is asked again (another host may have made it since), and the
+    /// set is forgotten when a transaction that may have made or dropped
+    /// one is rolled back, and when a plugin's history is dropped.
+    host_tables: RefCell<Option<BTreeSet<String>>>,
 }
 
 impl std::fmt::Debug for PostgresEngine {
@@ -114,10 +120,8 @@ impl PostgresEngine {
         busy_timeout: Duration,
     ) -> Result<PostgresEngine, DbError> {
         let config = connect::config(url, target)?;
-        let mut client = connect::connect(&config, target)?;
-        client
-            .batch_execute("SET search_path = shopdb, pg_temp; SET client_min_messages = warning; SET TIME ZONE 'UTC'")
-            .map_err(|e| classify(target, "setting up the session", e, busy_timeout))?;
+        let session = "SET search_path = shopdb, pg_temp; SET client_min_messages = warning; SET TIME ZONE 'UTC'";
+        let client = connect::connect(&config, target, session)?;
         let engine = PostgresEngine {
             client: RefCell::new(client),
             config,
@@ -127,6 +131,7 @@ impl PostgresEngine {
             progress: None,
             dry_run: false,
             chain: None,
+            host_tables: RefCell::new(None),
         };
         let mut engine = engine;
         if mode != OpenMode::Read {
@@ -196,12 +201,35 @@ impl PostgresEngine {
     }
 
     fn host_exists(&self, table: &str) -> Result<bool, DbError> {
+        if self.host_tables.borrow().is_none() {
+            let rows = self
+                .client()
+                .query_typed(
+                    "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = 'shopdb' AND c.relkind IN ('r', 'p')",
+                    &[],
+                )
+                .map_err(|e| self.error("reading the schema", e))?;
+            *self.host_tables.borrow_mut() = Some(rows.iter().map(|r| r.get(0)).collect());
+        }
+        if self.host_tables.borrow().as_ref().is_some_and(|known| known.contains(table)) {
+            return Ok(true);
+        }
         let qualified = format!("{HOST_SCHEMA}.{table}");
         let row = self
             .client()
             .query_typed_one("SELECT to_regclass($1) IS NOT NULL", &[(&qualified, Type::TEXT)])
             .map_err(|e| self.error("reading the schema", e))?;
-        Ok(row.get(0))
+        let exists: bool = row.get(0);
+        if let Some(known) = self.host_tables.borrow_mut().as_mut().filter(|_| exists) {
+            known.insert(table.to_owned());
+        }
+        Ok(exists)
+    }
+
+    /// Forgets which of the host's tables exist.
+    fn forget_host_tables(&mut self) {
+        *self.host_tables.get_mut() = None;
     }
 
     fn log(&mut self, sql: &str) {
@@ -553,33 +581,57 @@ impl Engine for PostgresEngine {
         if histories.is_empty() {
             return Ok(all);
         }
-        let existing = self
-            .client()
-            .query_typed(
-                "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                 WHERE n.nspname = 'shopdb' AND c.relkind IN ('r', 'p') AND c.relname = ANY($1)",
-                &[(&histories, Type::TEXT_ARRAY)],
-            )
-            .map_err(|e| self.error("reading migration history", e))?;
-        let existing: Vec<String> = existing.iter().map(|row| row.get(0)).collect();
+        // Which exist: those known, and the others asked in one query.
+        let mut existing: Vec<String> = Vec::new();
+        let mut unknown: Vec<String> = Vec::new();
+        for history in histories {
+            let known = self.host_tables.borrow().as_ref().is_some_and(|k| k.contains(history));
+            if known { &mut existing } else { &mut unknown }.push(history.clone());
+        }
+        if !unknown.is_empty() {
+            let found = self
+                .client()
+                .query_typed(
+                    "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = 'shopdb' AND c.relkind IN ('r', 'p') AND c.relname = ANY($1)",
+                    &[(&unknown, Type::TEXT_ARRAY)],
+                )
+                .map_err(|e| self.error("reading migration history", e))?;
+            let found: Vec<String> = found.iter().map(|row| row.get(0)).collect();
+            if let Some(known) = self.host_tables.borrow_mut().as_mut() {
+                known.extend(found.iter().cloned());
+            }
+            existing.extend(found);
+        }
         if existing.is_empty() {
             return Ok(all);
         }
-        let sql = existing
+        // One statement per table, all in one simple query: one round trip,
+        // and the server plans many small statements in time linear in
+        // their number, where one UNION ALL of as many branches grows
+        // faster (docs/PERFORMANCE.md, PostgreSQL scale).
+        let sql: String = existing
             .iter()
             .enumerate()
             .map(|(i, history)| {
-                format!("SELECT {i}::int4, version, name, applied_on, checksum FROM {HOST_SCHEMA}.{history}")
+                format!(
+                    "SELECT {i}, version, name, applied_on, checksum FROM {HOST_SCHEMA}.{history} ORDER BY version;\n"
+                )
             })
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ")
-            + " ORDER BY 1, 2";
-        let rows = self.client().query_typed(&sql, &[]).map_err(|e| self.error("reading migration history", e))?;
-        for row in &rows {
-            let at: i32 = row.get(0);
-            let Some(history) = usize::try_from(at).ok().and_then(|i| existing.get(i)) else { continue };
+            .collect();
+        let messages = self.client().simple_query(&sql).map_err(|e| self.error("reading migration history", e))?;
+        for message in &messages {
+            let postgres::SimpleQueryMessage::Row(row) = message else { continue };
+            let text = |i: usize| row.get(i).unwrap_or_default();
+            let Some(history) = text(0).parse::<usize>().ok().and_then(|i| existing.get(i)) else { continue };
+            let Ok(version) = text(1).parse::<i32>() else { continue };
             if let Some(applied) = all.get_mut(history) {
-                applied.push(applied_migration(row, 1));
+                applied.push(AppliedMigration {
+                    version,
+                    name: text(2).to_owned(),
+                    applied_on: text(3).to_owned(),
+                    checksum: text(4).parse().unwrap_or(0),
+                });
             }
         }
         Ok(all)
@@ -721,6 +773,7 @@ impl Engine for PostgresEngine {
     }
 
     fn end_session(&mut self) {
+        self.forget_host_tables();
         if self.dry_run {
             let _ = self.client.get_mut().batch_execute("ROLLBACK");
         }
@@ -912,6 +965,7 @@ impl Engine for PostgresEngine {
         history: Option<&str>,
     ) -> Result<(), ApplyError> {
         let role = roles::role_name(plugin);
+        self.forget_host_tables();
         self.batch_host("dropping the plugin's schema", &format!("DROP SCHEMA IF EXISTS {} CASCADE", quoted(plugin)))?;
         if let Some(history) = history {
             self.batch_host("dropping the history", &format!("DROP TABLE IF EXISTS shopdb.{}", quoted(history)))?;
@@ -936,6 +990,7 @@ impl Engine for PostgresEngine {
         let end = if self.dry_run { "RELEASE shopdb_chain" } else { "COMMIT" };
         let committed = self.client.get_mut().batch_execute(end);
         if let Err(e) = committed {
+            self.forget_host_tables();
             let _ = self.client.get_mut().batch_execute("ROLLBACK");
             return Err(self.apply_error("committing", e));
         }
@@ -944,6 +999,7 @@ impl Engine for PostgresEngine {
 
     fn rollback_chain(&mut self) {
         self.chain = None;
+        self.forget_host_tables();
         let end = if self.dry_run { "ROLLBACK TO shopdb_chain; RELEASE shopdb_chain" } else { "ROLLBACK" };
         let _ = self.client.get_mut().batch_execute(end);
     }
