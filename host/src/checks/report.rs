@@ -71,8 +71,8 @@ impl CheckReport {
 /// [`super::digest`] equals its digest now passes on that verdict: its
 /// SQL, its dependencies' and the host's checks are those of the run that
 /// applied it, so checking them again in scratch databases would give the
-/// same answer (on PostgreSQL, at a thousand plugins, a minute and a half
-/// of the server's work). Every other plugin is checked in scratch
+/// same answer (on PostgreSQL, at a thousand plugins, about a minute of
+/// the server's work). Every other plugin is checked in scratch
 /// databases.
 pub fn check_all(
     inventory: &Inventory,
