@@ -209,6 +209,14 @@ impl Sandbox {
         Connection::open(self.database()).expect("open the test database")
     }
 
+    /// The first column of every row `sql` selects from the sandbox
+    /// database.
+    pub fn column<T: rusqlite::types::FromSql>(&self, sql: &str) -> Vec<T> {
+        let conn = self.open_db();
+        let mut statement = conn.prepare(sql).expect("a valid query");
+        statement.query_map([], |r| r.get(0)).expect("the query runs").map(|row| row.expect("a row")).collect()
+    }
+
     /// Everything in the database, as text: every schema object and every
     /// row of every table except the audit record's (a refused run writes
     /// its audit entry and nothing else). Two equal snapshots mean an

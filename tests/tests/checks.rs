@@ -592,14 +592,7 @@ fn check_passes_an_unchanged_applied_plugin_on_its_runs_verdict_and_checks_anyth
     let before = sandbox.host(&["check", "--json"]).succeeds().json();
     assert_eq!(verdicts(&before), [passed("kinds", false), passed("gizmos", false)]);
     sandbox.host(&["upgrade-all"]).succeeds();
-    let digests: Vec<Option<String>> = sandbox
-        .open_db()
-        .prepare("SELECT checked_digest FROM shopdb_core_plugins ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let digests: Vec<Option<String>> = sandbox.column("SELECT checked_digest FROM shopdb_core_plugins ORDER BY name");
     assert!(digests.iter().all(|d| d.as_ref().is_some_and(|d| d.len() == 64)), "{digests:?}");
     assert_ne!(digests[0], digests[1]);
 

@@ -19,9 +19,7 @@ fn table_exists(sandbox: &Sandbox, table: &str) -> bool {
 }
 
 fn history_versions(sandbox: &Sandbox, plugin: &str) -> Vec<i64> {
-    let conn = sandbox.open_db();
-    let mut stmt = conn.prepare(&format!("SELECT version FROM shopdb_history_{plugin} ORDER BY version")).unwrap();
-    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    sandbox.column(&format!("SELECT version FROM shopdb_history_{plugin} ORDER BY version"))
 }
 
 #[test]
@@ -148,14 +146,7 @@ fn a_migration_failing_mid_chain_leaves_that_plugin_exactly_as_it_was() {
     assert_eq!(chain(&report, "computers")["status"], "applied");
 
     // V2 ran in the same transaction as the failed V3: both are gone.
-    let conn = sandbox.open_db();
-    let columns: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_info('flaky_parts')")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let columns: Vec<String> = sandbox.column("SELECT name FROM pragma_table_info('flaky_parts')");
     assert_eq!(columns, ["id", "code"]);
     assert_eq!(history_versions(&sandbox, "flaky"), [1]);
     let flaky_part =

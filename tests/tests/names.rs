@@ -262,13 +262,7 @@ fn a_fresh_install_of_the_newer_release_records_what_its_chain_dropped_and_may_s
     assert_eq!(count(&sandbox, "SELECT count(*) FROM sqlite_master WHERE name = 'accounts_nonce'"), 1);
     sandbox.host(&["upgrade-all"]).succeeds();
     assert_eq!(count(&sandbox, "SELECT count(*) FROM sqlite_master WHERE name = 'accounts_nonce'"), 0);
-    let owned: Vec<String> = sandbox
-        .open_db()
-        .prepare("SELECT name || ':' || kind FROM shopdb_core_owners WHERE plugin = 'accounts' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let owned: Vec<String> =
+        sandbox.column("SELECT name || ':' || kind FROM shopdb_core_owners WHERE plugin = 'accounts' ORDER BY name");
     assert_eq!(owned, ["accounts:table", "accounts_nonce:table", "accounts_nonce_account:index"]);
 }

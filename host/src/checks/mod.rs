@@ -867,36 +867,17 @@ pub(crate) mod tests {
             schema: Schema::default(),
         };
         let odd = plugin_with_chain("odd", "", &[""]);
-        let seen = verdict(
-            &odd.manifest,
-            String::new(),
-            Ok(Schema::default()),
-            Ok(chain_checked(&["odd_v"])),
-            Some(&declared),
-            None,
-        );
+        let judge = |created: &[&str], declared: Option<&Creations>| {
+            verdict(&odd.manifest, String::new(), Ok(Schema::default()), Ok(chain_checked(created)), declared, None)
+        };
+        let seen = judge(&["odd_v"], Some(&declared));
         assert!(seen.is_ok(), "{seen:?}");
-        let unseen = verdict(
-            &odd.manifest,
-            String::new(),
-            Ok(Schema::default()),
-            Ok(chain_checked(&["hidden"])),
-            Some(&declared),
-            None,
-        );
+        let unseen = judge(&["hidden"], Some(&declared));
         let error = unseen.expect_err("a name the SQL does not show").to_string();
         assert!(error.contains("its V2 creates table `hidden`") && error.contains("CREATE statement"), "{error}");
         // Where the engine's statements do not name all they create, the
         // names come from the scratch database alone.
-        assert!(verdict(
-            &odd.manifest,
-            String::new(),
-            Ok(Schema::default()),
-            Ok(chain_checked(&["hidden"])),
-            None,
-            None
-        )
-        .is_ok());
+        assert!(judge(&["hidden"], None).is_ok());
     }
 
     #[test]

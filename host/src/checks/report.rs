@@ -8,7 +8,8 @@ use crate::engine::{AppliedMigration, DatabaseTarget, DbError, Dialect, Engine};
 use crate::plugins::inventory::Inventory;
 use crate::plugins::load::Plugin;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// What `check` found, plugin by plugin.
@@ -101,11 +102,12 @@ pub fn check_all(
     let (unchanged, to_check): (Vec<&Plugin>, Vec<&Plugin>) = inventory.plugins.iter().partition(|plugin| {
         !recheck && records.as_ref().is_some_and(|r| r.unchanged(plugin, &checker.digest_of(plugin), target.dialect()))
     });
+    let unchanged: BTreeSet<&str> = unchanged.iter().map(|p| p.manifest.name.as_str()).collect();
     let mut checked: BTreeMap<&str, Result<Checked, CheckError>> =
         to_check.iter().map(|p| p.manifest.name.as_str()).zip(checker.check_plugins(&to_check)).collect();
     for plugin in &inventory.plugins {
         let name = &plugin.manifest.name;
-        let recorded = unchanged.iter().any(|p| p.manifest.name == *name);
+        let recorded = unchanged.contains(name.as_str());
         let outcome = match inventory.blocked_by(plugin, &unusable) {
             Some(by) => CheckOutcome::Blocked { by },
             None if recorded => CheckOutcome::Passed,
@@ -148,23 +150,28 @@ impl<'d> Records<'d> {
         Records { db, histories: db.applied_all(&tables), digests }
     }
 
-    /// The plugin's recorded history, read again on its own where the
-    /// reading of all of them failed (for that plugin's error).
-    fn applied(&self, plugin: &Plugin) -> Result<Vec<AppliedMigration>, DbError> {
+    /// The plugin's recorded history, read on its own where the reading of
+    /// all of them failed (for that plugin's error).
+    fn applied(&self, plugin: &Plugin) -> Result<Cow<'_, [AppliedMigration]>, DbError> {
         let table = plugin.manifest.history_table();
         match &self.histories {
-            Ok(all) => Ok(all.get(&table).cloned().unwrap_or_default()),
-            Err(_) => self.db.applied(&table),
+            Ok(all) => Ok(Cow::Borrowed(all.get(&table).map_or(&[][..], Vec::as_slice))),
+            Err(_) => self.db.applied(&table).map(Cow::Owned),
         }
     }
 
     /// Whether the plugin is applied up to its head, as the chain has it,
-    /// by a run whose verdict had the digest it has now.
+    /// by a run whose verdict had the digest it has now (never where the
+    /// histories could not be read: the plugin is checked, and its error
+    /// reported).
     fn unchanged(&self, plugin: &Plugin, digest: &str, dialect: Dialect) -> bool {
         let chain = plugin.manifest.chain_for(dialect);
-        let at_head = self.applied(plugin).ok().and_then(|recorded| history::compare(&recorded, chain).ok());
-        at_head.is_some_and(|state| state.pending.is_empty() && !chain.is_empty())
-            && self.digests.get(&plugin.manifest.name).is_some_and(|d| d == digest)
+        let (Ok(_), Some(recorded)) = (&self.histories, self.digests.get(&plugin.manifest.name)) else {
+            return false;
+        };
+        recorded == digest
+            && !chain.is_empty()
+            && self.applied(plugin).is_ok_and(|h| history::compare(&h, chain).is_ok_and(|s| s.pending.is_empty()))
     }
 
     /// The refusal, if any, when the plugin's recorded history differs

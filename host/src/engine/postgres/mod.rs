@@ -200,19 +200,31 @@ impl PostgresEngine {
         self.client.borrow_mut()
     }
 
+    /// Reads which tables the host's schema has now, into
+    /// [`PostgresEngine::host_tables`].
+    fn read_host_tables(&self) -> Result<(), DbError> {
+        let rows = self
+            .client()
+            .query_typed(
+                "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'shopdb' AND c.relkind IN ('r', 'p')",
+                &[],
+            )
+            .map_err(|e| self.error("reading the schema", e))?;
+        *self.host_tables.borrow_mut() = Some(rows.iter().map(|r| r.get(0)).collect());
+        Ok(())
+    }
+
+    /// Whether the host's table `table` is known to exist (without asking).
+    fn host_table_known(&self, table: &str) -> bool {
+        self.host_tables.borrow().as_ref().is_some_and(|known| known.contains(table))
+    }
+
     fn host_exists(&self, table: &str) -> Result<bool, DbError> {
         if self.host_tables.borrow().is_none() {
-            let rows = self
-                .client()
-                .query_typed(
-                    "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                     WHERE n.nspname = 'shopdb' AND c.relkind IN ('r', 'p')",
-                    &[],
-                )
-                .map_err(|e| self.error("reading the schema", e))?;
-            *self.host_tables.borrow_mut() = Some(rows.iter().map(|r| r.get(0)).collect());
+            self.read_host_tables()?;
         }
-        if self.host_tables.borrow().as_ref().is_some_and(|known| known.contains(table)) {
+        if self.host_table_known(table) {
             return Ok(true);
         }
         let qualified = format!("{HOST_SCHEMA}.{table}");
@@ -581,28 +593,12 @@ impl Engine for PostgresEngine {
         if histories.is_empty() {
             return Ok(all);
         }
-        // Which exist: those known, and the others asked in one query.
-        let mut existing: Vec<String> = Vec::new();
-        let mut unknown: Vec<String> = Vec::new();
-        for history in histories {
-            let known = self.host_tables.borrow().as_ref().is_some_and(|k| k.contains(history));
-            if known { &mut existing } else { &mut unknown }.push(history.clone());
+        // Which exist: those known, after one read again if any is not
+        // (another host may have made it since).
+        if !histories.iter().all(|h| self.host_table_known(h)) {
+            self.read_host_tables()?;
         }
-        if !unknown.is_empty() {
-            let found = self
-                .client()
-                .query_typed(
-                    "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                     WHERE n.nspname = 'shopdb' AND c.relkind IN ('r', 'p') AND c.relname = ANY($1)",
-                    &[(&unknown, Type::TEXT_ARRAY)],
-                )
-                .map_err(|e| self.error("reading migration history", e))?;
-            let found: Vec<String> = found.iter().map(|row| row.get(0)).collect();
-            if let Some(known) = self.host_tables.borrow_mut().as_mut() {
-                known.extend(found.iter().cloned());
-            }
-            existing.extend(found);
-        }
+        let existing: Vec<&String> = histories.iter().filter(|h| self.host_table_known(h)).collect();
         if existing.is_empty() {
             return Ok(all);
         }
@@ -623,7 +619,7 @@ impl Engine for PostgresEngine {
         for message in &messages {
             let postgres::SimpleQueryMessage::Row(row) = message else { continue };
             let text = |i: usize| row.get(i).unwrap_or_default();
-            let Some(history) = text(0).parse::<usize>().ok().and_then(|i| existing.get(i)) else { continue };
+            let Some(history) = text(0).parse::<usize>().ok().and_then(|i| existing.get(i).copied()) else { continue };
             let Ok(version) = text(1).parse::<i32>() else { continue };
             if let Some(applied) = all.get_mut(history) {
                 applied.push(AppliedMigration {
