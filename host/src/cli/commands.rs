@@ -33,8 +33,9 @@ struct Records {
 impl Records {
     fn read(db: Option<&dyn Engine>) -> Result<Records, DbError> {
         let Some(db) = db else { return Ok(Records::default()) };
-        let owners = db.recorded_objects()?.into_iter().map(|o| (o.name, o.plugin)).collect();
-        Ok(Records { owners, installed: db.installed_plugins()? })
+        let records = db.plugin_records()?;
+        let owners = records.objects.into_iter().map(|o| (o.name, o.plugin)).collect();
+        Ok(Records { owners, installed: records.installed })
     }
 }
 

@@ -112,6 +112,12 @@ pub trait Engine: std::fmt::Debug {
     }
     /// The plugins the database records as installed.
     fn installed_plugins(&self) -> Result<Vec<InstalledPlugin>, DbError>;
+    /// [`Engine::recorded_objects`] and [`Engine::installed_plugins`]
+    /// together, which every changing command reads first: an engine with
+    /// round trips reads them in one.
+    fn plugin_records(&self) -> Result<PluginRecords, DbError> {
+        Ok(PluginRecords { objects: self.recorded_objects()?, installed: self.installed_plugins()? })
+    }
     /// The history `plugin`'s chain had recorded without running, oldest first.
     fn marks(&self, plugin: &str) -> Result<Vec<RecordedMark>, DbError>;
     /// The audit record, oldest first, of one plugin or all.
@@ -394,6 +400,15 @@ pub struct RecordedMark {
     pub how: String,
     /// When (RFC 3339).
     pub recorded_at: String,
+}
+
+/// What the database records of its plugins ([`Engine::plugin_records`]).
+#[derive(Debug, Clone, Default)]
+pub struct PluginRecords {
+    /// Every name recorded as a plugin's.
+    pub objects: Vec<RecordedObject>,
+    /// The plugins recorded as installed.
+    pub installed: Vec<InstalledPlugin>,
 }
 
 /// A name the database records as a plugin's.

@@ -29,8 +29,8 @@ use crate::checks::{policy_for, CheckError, Checked, LazyChecker, Pending};
 use crate::core_schema;
 use crate::engine::history;
 use crate::engine::{
-    ApplyError, AuditEntry, AuditOutcome, ChainRun, DatabaseTarget, DbError, Engine, Execution, Mark, PluginRecord,
-    Session,
+    AppliedMigration, ApplyError, AuditEntry, AuditOutcome, ChainRun, DatabaseTarget, DbError, Engine, Execution, Mark,
+    PluginRecord, Session,
 };
 use crate::error_chain::one_line;
 use crate::plugins::inventory::{dependency_closure, Inventory};
@@ -285,12 +285,15 @@ struct Verdicts<'c, 'i> {
 
 /// What the histories say about a run's plugins: each history, read all at
 /// once, by table.
-type Recorded = BTreeMap<String, Vec<crate::engine::AppliedMigration>>;
+type Recorded = BTreeMap<String, Vec<AppliedMigration>>;
 
 /// The plugins of `selection` that have something to do, and every
 /// history read to find them.
 fn needed<'p>(db: &dyn Engine, selection: &[(&'p Plugin, Option<i32>)]) -> (Vec<&'p Plugin>, Recorded) {
-    let histories: Vec<String> = selection.iter().map(|(p, _)| p.manifest.history_table()).collect();
+    // The core's history too, in the same read: its run starts from it.
+    let histories: Vec<String> = std::iter::once(core_schema::HISTORY_TABLE.to_owned())
+        .chain(selection.iter().map(|(p, _)| p.manifest.history_table()))
+        .collect();
     let recorded_all = db.applied_all(&histories).unwrap_or_default();
     let mut needed = Vec::new();
     for (plugin, target) in selection {
@@ -373,7 +376,8 @@ fn run_with(
     let mut report = RunReport { database: db.target().clone(), dry_run, chains: Vec::new() };
     let mut session = Session::begin(db, dry_run)?;
     let dialect = session.database().target().dialect();
-    let core = advance(&mut session, core_schema::OWNER, None, &core_run(dialect), None);
+    let core_recorded = verdicts.recorded.remove(core_schema::HISTORY_TABLE);
+    let core = advance(&mut session, core_schema::OWNER, None, &core_run(dialect), None, core_recorded);
     audit_unless_ok(&mut session, &core, None);
     if !matches!(core.status, Status::UpToDate { .. }) {
         verdicts.recorded.clear();
@@ -488,15 +492,19 @@ fn advance_plugin(
     apply(session, &run, file, from, state.applied, adopted, &pending_after_adoption, plugin.sha256())
 }
 
-/// Brings a chain that needs no checks (the core's) forward.
+/// Brings a chain that needs no checks (the core's) forward, from the
+/// history `kept` from an earlier read when there is one.
 pub(crate) fn advance(
     session: &mut Session<'_>,
     name: &str,
     file: Option<&Path>,
     run: &ChainRun<'_>,
     sha256: Option<String>,
+    kept: Option<Vec<AppliedMigration>>,
 ) -> ChainOutcome {
-    let recorded = match session.database().applied(&run.history) {
+    // An empty history is read again, as for a plugin.
+    let kept = kept.filter(|recorded| !recorded.is_empty());
+    let recorded = match kept.map_or_else(|| session.database().applied(&run.history), Ok) {
         Ok(recorded) => recorded,
         Err(e) => return outcome(name, file, None, Status::Failed { reason: one_line(&e) }),
     };

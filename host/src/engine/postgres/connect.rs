@@ -11,7 +11,8 @@
 use crate::engine::{DatabaseTarget, DbError};
 use postgres::config::Host;
 use postgres::error::SqlState;
-use postgres::{Client, Config, NoTls};
+use postgres::row::SimpleQueryRow;
+use postgres::{Client, Config, NoTls, SimpleQueryMessage};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -87,21 +88,58 @@ pub fn config(url: &str, target: &DatabaseTarget) -> Result<Config, DbError> {
 /// Connects and sets the session up with `session` (statements), and says
 /// in one line why not: unreachable, authentication, no such database, too
 /// old a server. The server's version is asked in the same round trip.
-pub fn connect(config: &Config, target: &DatabaseTarget, session: &str) -> Result<Client, DbError> {
+/// Returns the rows each of `session`'s statements gave, in order (none
+/// for a `SET`): what the session needs to know at once comes without a
+/// round trip of its own.
+pub fn connect(
+    config: &Config,
+    target: &DatabaseTarget,
+    session: &str,
+) -> Result<(Client, Vec<Vec<SimpleQueryRow>>), DbError> {
     let mut client = config.connect(NoTls).map_err(|e| connect_error(e, config, target))?;
-    let asked = format!("{session}; SELECT current_setting('server_version_num')");
-    let messages = client.simple_query(&asked).map_err(|e| connect_error(e, config, target))?;
-    let version: i32 = messages
-        .iter()
-        .find_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(row) => row.get(0).and_then(|v| v.parse().ok()),
-            _ => None,
-        })
+    let version_query = "SELECT current_setting('server_version_num')";
+    let asked = format!("{version_query}; {session}");
+    let mut results = match client.simple_query(&asked) {
+        Ok(messages) => by_statement(messages),
+        // A server too old for the session's SQL says so first.
+        Err(e) => {
+            let version = client.simple_query(version_query).map(by_statement).unwrap_or_default();
+            check_version(target, &version)?;
+            return Err(connect_error(e, config, target));
+        }
+    };
+    check_version(target, &results)?;
+    results.remove(0);
+    Ok((client, results))
+}
+
+/// Refuses a server older than the host supports; `results`: the rows of
+/// a simple query whose first statement asked the server's version.
+fn check_version(target: &DatabaseTarget, results: &[Vec<SimpleQueryRow>]) -> Result<(), DbError> {
+    let version: i32 = results
+        .first()
+        .and_then(|rows| rows.first())
+        .and_then(|row| row.get(0))
+        .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     if version < MINIMUM_SERVER_VERSION {
         return Err(DbError::ServerTooOld { target: target.clone(), version: version_text(version) });
     }
-    Ok(client)
+    Ok(())
+}
+
+/// A simple query's messages as the rows of each statement, in order.
+pub fn by_statement(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<SimpleQueryRow>> {
+    let mut statements = Vec::new();
+    let mut rows = Vec::new();
+    for message in messages {
+        match message {
+            SimpleQueryMessage::Row(row) => rows.push(row),
+            SimpleQueryMessage::CommandComplete(_) => statements.push(std::mem::take(&mut rows)),
+            _ => {}
+        }
+    }
+    statements
 }
 
 fn version_text(num: i32) -> String {

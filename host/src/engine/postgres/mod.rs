@@ -47,7 +47,8 @@ use crate::core_schema::{self, AUDIT_TABLE, MARKS_TABLE, OWNERS_TABLE, PLUGINS_T
 use crate::engine::history::HistoryError;
 use crate::engine::{
     Actor, AppliedMigration, ApplyError, AuditEntry, AuditRecord, Backup, ChainRun, DatabaseTarget, DbError, Denial,
-    DroppedObject, Engine, Execution, Mark, OpenMode, PluginRecord, Policy, RecordedMark, RecordedObject,
+    DroppedObject, Engine, Execution, Mark, OpenMode, PluginRecord, PluginRecords, Policy, RecordedMark,
+    RecordedObject,
 };
 use crate::plugins::inventory::InstalledPlugin;
 use crate::plugins::manifest::ChainMigration;
@@ -56,6 +57,7 @@ use crate::schema::names::ObjectKind;
 use crate::schema::Schema;
 use driver::{Driver, Watched};
 use postgres::error::SqlState;
+use postgres::row::SimpleQueryRow;
 use postgres::types::Type;
 use postgres::{Client, Config};
 use refinery::{Migration, Runner, Target};
@@ -66,6 +68,18 @@ use std::time::Duration;
 
 /// The schema the host keeps its own tables in.
 pub const HOST_SCHEMA: &str = "shopdb";
+
+/// What the host's role may do: its name, the database's, whether it may
+/// create roles, whether it may create schemas, whether it owns `shopdb`
+/// (NULL before the schema exists).
+const PRIVILEGES: &str = "SELECT current_user::text, current_database()::text, \
+     (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user), \
+     has_database_privilege(current_database(), 'CREATE'), \
+     (SELECT pg_has_role(current_user, nspowner, 'USAGE') FROM pg_namespace WHERE nspname = 'shopdb')";
+
+/// The tables the host's schema has.
+const HOST_TABLES: &str = "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname = 'shopdb' AND c.relkind IN ('r', 'p')";
 
 /// The advisory lock every chain's transaction takes: the run lock.
 const RUN_LOCK: i64 = 0x5348_4f50_4442; // "SHOPDB"
@@ -120,8 +134,17 @@ impl PostgresEngine {
         busy_timeout: Duration,
     ) -> Result<PostgresEngine, DbError> {
         let config = connect::config(url, target)?;
-        let session = "SET search_path = shopdb, pg_temp; SET client_min_messages = warning; SET TIME ZONE 'UTC'";
-        let client = connect::connect(&config, target, session)?;
+        // What every command needs first comes with the session's set-up,
+        // in the connection's first round trip.
+        let session = format!(
+            "SET search_path = shopdb, pg_temp; SET client_min_messages = warning; SET TIME ZONE 'UTC'; \
+             {PRIVILEGES}; {HOST_TABLES}"
+        );
+        let (client, answers) = connect::connect(&config, target, &session)?;
+        let mut answers = answers.into_iter().rev();
+        let host_tables =
+            answers.next().unwrap_or_default().iter().filter_map(|row| row.get(0)).map(str::to_owned).collect();
+        let privileges = answers.next().unwrap_or_default();
         let engine = PostgresEngine {
             client: RefCell::new(client),
             config,
@@ -131,11 +154,10 @@ impl PostgresEngine {
             progress: None,
             dry_run: false,
             chain: None,
-            host_tables: RefCell::new(None),
+            host_tables: RefCell::new(Some(host_tables)),
         };
-        let mut engine = engine;
         if mode != OpenMode::Read {
-            engine.check_privileges()?;
+            engine.check_privileges(privileges.first())?;
         }
         Ok(engine)
     }
@@ -149,17 +171,12 @@ impl PostgresEngine {
     /// Refuses, with the statement that fixes it, a role that lacks what the
     /// host needs: creating schemas (`shopdb` and one per plugin) and roles
     /// (one per plugin).
-    fn check_privileges(&mut self) -> Result<(), DbError> {
-        let row = self
-            .client()
-            .query_typed_one(
-                "SELECT current_user::text, current_database()::text,
-                        (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user),
-                        has_database_privilege(current_database(), 'CREATE'),
-                        (SELECT pg_has_role(current_user, nspowner, 'USAGE') FROM pg_namespace WHERE nspname = 'shopdb')", &[])
-            .map_err(|e| self.error("checking the host's privileges", e))?;
-        let (user, database): (String, String) = (row.get(0), row.get(1));
-        let (createrole, create, owns_schema): (bool, bool, Option<bool>) = (row.get(2), row.get(3), row.get(4));
+    /// `row`: the answer to [`PRIVILEGES`].
+    fn check_privileges(&self, row: Option<&SimpleQueryRow>) -> Result<(), DbError> {
+        let text = |i: usize| row.and_then(|row| row.get(i));
+        let flag = |i: usize| text(i).map(|value| value == "t");
+        let (user, database) = (text(0).unwrap_or_default().to_owned(), text(1).unwrap_or_default().to_owned());
+        let (createrole, create, owns_schema) = (flag(2).unwrap_or(false), flag(3).unwrap_or(false), flag(4));
         let missing = |privilege: &str, fix: String| DbError::MissingPrivilege {
             target: self.target.clone(),
             user: user.clone(),
@@ -203,14 +220,7 @@ impl PostgresEngine {
     /// Reads which tables the host's schema has now, into
     /// [`PostgresEngine::host_tables`].
     fn read_host_tables(&self) -> Result<(), DbError> {
-        let rows = self
-            .client()
-            .query_typed(
-                "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                 WHERE n.nspname = 'shopdb' AND c.relkind IN ('r', 'p')",
-                &[],
-            )
-            .map_err(|e| self.error("reading the schema", e))?;
+        let rows = self.client().query_typed(HOST_TABLES, &[]).map_err(|e| self.error("reading the schema", e))?;
         *self.host_tables.borrow_mut() = Some(rows.iter().map(|r| r.get(0)).collect());
         Ok(())
     }
@@ -237,6 +247,50 @@ impl PostgresEngine {
             known.insert(table.to_owned());
         }
         Ok(exists)
+    }
+
+    /// The owners of names (`objects`) and the installed plugins
+    /// (`installed`) the host's tables record, those asked for, in one
+    /// simple query; none from a table not made yet.
+    fn read_records(&self, objects: bool, installed: bool) -> Result<PluginRecords, DbError> {
+        let mut sql = String::new();
+        let owners = objects && self.host_exists(OWNERS_TABLE)?;
+        if owners {
+            sql.push_str("SELECT 'owner', name, kind, plugin FROM shopdb.shopdb_core_owners ORDER BY name;\n");
+        }
+        if installed && self.host_exists(PLUGINS_TABLE)? {
+            // The digest through the row's JSON: a database whose core
+            // chain is older has no such column, and `check` reads it too.
+            sql.push_str(
+                "SELECT 'plugin', name, version, depends_on::text, to_jsonb(p) ->> 'checked_digest' \
+                 FROM shopdb.shopdb_core_plugins p ORDER BY name;\n",
+            );
+        }
+        let mut records = PluginRecords::default();
+        if sql.is_empty() {
+            return Ok(records);
+        }
+        let what = if owners { "reading the owners of names" } else { "reading installed plugins" };
+        let messages = self.client().simple_query(&sql).map_err(|e| self.error(what, e))?;
+        for message in &messages {
+            let postgres::SimpleQueryMessage::Row(row) = message else { continue };
+            let text = |i: usize| row.get(i).unwrap_or_default().to_owned();
+            match row.get(0) {
+                Some("owner") => records.objects.push(RecordedObject {
+                    name: text(1),
+                    kind: ObjectKind::parse(&text(2)).unwrap_or(ObjectKind::Table),
+                    plugin: text(3),
+                }),
+                Some("plugin") => records.installed.push(InstalledPlugin {
+                    name: text(1),
+                    version: text(2),
+                    depends_on: serde_json::from_str(&text(3)).unwrap_or_default(),
+                    checked_digest: row.get(4).map(str::to_owned),
+                }),
+                _ => {}
+            }
+        }
+        Ok(records)
     }
 
     /// Forgets which of the host's tables exist.
@@ -634,46 +688,15 @@ impl Engine for PostgresEngine {
     }
 
     fn recorded_objects(&self) -> Result<Vec<RecordedObject>, DbError> {
-        if !self.host_exists(OWNERS_TABLE)? {
-            return Ok(Vec::new());
-        }
-        let rows = self
-            .client()
-            .query_typed("SELECT name, kind, plugin FROM shopdb.shopdb_core_owners ORDER BY name", &[])
-            .map_err(|e| self.error("reading the owners of names", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| RecordedObject {
-                name: r.get(0),
-                kind: ObjectKind::parse(r.get(1)).unwrap_or(ObjectKind::Table),
-                plugin: r.get(2),
-            })
-            .collect())
+        Ok(self.read_records(true, false)?.objects)
     }
 
     fn installed_plugins(&self) -> Result<Vec<InstalledPlugin>, DbError> {
-        if !self.host_exists(PLUGINS_TABLE)? {
-            return Ok(Vec::new());
-        }
-        let rows = self
-            .client()
-            // The digest through the row's JSON: a database whose core
-            // chain is older has no such column, and `check` reads it too.
-            .query_typed(
-                "SELECT name, version, depends_on::text, to_jsonb(p) ->> 'checked_digest'
-                 FROM shopdb.shopdb_core_plugins p ORDER BY name",
-                &[],
-            )
-            .map_err(|e| self.error("reading installed plugins", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| InstalledPlugin {
-                name: r.get(0),
-                version: r.get(1),
-                depends_on: serde_json::from_str(r.get(2)).unwrap_or_default(),
-                checked_digest: r.get(3),
-            })
-            .collect())
+        Ok(self.read_records(false, true)?.installed)
+    }
+
+    fn plugin_records(&self) -> Result<PluginRecords, DbError> {
+        self.read_records(true, true)
     }
 
     fn marks(&self, plugin: &str) -> Result<Vec<RecordedMark>, DbError> {
