@@ -101,10 +101,12 @@ pub fn connect(
     let asked = format!("{version_query}; {session}");
     let mut results = match client.simple_query(&asked) {
         Ok(messages) => by_statement(messages),
-        // A server too old for the session's SQL says so first.
+        // A server too old for the session's SQL says so first; one that
+        // cannot answer (the connection lost) gets the first error.
         Err(e) => {
-            let version = client.simple_query(version_query).map(by_statement).unwrap_or_default();
-            check_version(target, &version)?;
+            if let Ok(version) = client.simple_query(version_query) {
+                check_version(target, &by_statement(version))?;
+            }
             return Err(connect_error(e, config, target));
         }
     };
@@ -129,7 +131,7 @@ fn check_version(target: &DatabaseTarget, results: &[Vec<SimpleQueryRow>]) -> Re
 }
 
 /// A simple query's messages as the rows of each statement, in order.
-pub fn by_statement(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<SimpleQueryRow>> {
+fn by_statement(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<SimpleQueryRow>> {
     let mut statements = Vec::new();
     let mut rows = Vec::new();
     for message in messages {
