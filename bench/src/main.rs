@@ -209,10 +209,12 @@ fn machine() -> String {
     format!("{cpus} cores, {model}")
 }
 
-/// `shopdb-host upgrade-all` on `plugins` and `database`, its report discarded.
+/// `shopdb-host upgrade-all` on `plugins` and `database`, its report
+/// discarded, without a verdict cache (the fresh sections give it one).
 fn upgrade_all(plugins: &Path, database: &Path) -> Command {
     let mut command = Command::new(host_binary());
     command
+        .env("SHOPDB_VERDICT_CACHE", "none")
         .args(["upgrade-all", "--plugins-dir"])
         .arg(plugins)
         .arg("--database")
@@ -229,15 +231,36 @@ fn time_command(command: &mut Command) -> Duration {
     elapsed
 }
 
-/// Times `host` and `floor` once each, the one that goes first alternating
-/// with `run`, so that neither always meets a warm cache.
-fn time_both(run: usize, host: &mut Command, floor: &mut Command) -> (Duration, Duration) {
-    if run % 2 == 0 {
-        (time_command(host), time_command(floor))
-    } else {
-        let floor_time = time_command(floor);
-        (time_command(host), floor_time)
+/// Times each of `commands` once, in an order that turns with `run`, so
+/// that none always meets a warm page cache or goes after the same one.
+fn time_turns(run: usize, commands: &mut [&mut Command]) -> Vec<Duration> {
+    let n = commands.len();
+    let mut times = vec![Duration::ZERO; n];
+    for k in 0..n {
+        let i = (run + k) % n;
+        times[i] = time_command(commands[i]);
     }
+    times
+}
+
+/// The verdict caches of a fresh section's two host figures: `warm`, one
+/// cache the warm-up run fills (every counted run recalls the six plugins'
+/// checks); and for run `run`, an empty one (`cold`: the plugin files seen
+/// for the first time, their checks run and remembered).
+fn fresh_caches(work: &Path, run: usize) -> (PathBuf, PathBuf) {
+    let cold = work.join(format!("verdicts-cold-{run}"));
+    let _ = std::fs::remove_dir_all(&cold);
+    (work.join("verdicts-warm"), cold)
+}
+
+/// The host/floor lines of a fresh section: with the verdicts remembered
+/// (the target's figure) and on first sight of the plugin files.
+fn fresh_ratios(warm: &Samples, cold: &Samples, floor: &Samples, target: f64) -> String {
+    format!(
+        "**host/floor = {:.2}** with the verdicts remembered (target ≤ {target}); {:.2} on first sight of the plugin files (every check run)\n",
+        warm.median() / floor.median(),
+        cold.median() / floor.median()
+    )
 }
 
 /// The SQL of the core chain and every plugin chain, in the order the host
@@ -299,42 +322,43 @@ fn fresh_upgrade_titled(report: &mut String, work: &Path, plugins: &Path, runs: 
     let sql = work.join("floor-sql");
     dump_sql(plugins, &sql);
     let me = bench_binary();
-    let (mut host, mut floor) = (Samples::default(), Samples::default());
+    let (mut warm, mut cold, mut floor) = (Samples::default(), Samples::default(), Samples::default());
+    let _ = std::fs::remove_dir_all(work.join("verdicts-warm"));
     // Run 0 of each is a warm-up, not counted: the first start of a binary
-    // pays for reading it from disk.
+    // pays for reading it from disk (and the warm cache is filled).
     for run in 0..=runs {
-        let db = work.join(format!("fresh-host-{run}.sqlite"));
+        let (warm_db, cold_db) =
+            (work.join(format!("fresh-warm-{run}.sqlite")), work.join(format!("fresh-cold-{run}.sqlite")));
         let floor_db = work.join(format!("fresh-floor-{run}.sqlite"));
-        let mut host_command = upgrade_all(plugins, &db);
+        let (warm_cache, cold_cache) = fresh_caches(work, run);
+        let mut warm_command = upgrade_all(plugins, &warm_db);
+        warm_command.env("SHOPDB_VERDICT_CACHE", &warm_cache);
+        let mut cold_command = upgrade_all(plugins, &cold_db);
+        cold_command.env("SHOPDB_VERDICT_CACHE", &cold_cache);
         let mut floor_command = Command::new(&me);
         floor_command.arg("floor").arg(&sql).arg(&floor_db);
-        let (host_time, floor_time) = time_both(run, &mut host_command, &mut floor_command);
+        let times = time_turns(run, &mut [&mut warm_command, &mut cold_command, &mut floor_command]);
         if run > 0 {
-            host.push(host_time);
-            floor.push(floor_time);
+            warm.push(times[0]);
+            cold.push(times[1]);
+            floor.push(times[2]);
         }
-        for file in [db, floor_db] {
+        for file in [warm_db, cold_db, floor_db] {
             let _ = std::fs::remove_file(file);
         }
+        let _ = std::fs::remove_dir_all(cold_cache);
     }
-    let ratio = host.median() / floor.median();
     let _ = writeln!(report, "{title}\n");
     let _ = writeln!(report, "| | median | min | max |\n|---|---|---|---|");
-    let _ = writeln!(
-        report,
-        "| host `shopdb-host upgrade-all` | {} | {} | {} |",
-        ms(host.median()),
-        ms(host.min()),
-        ms(host.max())
-    );
-    let _ = writeln!(
-        report,
-        "| floor (same SQL, rusqlite, one transaction per chain) | {} | {} | {} |",
-        ms(floor.median()),
-        ms(floor.min()),
-        ms(floor.max())
-    );
-    let _ = writeln!(report, "\n**host/floor = {ratio:.2}** (target ≤ {target})\n");
+    for (what, samples) in [
+        ("host `shopdb-host upgrade-all`, verdicts remembered (a warm verdict cache)", &warm),
+        ("host `shopdb-host upgrade-all`, first sight of the plugins (an empty verdict cache)", &cold),
+        ("floor (same SQL, rusqlite, one transaction per chain)", &floor),
+    ] {
+        let _ =
+            writeln!(report, "| {what} | {} | {} | {} |", ms(samples.median()), ms(samples.min()), ms(samples.max()));
+    }
+    let _ = writeln!(report, "\n{}", fresh_ratios(&warm, &cold, &floor, target));
 }
 
 fn noop_upgrade(report: &mut String, work: &Path, plugins: &Path, runs: usize) {

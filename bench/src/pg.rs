@@ -97,6 +97,7 @@ fn connect(url: &str) -> postgres::Client {
 
 fn upgrade_all(plugins: &Path, url: &str) -> Command {
     let mut command = Command::new(crate::host_binary());
+    command.env("SHOPDB_VERDICT_CACHE", "none");
     command.args(["upgrade-all", "--plugins-dir"]).arg(plugins).args(["--database", url]);
     command.stdout(std::process::Stdio::null());
     command
@@ -243,22 +244,30 @@ pub fn fresh(report: &mut String, pg: &Pg, work: &Path, plugins: &Path, runs: us
     let sql = work.join("pg-floor-sql");
     dump_sql(plugins, &sql);
     let me = crate::bench_binary();
-    let (mut host, mut floor) = (Samples::default(), Samples::default());
-    // Run 0 is a warm-up, not counted.
+    let (mut warm, mut cold, mut floor) = (Samples::default(), Samples::default(), Samples::default());
+    let _ = std::fs::remove_dir_all(work.join("verdicts-warm"));
+    // Run 0 is a warm-up, not counted (and fills the warm verdict cache).
     for run in 0..=runs {
-        let (host_db, floor_db) = (format!("fresh_host_{run}"), format!("fresh_floor_{run}"));
-        pg.server.create_database(&host_db, None);
-        pg.server.create_database(&floor_db, None);
-        pg.settle();
-        let mut host_command = upgrade_all(plugins, &pg.url(&host_db));
-        let mut floor_command = Command::new(&me);
-        floor_command.arg("pg-floor").arg(&sql).arg(pg.url(&floor_db));
-        let (host_time, floor_time) = crate::time_both(run, &mut host_command, &mut floor_command);
-        if run > 0 {
-            host.push(host_time);
-            floor.push(floor_time);
+        let names = [format!("fresh_warm_{run}"), format!("fresh_cold_{run}"), format!("fresh_floor_{run}")];
+        for name in &names {
+            pg.server.create_database(name, None);
         }
-        pg.server.drop_databases(&[&host_db, &floor_db]);
+        pg.settle();
+        let (warm_cache, cold_cache) = crate::fresh_caches(work, run);
+        let mut warm_command = upgrade_all(plugins, &pg.url(&names[0]));
+        warm_command.env("SHOPDB_VERDICT_CACHE", &warm_cache);
+        let mut cold_command = upgrade_all(plugins, &pg.url(&names[1]));
+        cold_command.env("SHOPDB_VERDICT_CACHE", &cold_cache);
+        let mut floor_command = Command::new(&me);
+        floor_command.arg("pg-floor").arg(&sql).arg(pg.url(&names[2]));
+        let times = crate::time_turns(run, &mut [&mut warm_command, &mut cold_command, &mut floor_command]);
+        if run > 0 {
+            warm.push(times[0]);
+            cold.push(times[1]);
+            floor.push(times[2]);
+        }
+        pg.server.drop_databases(&[&names[0], &names[1], &names[2]]);
+        let _ = std::fs::remove_dir_all(cold_cache);
     }
 
     // Where the host's time goes, step by step (separate processes, each
@@ -278,37 +287,43 @@ pub fn fresh(report: &mut String, pg: &Pg, work: &Path, plugins: &Path, runs: us
     let counted = counted_steps(pg, fresh_steps, plugins, "fresh_counted");
     pg.server.drop_databases(&["fresh_counted"]);
     pg.server.create_database("fresh_counted", None);
+    pg.server.create_database("fresh_counted_cold", None);
     pg.server.create_database("fresh_counted_floor", None);
     let _ = pg.proxy.take();
-    time_command(&mut upgrade_all(plugins, &pg.counted_url("fresh_counted")));
-    let host_trips = pg.proxy.take();
+    let (warm_cache, cold_cache) = crate::fresh_caches(work, runs + 1);
+    time_command(upgrade_all(plugins, &pg.counted_url("fresh_counted")).env("SHOPDB_VERDICT_CACHE", &warm_cache));
+    let warm_trips = pg.proxy.take();
+    time_command(upgrade_all(plugins, &pg.counted_url("fresh_counted_cold")).env("SHOPDB_VERDICT_CACHE", &cold_cache));
+    let cold_trips = pg.proxy.take();
+    let _ = std::fs::remove_dir_all(cold_cache);
     time_command(Command::new(&me).arg("pg-floor").arg(&sql).arg(pg.counted_url("fresh_counted_floor")));
     let floor_trips = pg.proxy.take();
-    pg.server.drop_databases(&["fresh_counted", "fresh_counted_floor"]);
+    pg.server.drop_databases(&["fresh_counted", "fresh_counted_cold", "fresh_counted_floor"]);
 
-    let ratio = host.median() / floor.median();
     let _ = writeln!(
         report,
         "## 5. PostgreSQL: fresh `upgrade-all` (core + 6 plugins, whole process, new database, no plugin roles yet), {runs} runs\n"
     );
     let _ = writeln!(report, "| | median | min | max | round trips |\n|---|---|---|---|---|");
-    let _ = writeln!(
-        report,
-        "| host `shopdb-host upgrade-all --database postgresql://…` | {} | {} | {} | {} |",
-        ms(host.median()),
-        ms(host.min()),
-        ms(host.max()),
-        host_trips.len()
-    );
-    let _ = writeln!(
-        report,
-        "| floor (same SQL, `postgres` crate, one transaction per chain) | {} | {} | {} | {} |",
-        ms(floor.median()),
-        ms(floor.min()),
-        ms(floor.max()),
-        floor_trips.len()
-    );
-    let _ = writeln!(report, "\n**host/floor = {ratio:.2}** (target ≤ 1.3)\n");
+    for (what, samples, trips) in [
+        (
+            "host `shopdb-host upgrade-all --database postgresql://…`, verdicts remembered (a warm verdict cache)",
+            &warm,
+            &warm_trips,
+        ),
+        ("host, first sight of the plugins (an empty verdict cache)", &cold, &cold_trips),
+        ("floor (same SQL, `postgres` crate, one transaction per chain)", &floor, &floor_trips),
+    ] {
+        let _ = writeln!(
+            report,
+            "| {what} | {} | {} | {} | {} |",
+            ms(samples.median()),
+            ms(samples.min()),
+            ms(samples.max()),
+            trips.len()
+        );
+    }
+    let _ = writeln!(report, "\n{}", crate::fresh_ratios(&warm, &cold, &floor, 1.3));
     let _ = writeln!(
         report,
         "Where the host's time goes ({steps_runs} runs of `shopdb-bench pg-steps fresh`, the same work taken step by step in one process, medians), and the round trips of each step (one run through the counting proxy):\n"

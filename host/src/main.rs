@@ -34,16 +34,16 @@ fn main() -> ExitCode {
         Command::Status { plugins, database, output } => {
             commands::status(plugins, database).map(|r| emit(out, output, &r, report::status, true))
         }
-        Command::Migrate { plugin, target, dry_run, plugins, database, output } => {
-            commands::migrate(plugins, database, plugin, *target, dry_run.dry_run)
+        Command::Migrate { plugin, target, verdicts, dry_run, plugins, database, output } => {
+            commands::migrate(plugins, database, verdicts, plugin, *target, dry_run.dry_run)
                 .map(|r| emit(out, output, &r, report::run, r.succeeded()))
         }
-        Command::UpgradeAll { dry_run, plugins, database, output } => {
-            commands::upgrade_all(plugins, database, dry_run.dry_run)
+        Command::UpgradeAll { verdicts, dry_run, plugins, database, output } => {
+            commands::upgrade_all(plugins, database, verdicts, dry_run.dry_run)
                 .map(|r| emit(out, output, &r, report::run, r.succeeded()))
         }
-        Command::Bootstrap { dry_run, plugins, database, output } => {
-            commands::bootstrap(plugins, database, dry_run.dry_run)
+        Command::Bootstrap { verdicts, dry_run, plugins, database, output } => {
+            commands::bootstrap(plugins, database, verdicts, dry_run.dry_run)
                 .map(|r| emit(out, output, &r, report::run, r.succeeded()))
         }
         Command::Stamp { plugin, version, dry_run, plugins, database, output } => {

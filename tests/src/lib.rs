@@ -80,6 +80,9 @@ pub fn repo_root() -> PathBuf {
 /// A fresh directory with a plugins directory and a database path.
 pub struct Sandbox {
     dir: TempDir,
+    /// The host's verdict cache, apart from the sandbox directory (whose
+    /// files some tests count) and from the user's own.
+    verdicts: TempDir,
     /// A PostgreSQL URL the host is pointed at instead of the sandbox file.
     database_url: Option<String>,
 }
@@ -99,7 +102,8 @@ impl Sandbox {
         // The host refuses a plugins directory or file others can write:
         // set the modes rather than inherit them from the umask.
         set_mode(&plugins, 0o755);
-        Sandbox { dir, database_url: None }
+        let verdicts = tempfile::Builder::new().prefix("shopdb-verdicts-").tempdir().expect("a temporary directory");
+        Sandbox { dir, verdicts, database_url: None }
     }
 
     /// A sandbox whose commands use a PostgreSQL database instead of a file.
@@ -110,6 +114,11 @@ impl Sandbox {
     /// The sandbox directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The verdict cache every command of this sandbox uses.
+    pub fn verdict_cache(&self) -> &Path {
+        self.verdicts.path()
     }
 
     /// Where plugin files go.
@@ -182,6 +191,7 @@ impl Sandbox {
                 "SHOPDB_DATABASE",
                 self.database_url.clone().map_or_else(|| self.database().into_os_string(), Into::into),
             )
+            .env("SHOPDB_VERDICT_CACHE", self.verdict_cache())
             .env("NO_COLOR", "1");
         command
     }

@@ -864,3 +864,28 @@ fn an_application_holding_a_lock_on_a_core_table_makes_the_host_wait_then_say_bu
     assert_eq!(before, db.snapshot(), "nothing half-applied");
     sandbox.host(&["upgrade-all", "-q"]).succeeds();
 }
+
+#[test]
+fn a_second_database_on_the_server_recalls_every_plugins_checks_and_ends_the_same() {
+    let (first_db, first) = on_postgres();
+    first.install(&BUNDLED);
+    first.host(&["upgrade-all", "-v"]).succeeds();
+    let (second_db, second) = on_postgres();
+    second.install(&BUNDLED);
+    let mut command = second.command(&["upgrade-all", "-v"]);
+    command.env("SHOPDB_VERDICT_CACHE", first.verdict_cache());
+    let run = second.run(command).succeeds();
+    for plugin in BUNDLED {
+        assert!(
+            run.stderr.contains(&format!("{plugin}: checks recalled from the verdict cache")),
+            "{plugin}'s checks come from the first database's run\n{}",
+            run.report()
+        );
+        assert_eq!(history_versions(&second_db, plugin), history_versions(&first_db, plugin));
+    }
+    for ran in ["scratch checks in", "chain checked in", "DDL checked in"] {
+        assert!(!run.stderr.contains(ran), "no scratch database used\n{}", run.report());
+    }
+    let plugin_objects = |schema: &str, _: &str| schema != "shopdb";
+    assert_eq!(second_db.snapshot_where(plugin_objects), first_db.snapshot_where(plugin_objects));
+}

@@ -9,9 +9,13 @@
 //! the DDL creates other tables than the manifest lists, when the chain
 //! leaves other tables or builds another schema than the DDL, or when it
 //! takes a name someone else owns. `check` and the runs reach their
-//! verdicts through [`Checker::check_plugins`] alike.
+//! verdicts through [`Checker::check_plugins`] alike. What the scratch
+//! databases taught about a plugin file is remembered across databases
+//! ([`recall`]) for the runs, which then judge it without running its SQL
+//! again.
 
 pub mod digest;
+pub mod recall;
 pub mod report;
 
 use crate::core_schema;
@@ -22,6 +26,7 @@ use crate::plugins::manifest::{ChainMigration, Manifest};
 use crate::schema::names::{is_bookkeeping, ChainNames, ObjectKind, StepNames};
 use crate::schema::sqltext::{name_changes, tokenize, NameChange, Token};
 use crate::schema::Schema;
+use recall::{Halves, VerdictCache};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -171,6 +176,8 @@ pub struct Checker<'i> {
     dialect: Dialect,
     /// Each plugin's [`digest`], made on first use.
     digests: std::sync::OnceLock<BTreeMap<String, String>>,
+    /// Where halves reached before are recalled and new ones remembered.
+    cache: Option<Arc<VerdictCache>>,
 }
 
 impl std::fmt::Debug for Checker<'_> {
@@ -184,7 +191,15 @@ impl<'i> Checker<'i> {
     /// engine `target` is on.
     pub fn new(inventory: &'i Inventory, target: &DatabaseTarget) -> Result<Checker<'i>, ScratchError> {
         let scratches = engine::scratch_source(target, inventory)?;
-        Ok(Checker { inventory, scratches, dialect: target.dialect(), digests: std::sync::OnceLock::new() })
+        let digests = std::sync::OnceLock::new();
+        Ok(Checker { inventory, scratches, dialect: target.dialect(), digests, cache: recall::installed() })
+    }
+
+    /// This checker with `cache` as its verdict cache instead of the
+    /// process's ([`recall::installed`]).
+    pub fn with_cache(mut self, cache: Option<Arc<VerdictCache>>) -> Checker<'i> {
+        self.cache = cache;
+        self
     }
 
     /// A checker for `inventory`'s plugins on SQLite, the default engine
@@ -212,10 +227,7 @@ impl<'i> Checker<'i> {
             .zip(chains)
             .zip(shared)
             .enumerate()
-            .map(|(i, ((ddl, chain), shared))| {
-                let digest = self.digest_of(plugins[i]);
-                verdict(&plugins[i].manifest, digest, ddl, chain, declared.get(i), shared)
-            })
+            .map(|(i, ((ddl, chain), shared))| self.judge(plugins[i], ddl, chain, declared.get(i), shared))
             .collect()
     }
 
@@ -258,11 +270,7 @@ impl<'i> Checker<'i> {
                 scope.spawn(move || {
                     self.spread_each(plugins, threads, |i, plugin| {
                         let (ddl, chain) = self.both_halves(plugin);
-                        let digest = self.digest_of(plugin);
-                        deliver(
-                            i,
-                            verdict(&plugin.manifest, digest, ddl, chain, Some(&declared[i]), shared[i].clone()),
-                        );
+                        deliver(i, self.judge(plugin, ddl, chain, Some(&declared[i]), shared[i].clone()));
                     });
                     self.scratches.release();
                 });
@@ -275,13 +283,39 @@ impl<'i> Checker<'i> {
                     for (i, (chain, shared)) in chains.into_iter().zip(shared).enumerate() {
                         let plugin = plugins[i];
                         let ddl = self.ddl_half(plugin);
-                        deliver(i, verdict(&plugin.manifest, self.digest_of(plugin), ddl, chain, None, shared));
+                        deliver(i, self.judge(plugin, ddl, chain, None, shared));
                     }
                     self.scratches.release();
                 });
             }
         }
         Pending { index: Pending::index_of(plugins), receiver: Some(receiver), arrived: BTreeMap::new() }
+    }
+
+    /// `plugin`'s [`verdict`], its halves remembered in the verdict cache
+    /// when they were reached in scratch databases.
+    fn judge(
+        &self,
+        plugin: &Plugin,
+        ddl: Result<Schema, CheckError>,
+        chain: Result<ChainChecked, CheckError>,
+        declared: Option<&Creations>,
+        shared: Option<CheckError>,
+    ) -> Result<Checked, CheckError> {
+        let digest = self.digest_of(plugin);
+        if let (Some(cache), Ok(ddl), Ok(chain)) = (&self.cache, &ddl, &chain) {
+            if cache.recall(&plugin.manifest.name, &digest).is_none() {
+                cache.remember(&plugin.manifest.name, &digest, ddl, chain);
+            }
+        }
+        verdict(&plugin.manifest, digest, ddl, chain, declared, shared)
+    }
+
+    /// The halves of `plugin`'s checks remembered in the verdict cache.
+    fn recalled(&self, plugin: &Plugin) -> Option<Arc<Halves>> {
+        let halves = self.cache.as_ref()?.recall(&plugin.manifest.name, &self.digest_of(plugin))?;
+        tracing::debug!("{}: checks recalled from the verdict cache", plugin.manifest.name);
+        Some(halves)
     }
 
     /// The [`digest`] of everything `plugin`'s verdict depends on.
@@ -391,6 +425,9 @@ impl<'i> Checker<'i> {
     /// The DDL's checks and the chain's in one scratch database: the DDL's
     /// work is rolled back before the chain runs from the same start.
     fn both_halves(&self, plugin: &Plugin) -> (Result<Schema, CheckError>, Result<ChainChecked, CheckError>) {
+        if let Some(halves) = self.recalled(plugin) {
+            return (Ok(halves.ddl.clone()), Ok(halves.chain.clone()));
+        }
         let started = std::time::Instant::now();
         let mut scratch = match self.scratch_for(plugin) {
             Ok(scratch) => scratch,
@@ -406,6 +443,9 @@ impl<'i> Checker<'i> {
 
     /// The chain's checks, in a scratch database of their own.
     fn chain_half(&self, plugin: &Plugin) -> Result<ChainChecked, CheckError> {
+        if let Some(halves) = self.recalled(plugin) {
+            return Ok(halves.chain.clone());
+        }
         let started = std::time::Instant::now();
         let checked = self.check_chain(plugin, self.scratch_for(plugin)?.as_mut());
         tracing::debug!("{}: chain checked in {} µs", plugin.manifest.name, started.elapsed().as_micros());
@@ -414,6 +454,9 @@ impl<'i> Checker<'i> {
 
     /// The DDL's checks, in a scratch database of their own.
     fn ddl_half(&self, plugin: &Plugin) -> Result<Schema, CheckError> {
+        if let Some(halves) = self.recalled(plugin) {
+            return Ok(halves.ddl.clone());
+        }
         let started = std::time::Instant::now();
         let checked = self.check_ddl(plugin, self.scratch_for(plugin)?.as_mut());
         tracing::debug!("{}: DDL checked in {} µs", plugin.manifest.name, started.elapsed().as_micros());

@@ -128,6 +128,8 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         target: Option<i32>,
         #[command(flatten)]
+        verdicts: VerdictArgs,
+        #[command(flatten)]
         dry_run: DryRunArgs,
         #[command(flatten)]
         plugins: PluginsArgs,
@@ -148,6 +150,8 @@ pub enum Command {
     /// its tables match, and the rest is applied.
     UpgradeAll {
         #[command(flatten)]
+        verdicts: VerdictArgs,
+        #[command(flatten)]
         dry_run: DryRunArgs,
         #[command(flatten)]
         plugins: PluginsArgs,
@@ -163,6 +167,8 @@ pub enum Command {
     /// Later `upgrade-all` runs apply only newer migrations. Plugins already
     /// installed in the database are refused (use `upgrade-all` for them).
     Bootstrap {
+        #[command(flatten)]
+        verdicts: VerdictArgs,
         #[command(flatten)]
         dry_run: DryRunArgs,
         #[command(flatten)]
@@ -263,6 +269,22 @@ pub struct DryRunArgs {
     /// changed (and not created when it does not exist).
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// Whether a run may take a plugin's checks from the verdict cache.
+#[derive(Debug, Clone, Args)]
+pub struct VerdictArgs {
+    /// Check every plugin in scratch databases even when the verdict cache
+    /// remembers its checks (what they find is remembered anew).
+    #[arg(long)]
+    pub recheck: bool,
+    /// The verdict cache: what the checks of each plugin file found, kept
+    /// across databases so that the same files on the same engine are not
+    /// checked twice; `none` turns it off. It must be owned by you (or
+    /// root) and writable by nobody else
+    /// [default: $XDG_CACHE_HOME/shopdb-host/verdicts, or ~/.cache/…].
+    #[arg(long, value_name = "DIR|none", env = "SHOPDB_VERDICT_CACHE")]
+    pub verdict_cache: Option<PathBuf>,
 }
 
 /// Where plugins are found, and which are trusted.

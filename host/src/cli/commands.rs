@@ -1,8 +1,9 @@
 //! One function per subcommand: from parsed arguments to a report. Printing
 //! and exit codes stay in `main.rs`.
 
+use crate::checks::recall::{self, VerdictCache};
 use crate::checks::report::{check_all, CheckReport};
-use crate::cli::args::{DatabaseArgs, PluginsArgs};
+use crate::cli::args::{DatabaseArgs, PluginsArgs, VerdictArgs};
 use crate::cli::error::Error;
 use crate::engine::{self, Actor, AuditRecord, DatabaseTarget, DbError, Engine, OpenMode};
 use crate::plugins::inventory::{InstalledPlugin, Inventory};
@@ -86,6 +87,23 @@ fn open_for_reading(
     Ok((db, with_records(scanned, records)))
 }
 
+/// Installs the verdict cache `verdicts` asks for, for `db`'s engine
+/// ([`recall`]): the runs of this process take remembered checks from it
+/// and remember new ones.
+fn use_verdict_cache(verdicts: &VerdictArgs, db: &dyn Engine) {
+    let dir = match &verdicts.verdict_cache {
+        Some(dir) if dir.as_os_str() == "none" => return,
+        Some(dir) => dir.clone(),
+        None => match VerdictCache::default_dir() {
+            Some(dir) => dir,
+            None => return,
+        },
+    };
+    if let Some(cache) = VerdictCache::open(&dir, &db.engine_version(), !verdicts.recheck) {
+        recall::install(cache);
+    }
+}
+
 /// This process's user and command line, a password in a database URL
 /// left out.
 fn actor() -> Actor {
@@ -135,23 +153,37 @@ pub fn status(plugins: &PluginsArgs, database: &DatabaseArgs) -> Result<StatusRe
 pub fn migrate(
     plugins: &PluginsArgs,
     database: &DatabaseArgs,
+    verdicts: &VerdictArgs,
     plugin: &str,
     target: Option<i32>,
     dry_run: bool,
 ) -> Result<RunReport, Error> {
     let (mut db, inventory) = open_for_changes(plugins, database, dry_run)?;
+    use_verdict_cache(verdicts, db.as_ref());
     Ok(runs::migrate_plugin(db.as_mut(), &inventory, plugin, target, dry_run)?)
 }
 
 /// `shopdb-host upgrade-all [--dry-run]`.
-pub fn upgrade_all(plugins: &PluginsArgs, database: &DatabaseArgs, dry_run: bool) -> Result<RunReport, Error> {
+pub fn upgrade_all(
+    plugins: &PluginsArgs,
+    database: &DatabaseArgs,
+    verdicts: &VerdictArgs,
+    dry_run: bool,
+) -> Result<RunReport, Error> {
     let (mut db, inventory) = open_for_changes(plugins, database, dry_run)?;
+    use_verdict_cache(verdicts, db.as_ref());
     Ok(runs::upgrade_all(db.as_mut(), &inventory, dry_run)?)
 }
 
 /// `shopdb-host bootstrap [--dry-run]`.
-pub fn bootstrap(plugins: &PluginsArgs, database: &DatabaseArgs, dry_run: bool) -> Result<RunReport, Error> {
+pub fn bootstrap(
+    plugins: &PluginsArgs,
+    database: &DatabaseArgs,
+    verdicts: &VerdictArgs,
+    dry_run: bool,
+) -> Result<RunReport, Error> {
     let (mut db, inventory) = open_for_changes(plugins, database, dry_run)?;
+    use_verdict_cache(verdicts, db.as_ref());
     Ok(runs::bootstrap(db.as_mut(), &inventory, dry_run)?)
 }
 

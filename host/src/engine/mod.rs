@@ -89,6 +89,9 @@ pub fn scratch_source(target: &DatabaseTarget, inventory: &Inventory) -> Result<
 pub trait Engine: std::fmt::Debug {
     /// Which database this is (a password in a URL is never shown).
     fn target(&self) -> &DatabaseTarget;
+    /// The engine and its version (`SQLite 3.46.0`, `PostgreSQL 150018`):
+    /// what else a check's outcome depends on besides the plugin's SQL.
+    fn engine_version(&self) -> String;
     /// Records every schema change made through this handle in the audit
     /// record as made by `actor` (without one, nothing is recorded).
     fn set_actor(&mut self, actor: Actor);

@@ -11,7 +11,7 @@
 pub mod names;
 pub mod sqltext;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -36,7 +36,7 @@ impl Dialect {
 }
 
 /// The structure of a set of tables and the objects on them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schema {
     /// Tables by (lowercase) name.
     pub tables: BTreeMap<String, Table>,
@@ -47,7 +47,7 @@ pub struct Schema {
 }
 
 /// One table's structure.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
     /// Columns in declaration order (order is part of a table's shape).
     pub columns: Vec<Column>,
@@ -63,7 +63,7 @@ pub struct Table {
 }
 
 /// One column's declaration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
     /// Lowercase column name.
     pub name: String,
@@ -82,7 +82,7 @@ pub struct Column {
 }
 
 /// One foreign key constraint.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ForeignKey {
     /// Referencing columns.
     pub columns: Vec<String>,
@@ -97,7 +97,7 @@ pub struct ForeignKey {
 }
 
 /// One index.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Index {
     /// Whether it enforces uniqueness.
     pub unique: bool,

@@ -16,7 +16,7 @@
 //! A plugin may create nothing in the first two sets, and its name may not
 //! start like them either (a plugin's name becomes part of identifiers).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Every object the host creates for itself, now or in a later core
@@ -39,7 +39,7 @@ pub const ENGINE_PREFIXES: [&str; 2] = ["sqlite_", "pg_"];
 pub const RESERVED_PLUGIN_NAMES: [&str; 3] = ["core", "public", "information_schema"];
 
 /// The kinds of schema object that share SQLite's one namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
     /// A table.
@@ -133,14 +133,14 @@ pub fn history_table(plugin: &str) -> String {
 /// owns is everything its chain has ever created: a table it dropped ten
 /// releases ago stays its own, so that it may create, drop, rename and
 /// recreate it again, and nobody else takes the name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainNames {
     /// One entry per migration, in chain order.
     pub steps: Vec<StepNames>,
 }
 
 /// What one migration of a chain did to names.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepNames {
     /// The migration's version.
     pub version: i32,

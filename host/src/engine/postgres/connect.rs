@@ -88,14 +88,14 @@ pub fn config(url: &str, target: &DatabaseTarget) -> Result<Config, DbError> {
 /// Connects and sets the session up with `session` (statements), and says
 /// in one line why not: unreachable, authentication, no such database, too
 /// old a server. The server's version is asked in the same round trip.
-/// Returns the rows each of `session`'s statements gave, in order (none
-/// for a `SET`): what the session needs to know at once comes without a
-/// round trip of its own.
+/// Returns the server's version (`server_version_num`) and the rows each
+/// of `session`'s statements gave, in order (none for a `SET`): what the
+/// session needs to know at once comes without a round trip of its own.
 pub fn connect(
     config: &Config,
     target: &DatabaseTarget,
     session: &str,
-) -> Result<(Client, Vec<Vec<SimpleQueryRow>>), DbError> {
+) -> Result<(Client, i32, Vec<Vec<SimpleQueryRow>>), DbError> {
     let mut client = config.connect(NoTls).map_err(|e| connect_error(e, config, target))?;
     let version_query = "SELECT current_setting('server_version_num')";
     let asked = format!("{version_query}; {session}");
@@ -110,14 +110,15 @@ pub fn connect(
             return Err(connect_error(e, config, target));
         }
     };
-    check_version(target, &results)?;
+    let version = check_version(target, &results)?;
     results.remove(0);
-    Ok((client, results))
+    Ok((client, version, results))
 }
 
 /// Refuses a server older than the host supports; `results`: the rows of
 /// a simple query whose first statement asked the server's version.
-fn check_version(target: &DatabaseTarget, results: &[Vec<SimpleQueryRow>]) -> Result<(), DbError> {
+/// Returns that version.
+fn check_version(target: &DatabaseTarget, results: &[Vec<SimpleQueryRow>]) -> Result<i32, DbError> {
     let version: i32 = results
         .first()
         .and_then(|rows| rows.first())
@@ -127,7 +128,7 @@ fn check_version(target: &DatabaseTarget, results: &[Vec<SimpleQueryRow>]) -> Re
     if version < MINIMUM_SERVER_VERSION {
         return Err(DbError::ServerTooOld { target: target.clone(), version: version_text(version) });
     }
-    Ok(())
+    Ok(version)
 }
 
 /// A simple query's messages as the rows of each statement, in order.

@@ -103,6 +103,8 @@ pub struct PostgresEngine {
     /// set is forgotten when a transaction that may have made or dropped
     /// one is rolled back, and when a plugin's history is dropped.
     host_tables: RefCell<Option<BTreeSet<String>>>,
+    /// The server's `server_version_num`.
+    server_version: i32,
 }
 
 impl std::fmt::Debug for PostgresEngine {
@@ -140,7 +142,7 @@ impl PostgresEngine {
             "SET search_path = shopdb, pg_temp; SET client_min_messages = warning; SET TIME ZONE 'UTC'; \
              {PRIVILEGES}; {HOST_TABLES}"
         );
-        let (client, answers) = connect::connect(&config, target, &session)?;
+        let (client, server_version, answers) = connect::connect(&config, target, &session)?;
         let mut answers = answers.into_iter().rev();
         let host_tables =
             answers.next().unwrap_or_default().iter().filter_map(|row| row.get(0)).map(str::to_owned).collect();
@@ -155,6 +157,7 @@ impl PostgresEngine {
             dry_run: false,
             chain: None,
             host_tables: RefCell::new(Some(host_tables)),
+            server_version,
         };
         if mode != OpenMode::Read {
             engine.check_privileges(privileges.first())?;
@@ -622,6 +625,10 @@ fn applied_migration(row: &postgres::Row, first: usize) -> AppliedMigration {
 impl Engine for PostgresEngine {
     fn target(&self) -> &DatabaseTarget {
         &self.target
+    }
+
+    fn engine_version(&self) -> String {
+        format!("PostgreSQL {}", self.server_version)
     }
 
     fn set_actor(&mut self, actor: Actor) {

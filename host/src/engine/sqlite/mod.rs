@@ -403,6 +403,10 @@ impl Engine for SqliteEngine {
         &self.target
     }
 
+    fn engine_version(&self) -> String {
+        format!("SQLite {}", rusqlite::version())
+    }
+
     fn set_actor(&mut self, actor: Actor) {
         self.actor = Some(actor);
     }

@@ -1,0 +1,180 @@
+//! Verdicts remembered across databases: the checks of a plugin file give
+//! the same answer on every database of the same engine, so a site's second
+//! database (or a test's hundredth) need not run its SQL in scratch
+//! databases again.
+//!
+//! What a plugin's scratch checks learn (the schema its DDL builds; the
+//! names and schema its chain builds) is a function of its [`super::digest`]
+//! (its SQL, its dependencies', the host's version and core chain), of the
+//! host's checks (this build's [`BUILD_ID`]) and of the engine's version
+//! (the SQLite library's, the PostgreSQL server's). A run that reached both
+//! halves in scratch databases writes them to the cache under a key of all
+//! three; a later run with the same key takes them from there and reaches
+//! its verdict through the same [`super::verdict`] function (the agreement
+//! of chain and DDL, the names shared with other plugins and with the
+//! database's records are judged again every time). Only passed halves are
+//! remembered: a refusal is always reached, and worded, afresh.
+//!
+//! The cache lives in `$XDG_CACHE_HOME/shopdb-host/verdicts` (or
+//! `~/.cache/…`), a directory trusted as the plugins directory is (owned by
+//! root or the user, writable by nobody else): whoever could write there
+//! could also change the plugins. A cache that cannot be used is skipped
+//! with a warning, never a reason to fail a run.
+
+use super::ChainChecked;
+use crate::plugins::trust;
+use crate::schema::names::ChainNames;
+use crate::schema::Schema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// This build of the host's checks (a hash of its source, see `build.rs`).
+pub const BUILD_ID: &str = env!("SHOPDB_BUILD_ID");
+
+/// The format of a cache entry.
+const FORMAT: u32 = 1;
+
+/// The halves of a plugin's checks, as the scratch databases gave them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Halves {
+    /// The schema its DDL builds.
+    pub ddl: Schema,
+    /// What its chain did.
+    pub chain: ChainChecked,
+}
+
+/// One cache file.
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    format: u32,
+    plugin: String,
+    digest: String,
+    ddl: Schema,
+    chain_names: ChainNames,
+    chain_schema: Schema,
+}
+
+/// The verdict cache of one command: where it is, which engine it serves,
+/// and what was read from it already.
+#[derive(Debug)]
+pub struct VerdictCache {
+    dir: PathBuf,
+    /// The engine and its version, as [`crate::engine::Engine::engine_version`] says.
+    engine: String,
+    /// Whether remembered halves may be used (`--recheck`: only written).
+    recall: bool,
+    read: Mutex<BTreeMap<String, Option<Arc<Halves>>>>,
+}
+
+impl VerdictCache {
+    /// The default directory: `$XDG_CACHE_HOME/shopdb-host/verdicts`, or
+    /// `$HOME/.cache/shopdb-host/verdicts`; none without either.
+    pub fn default_dir() -> Option<PathBuf> {
+        let from = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let base = from("XDG_CACHE_HOME").or_else(|| from("HOME").map(|home| home.join(".cache")))?;
+        Some(base.join("shopdb-host").join("verdicts"))
+    }
+
+    /// The cache in `dir` (made, mode 0700, when missing) for `engine`;
+    /// `None`, with a warning, when the directory cannot be made or is not
+    /// trusted. `recall`: whether remembered halves may be used.
+    pub fn open(dir: &Path, engine: &str, recall: bool) -> Option<VerdictCache> {
+        let made = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
+        let usable =
+            made.map_err(|e| e.to_string()).and_then(|()| trust::check_directory(dir).map_err(|e| e.to_string()));
+        if let Err(reason) = usable {
+            tracing::warn!("not using the verdict cache `{}`: {reason}", dir.display());
+            return None;
+        }
+        Some(VerdictCache { dir: dir.to_owned(), engine: engine.to_owned(), recall, read: Mutex::default() })
+    }
+
+    /// The file holding the halves of a plugin with `digest`.
+    fn path(&self, digest: &str) -> PathBuf {
+        let mut hash = Sha256::new();
+        for field in ["shopdb-host verdict cache", BUILD_ID, &self.engine, digest] {
+            hash.update((field.len() as u64).to_le_bytes());
+            hash.update(field.as_bytes());
+        }
+        let key: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        self.dir.join(format!("{key}.json"))
+    }
+
+    /// The halves remembered for `plugin` with `digest`, if any (each
+    /// entry read once per command).
+    pub fn recall(&self, plugin: &str, digest: &str) -> Option<Arc<Halves>> {
+        if !self.recall || digest.is_empty() {
+            return None;
+        }
+        let mut read = self.read.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        read.entry(digest.to_owned()).or_insert_with(|| self.read_entry(plugin, digest).map(Arc::new)).clone()
+    }
+
+    fn read_entry(&self, plugin: &str, digest: &str) -> Option<Halves> {
+        let path = self.path(digest);
+        let text = std::fs::read(&path).ok()?;
+        match serde_json::from_slice::<Entry>(&text) {
+            Ok(entry) if entry.format == FORMAT && entry.plugin == plugin && entry.digest == digest => Some(Halves {
+                ddl: entry.ddl,
+                chain: ChainChecked { names: entry.chain_names, schema: entry.chain_schema },
+            }),
+            // Another format, or damaged: checked again, and written anew.
+            _ => {
+                tracing::debug!("{plugin}: verdict cache entry `{}` unusable; checking again", path.display());
+                None
+            }
+        }
+    }
+
+    /// Remembers the halves `plugin` with `digest` passed in scratch
+    /// databases. Best effort: a cache that cannot be written costs the
+    /// next run its checks, nothing else.
+    pub fn remember(&self, plugin: &str, digest: &str, ddl: &Schema, chain: &ChainChecked) {
+        if digest.is_empty() {
+            return;
+        }
+        let entry = Entry {
+            format: FORMAT,
+            plugin: plugin.to_owned(),
+            digest: digest.to_owned(),
+            ddl: ddl.clone(),
+            chain_names: chain.names.clone(),
+            chain_schema: chain.schema.clone(),
+        };
+        let path = self.path(digest);
+        if let Err(e) = write_atomically(&path, &entry) {
+            tracing::debug!("{plugin}: verdict not remembered in `{}`: {e}", path.display());
+        }
+    }
+}
+
+/// Writes `entry` to a temporary file beside `path` and renames it over
+/// `path`: a reader sees a whole entry or none.
+fn write_atomically(path: &Path, entry: &Entry) -> std::io::Result<()> {
+    let text = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
+    let temporary = path.with_extension(format!("json.{}.tmp", std::process::id()));
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;
+    let written = file.write_all(&text).and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
+}
+
+static INSTALLED: OnceLock<Arc<VerdictCache>> = OnceLock::new();
+
+/// Makes `cache` the verdict cache of every check of this process (the
+/// command line does this for the commands that apply migrations).
+pub fn install(cache: VerdictCache) {
+    let _ = INSTALLED.set(Arc::new(cache));
+}
+
+/// The verdict cache of this process, if one was installed.
+pub fn installed() -> Option<Arc<VerdictCache>> {
+    INSTALLED.get().cloned()
+}
