@@ -105,6 +105,7 @@ fn on_a_terminal_exiting(sandbox: &Sandbox, args: &[&str], no_colour: bool, code
         .current_dir(sandbox.path())
         .env("SHOPDB_PLUGINS_DIR", sandbox.plugins_dir())
         .env("SHOPDB_DATABASE", sandbox.database())
+        .env("SHOPDB_VERDICT_CACHE", sandbox.verdict_cache())
         .env_remove("NO_COLOR")
         .stdin(std::process::Stdio::null())
         .stdout(terminal.try_clone().unwrap())
@@ -226,7 +227,12 @@ fn configuration_comes_from_flags_then_environment_then_shopdb_toml_then_default
     .unwrap();
     let run = |args: &[&str], env: &[(&str, &str)]| {
         let mut command = Command::new(shopdb_tests::host_binary());
-        command.args(args).current_dir(sandbox.path()).env_remove("SHOPDB_DATABASE").env_remove("SHOPDB_PLUGINS_DIR");
+        command
+            .args(args)
+            .current_dir(sandbox.path())
+            .env_remove("SHOPDB_DATABASE")
+            .env_remove("SHOPDB_PLUGINS_DIR")
+            .env("SHOPDB_VERDICT_CACHE", sandbox.verdict_cache());
         for (k, v) in env {
             command.env(k, v);
         }
@@ -273,7 +279,8 @@ fn configuration_comes_from_flags_then_environment_then_shopdb_toml_then_default
         .args(["upgrade-all"])
         .current_dir(sandbox.path())
         .env_remove("SHOPDB_DATABASE")
-        .env_remove("SHOPDB_PLUGINS_DIR");
+        .env_remove("SHOPDB_PLUGINS_DIR")
+        .env("SHOPDB_VERDICT_CACHE", sandbox.verdict_cache());
     let started = std::time::Instant::now();
     sandbox.run(command).exits(1).stderr_has("more than 300ms");
     assert!(started.elapsed() < std::time::Duration::from_secs(8), "waited {:?}", started.elapsed());
