@@ -178,3 +178,62 @@ pub fn install(cache: VerdictCache) {
 pub fn installed() -> Option<Arc<VerdictCache>> {
     INSTALLED.get().cloned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn halves() -> (Schema, ChainChecked) {
+        let mut ddl = Schema::default();
+        ddl.views.insert("gizmo_labels".into(), "CREATE VIEW gizmo_labels AS SELECT 1".into());
+        let chain = ChainChecked { names: ChainNames::default(), schema: ddl.clone() };
+        (ddl, chain)
+    }
+
+    fn private_dir() -> tempfile::TempDir {
+        tempfile::Builder::new().prefix("shopdb-recall-").tempdir().expect("a temporary directory")
+    }
+
+    #[test]
+    fn halves_are_recalled_for_the_same_plugin_digest_and_engine_only() {
+        let dir = private_dir();
+        let (ddl, chain) = halves();
+        let writer = VerdictCache::open(dir.path(), "sqlite 3.46.0", true).expect("a private directory is used");
+        writer.remember("gizmos", "digest-1", &ddl, &chain);
+
+        let same = VerdictCache::open(dir.path(), "sqlite 3.46.0", true).unwrap();
+        let recalled = same.recall("gizmos", "digest-1").expect("remembered");
+        assert_eq!(*recalled, Halves { ddl: ddl.clone(), chain: chain.clone() });
+        assert!(same.recall("gizmos", "digest-2").is_none(), "another digest: other SQL");
+
+        let other_engine = VerdictCache::open(dir.path(), "sqlite 3.47.0", true).unwrap();
+        assert!(other_engine.recall("gizmos", "digest-1").is_none(), "another engine version checks again");
+        let rechecking = VerdictCache::open(dir.path(), "sqlite 3.46.0", false).unwrap();
+        assert!(rechecking.recall("gizmos", "digest-1").is_none(), "--recheck recalls nothing");
+        assert!(same.recall("gizmos", "").is_none(), "no digest, no recall");
+    }
+
+    #[test]
+    fn an_entry_is_read_once_per_command_and_another_plugins_name_is_not_taken() {
+        let dir = private_dir();
+        let (ddl, chain) = halves();
+        let cache = VerdictCache::open(dir.path(), "postgres 15.18", true).unwrap();
+        assert!(cache.recall("gizmos", "d").is_none());
+        cache.remember("gizmos", "d", &ddl, &chain);
+        // This command looked before the entry existed: it checks, as it
+        // did, rather than see the cache change under it.
+        assert!(cache.recall("gizmos", "d").is_none());
+        let next = VerdictCache::open(dir.path(), "postgres 15.18", true).unwrap();
+        assert!(next.recall("gadgets", "d").is_none(), "an entry names its plugin");
+        let entries = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(entries, 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn a_directory_others_can_write_is_not_used() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = private_dir();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(VerdictCache::open(dir.path(), "sqlite 3.46.0", true).is_none());
+    }
+}
