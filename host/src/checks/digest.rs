@@ -102,10 +102,19 @@ impl Walk<'_> {
 }
 
 /// A hash fed with length-prefixed fields, so that no two different
-/// sequences of fields hash alike.
-struct Fields(Sha256);
+/// sequences of fields hash alike (also the verdict cache's keys).
+pub(super) struct Fields(Sha256);
 
 impl Fields {
+    /// A hash of `fields`, as lowercase hex.
+    pub(super) fn hex_of(fields: &[&str]) -> String {
+        let mut hash = Fields(Sha256::new());
+        for field in fields {
+            hash.field(field);
+        }
+        hex(hash.0)
+    }
+
     fn field(&mut self, text: &str) {
         self.0.update((text.len() as u64).to_le_bytes());
         self.0.update(text.as_bytes());

@@ -21,12 +21,12 @@
 //! could also change the plugins. A cache that cannot be used is skipped
 //! with a warning, never a reason to fail a run.
 
+use super::digest::Fields;
 use super::ChainChecked;
 use crate::plugins::trust;
 use crate::schema::names::ChainNames;
 use crate::schema::Schema;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -96,12 +96,7 @@ impl VerdictCache {
 
     /// The file holding the halves of a plugin with `digest`.
     fn path(&self, digest: &str) -> PathBuf {
-        let mut hash = Sha256::new();
-        for field in ["shopdb-host verdict cache", BUILD_ID, &self.engine, digest] {
-            hash.update((field.len() as u64).to_le_bytes());
-            hash.update(field.as_bytes());
-        }
-        let key: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let key = Fields::hex_of(&["shopdb-host verdict cache", BUILD_ID, &self.engine, digest]);
         self.dir.join(format!("{key}.json"))
     }
 
