@@ -260,23 +260,25 @@ impl<'i> Checker<'i> {
             let _ = plugins[i].sha256();
             let _ = sender.send((i, verdict));
         };
-        match self.declared(plugins) {
-            Some(declared) => {
-                let shared = shared_names(plugins, &declared.iter().map(Some).collect::<Vec<_>>());
-                // One core fewer than the checks alone would take: the runs
-                // need the other, and a verdict comes no sooner for
-                // slowing them down.
-                let threads = self.scratches.parallelism().saturating_sub(1).max(1);
-                scope.spawn(move || {
+        scope.spawn(move || {
+            // Reading every plugin's SQL for the names it creates and owns
+            // is work for this thread too: the core chain runs meanwhile.
+            // The owners are the runs' as well (every policy names them).
+            let declared = self.declared(plugins);
+            let _ = self.inventory.owners();
+            match declared {
+                Some(declared) => {
+                    let shared = shared_names(plugins, &declared.iter().map(Some).collect::<Vec<_>>());
+                    // One core fewer than the checks alone would take: the
+                    // runs need the other, and a verdict comes no sooner
+                    // for slowing them down.
+                    let threads = self.scratches.parallelism().saturating_sub(1).max(1);
                     self.spread_each(plugins, threads, |i, plugin| {
                         let (ddl, chain) = self.both_halves(plugin);
                         deliver(i, self.judge(plugin, ddl, chain, Some(&declared[i]), shared[i].clone()));
                     });
-                    self.scratches.release();
-                });
-            }
-            None => {
-                scope.spawn(move || {
+                }
+                None => {
                     let chains = self.spread(plugins, |plugin| self.chain_half(plugin));
                     let made = made_in_scratches(&chains);
                     let shared = shared_names(plugins, &made.iter().map(Option::as_ref).collect::<Vec<_>>());
@@ -285,10 +287,10 @@ impl<'i> Checker<'i> {
                         let ddl = self.ddl_half(plugin);
                         deliver(i, self.judge(plugin, ddl, chain, None, shared));
                     }
-                    self.scratches.release();
-                });
+                }
             }
-        }
+            self.scratches.release();
+        });
         Pending { index: Pending::index_of(plugins), receiver: Some(receiver), arrived: BTreeMap::new() }
     }
 
