@@ -889,3 +889,45 @@ fn a_second_database_on_the_server_recalls_every_plugins_checks_and_ends_the_sam
     let plugin_objects = |schema: &str, _: &str| schema != "shopdb";
     assert_eq!(second_db.snapshot_where(plugin_objects), first_db.snapshot_where(plugin_objects));
 }
+
+#[test]
+fn a_plugin_role_a_sister_sites_host_is_making_at_the_same_moment_is_found_made() {
+    // Roles belong to the server, not to one database: the host of another
+    // site on the same server may be making a plugin's role while this one
+    // is. Here that other host is a transaction that has made the role and
+    // commits once this host waits on it. A dry run is where it bit: its
+    // one long transaction did not see the role its wait had let through.
+    let (db, sandbox) = on_postgres();
+    let v1 = "CREATE TABLE racers (id bigint PRIMARY KEY)";
+    sandbox.install_scripted("racers", plugin_spec("racers", &["racers"], &[], v1, &[(1, "baseline", v1)]));
+    let mut sister = server().admin();
+    sister.batch_execute("BEGIN; CREATE ROLE shopdb_plugin_racers NOLOGIN").unwrap();
+    let mut command = sandbox.command(&["upgrade-all", "--dry-run", "--json"]);
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let host = command.spawn().expect("the host starts");
+    let mut watch = server().admin();
+    let waiting = (0..1500).any(|_| {
+        let row = watch
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+                &[&db.name],
+            )
+            .unwrap();
+        let waiting = row.get::<_, i64>(0) > 0;
+        if !waiting {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        waiting
+    });
+    sister.batch_execute("COMMIT").unwrap();
+    let output = host.wait_with_output().expect("the host ends");
+    assert!(waiting, "the host never waited on the other transaction's role");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(chain(&report, "racers")["status"], "applied", "{stdout}");
+    assert_eq!(db.snapshot(), "", "a dry run leaves nothing");
+    let report = sandbox.host(&["upgrade-all", "--json"]).succeeds().json();
+    assert_eq!(chain(&report, "racers")["status"], "applied");
+    assert_eq!(history_versions(&db, "racers"), [1]);
+}

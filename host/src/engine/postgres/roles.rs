@@ -117,10 +117,18 @@ impl Layout {
             "DO $$ BEGIN
                -- A sister site's host on the same server may be making the
                -- same role at this moment: the loser of that race finds it made.
+               -- Having waited for the winner's commit, this backend's caches
+               -- still say there is no such role (the next lookup by name would
+               -- fail) until it takes pg_authid's lock again: a second CREATE
+               -- does, and finds the role.
                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
                  BEGIN
                    CREATE ROLE {r} NOLOGIN NOINHERIT NOCREATEDB NOCREATEROLE;
-                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                 EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                   BEGIN
+                     CREATE ROLE {r} NOLOGIN NOINHERIT NOCREATEDB NOCREATEROLE;
+                   EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                   END;
                  END;
                END IF;
                IF NOT pg_has_role(current_user, '{role}', 'MEMBER') THEN
