@@ -931,3 +931,66 @@ fn a_plugin_role_a_sister_sites_host_is_making_at_the_same_moment_is_found_made(
     assert_eq!(chain(&report, "racers")["status"], "applied");
     assert_eq!(history_versions(&db, "racers"), [1]);
 }
+
+#[test]
+fn a_name_another_host_recorded_for_another_plugin_after_the_checks_refuses_the_run_and_writes_nothing() {
+    // The checks read the owners of names before the run; another host may
+    // record one for its plugin before this host has the run lock. Here that
+    // host holds the lock, records the name this plugin's chain creates as
+    // plugin 'rival''s, and lets go.
+    let (db, sandbox) = on_postgres();
+    sandbox.host(&["upgrade-all"]).succeeds();
+    let v1 = "CREATE TABLE claimed (id bigint PRIMARY KEY)";
+    sandbox.install_scripted("claimer", plugin_spec("claimer", &["claimed"], &[], v1, &[(1, "baseline", v1)]));
+    let mut other = server().connect_as(HOST_ROLE, &db.name);
+    other.batch_execute(&format!("SELECT pg_advisory_lock({})", 0x5348_4f50_4442_i64)).unwrap();
+    let mut command = sandbox.command(&["upgrade-all", "--json"]);
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let host = command.spawn().expect("the host starts");
+    let mut watch = server().admin();
+    let waiting = (0..1500).any(|_| {
+        let row = watch
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event = 'advisory'",
+                &[&db.name],
+            )
+            .unwrap();
+        let waiting = row.get::<_, i64>(0) > 0;
+        if !waiting {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        waiting
+    });
+    other
+        .batch_execute(&format!(
+            "INSERT INTO shopdb.shopdb_core_owners (name, kind, plugin) VALUES ('claimed', 'table', 'rival');
+             SELECT pg_advisory_unlock({})",
+            0x5348_4f50_4442_i64
+        ))
+        .unwrap();
+    let output = host.wait_with_output().expect("the host ends");
+    assert!(waiting, "the host never waited for the run lock");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let outcome = chain(&report, "claimer");
+    assert_eq!(outcome["status"], "refused", "{stdout}");
+    assert!(outcome["reason"].as_str().unwrap().contains("belongs to plugin 'rival'"), "{stdout}");
+    for relation in ["claimer.claimed", "shopdb.shopdb_history_claimer"] {
+        let gone: bool = db.admin().query_one("SELECT to_regclass($1) IS NULL", &[&relation]).unwrap().get(0);
+        assert!(gone, "{relation} was left behind");
+    }
+    let recorded: i64 = db
+        .admin()
+        .query_one("SELECT count(*) FROM shopdb.shopdb_core_plugins WHERE name = 'claimer'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(recorded, 0, "the refused plugin was recorded");
+    let owners: Vec<String> = db
+        .admin()
+        .query("SELECT plugin FROM shopdb.shopdb_core_owners WHERE name = 'claimed'", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(owners, ["rival"]);
+}

@@ -1,10 +1,10 @@
 //! refinery's view of a PostgreSQL connection while a chain runs: the
 //! chain's own SQL through the plugin's runner function (so that it runs as
 //! the plugin's role), refinery's statements as the host's. The chain's
-//! transaction is already open.
+//! transaction is already open, and refinery's bookkeeping rides with the
+//! next statement to the server rather than taking a round trip of its own.
 
 use crate::progress::Progress;
-use postgres::types::Type;
 use postgres::Client;
 use refinery::Migration;
 use refinery_core::traits::sync::{Migrate, Query, Transaction};
@@ -36,6 +36,8 @@ pub(super) struct Driver<'c> {
     pub(super) watched: Option<Watched<'c>>,
     pub(super) failed: Option<Failure>,
     pub(super) log: &'c mut Vec<String>,
+    /// Bookkeeping statements not sent yet: they go with the next round trip.
+    pub(super) held: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,62 +50,137 @@ impl Driver<'_> {
         self.failed = Some(Failure { sql: sql.to_owned(), error });
         DriverError(message)
     }
+
+    /// Sends the bookkeeping still held back, if any (after the runner is
+    /// done, nothing else will carry it).
+    pub(super) fn flush(&mut self) -> Result<(), DriverError> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let held = std::mem::take(&mut self.held);
+        self.client.batch_execute(&held).map_err(|error| self.fail(&held, error))
+    }
+
+    /// Sends the bookkeeping held back, then `sql`, in one round trip; a
+    /// failure is put down to the statement `blamed`.
+    fn send(&mut self, sql: &str, blamed: &str) -> Result<(), DriverError> {
+        let batch = format!("{}{sql}", std::mem::take(&mut self.held));
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.client.batch_execute(&batch).map_err(|error| self.fail(blamed, error))
+    }
+
+    /// `sql` as one statement of a simple query: a chain migration through
+    /// the plugin's runner (`SELECT runner(E'…')`), anything else as it is
+    /// (on a line of its own: it may end in a comment).
+    fn statement(&self, sql: &str) -> String {
+        match (&self.runner, self.plugin_sql.contains(sql)) {
+            (Some(runner), true) => format!("SELECT {runner}({});\n", literal(sql)),
+            _ => format!("{sql}\n;\n"),
+        }
+    }
 }
 
+/// `text` as a SQL string literal whatever the server's
+/// `standard_conforming_strings`: an escape string, `E'…'`.
+fn literal(text: &str) -> String {
+    format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// refinery hands over a chain as migration, history row, migration,
+/// history row…; each migration and the rows after it go to the server in
+/// one round trip, and bookkeeping that ends a call (the history table's
+/// `CREATE TABLE IF NOT EXISTS`, the rows of a chain recorded without
+/// running) waits for the next round trip (refinery's read of the history,
+/// or [`Driver::flush`]).
 impl Transaction for Driver<'_> {
     type Error = DriverError;
 
     fn execute<'a, T: Iterator<Item = &'a str>>(&mut self, queries: T) -> Result<usize, Self::Error> {
-        let mut count = 0;
-        for sql in queries {
+        let queries: Vec<&str> = queries.collect();
+        let mut i = 0;
+        while i < queries.len() {
+            let sql = queries[i];
             self.log.push(sql.to_owned());
-            let watched =
-                self.watched.as_ref().and_then(|w| w.labels.get(sql).map(|(i, label)| (w, *i, label.clone())));
-            if let Some((w, i, label)) = &watched {
-                w.progress.migration_started(&w.chain, label, *i, w.total);
+            if !self.plugin_sql.contains(sql) {
+                self.held.push_str(&self.statement(sql));
+                i += 1;
+                continue;
+            }
+            let watched = self.watched.as_ref().and_then(|w| {
+                w.labels
+                    .get(sql)
+                    .map(|(i, label)| (Arc::clone(&w.progress), w.chain.clone(), *i, label.clone(), w.total))
+            });
+            if let Some((progress, chain, i, label, total)) = &watched {
+                progress.migration_started(chain, label, *i, *total);
+            }
+            let mut batch = self.statement(sql);
+            let mut next = i + 1;
+            while let Some(row) = queries.get(next).filter(|q| !self.plugin_sql.contains(**q)) {
+                self.log.push((*row).to_owned());
+                batch.push_str(&self.statement(row));
+                next += 1;
             }
             let started = std::time::Instant::now();
-            let ran = match (&self.runner, self.plugin_sql.contains(sql)) {
-                (Some(runner), true) => {
-                    self.client.query_typed(&format!("SELECT {runner}($1)"), &[(&sql, Type::TEXT)]).map(drop)
-                }
-                _ => self.client.batch_execute(sql),
-            };
+            self.send(&batch, sql)?;
             tracing::debug!(
                 "{} µs: {}",
                 started.elapsed().as_micros(),
                 sql.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("--")).unwrap_or("")
             );
-            if let Err(error) = ran {
-                return Err(self.fail(sql, error));
+            if let Some((progress, chain, _, label, _)) = &watched {
+                progress.migration_finished(chain, label, started.elapsed());
             }
-            if let Some((w, _, label)) = &watched {
-                w.progress.migration_finished(&w.chain, label, started.elapsed());
-            }
-            count += 1;
+            i = next;
         }
-        Ok(count)
+        Ok(queries.len())
     }
 }
 
 impl Query<Vec<Migration>> for Driver<'_> {
     fn query(&mut self, query: &str) -> Result<Vec<Migration>, Self::Error> {
-        let rows = match self.client.query_typed(query, &[]) {
-            Ok(rows) => rows,
+        // In one round trip with the bookkeeping held back: a simple query,
+        // its rows as text.
+        let batch = format!("{}{query}", std::mem::take(&mut self.held));
+        let messages = match self.client.simple_query(&batch) {
+            Ok(messages) => messages,
             Err(error) => return Err(self.fail(query, error)),
         };
-        rows.iter()
+        messages
+            .iter()
+            .filter_map(|message| match message {
+                postgres::SimpleQueryMessage::Row(row) => Some(row),
+                _ => None,
+            })
             .map(|row| {
-                let (version, name, applied_on, checksum): (i32, String, String, String) =
-                    (row.get(0), row.get(1), row.get(2), row.get(3));
-                let applied_on = OffsetDateTime::parse(&applied_on, &Rfc3339).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                let text = |i: usize| row.get(i).unwrap_or_default();
+                let version: i32 = text(0)
+                    .parse()
+                    .map_err(|_| DriverError(format!("a history row has a corrupt version `{}`", text(0))))?;
+                let (name, applied_on, checksum) = (text(1), text(2), text(3));
+                let applied_on = OffsetDateTime::parse(applied_on, &Rfc3339).unwrap_or(OffsetDateTime::UNIX_EPOCH);
                 let checksum = checksum.parse().map_err(|_| {
                     DriverError(format!("history row V{version}__{name} has a corrupt checksum `{checksum}`"))
                 })?;
-                Ok(Migration::applied(version, name, applied_on, checksum))
+                Ok(Migration::applied(version, name.to_owned(), applied_on, checksum))
             })
             .collect()
     }
 }
 
 impl Migrate for Driver<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::literal;
+
+    #[test]
+    fn a_literal_escapes_quotes_and_backslashes_whatever_the_server_makes_of_backslashes() {
+        assert_eq!(literal("plain"), "E'plain'");
+        assert_eq!(literal("it's"), "E'it''s'");
+        assert_eq!(literal(r"'^\+[1-9]$'"), r"E'''^\\+[1-9]$'''");
+        assert_eq!(literal(r"\'"), r"E'\\'''");
+    }
+}

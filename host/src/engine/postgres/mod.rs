@@ -418,26 +418,28 @@ impl PostgresEngine {
                 name: applied.name().to_owned(),
             }),
             _ => match failed {
-                Some(failure) => {
-                    let migration = run
-                        .migrations
-                        .iter()
-                        .find(|m| m.sql == failure.sql)
-                        .map_or_else(|| format!("bookkeeping of {}", run.owner), ChainMigration::label);
-                    match run.policy.as_ref().and_then(|policy| denial(policy, &failure.error)) {
-                        Some(denial) => ApplyError::Denied { migration, denial },
-                        None => match self.error("applying", failure.error) {
-                            DbError::Engine { source, .. } => {
-                                let text = source
-                                    .downcast_ref::<postgres::Error>()
-                                    .map_or_else(|| source.to_string(), message);
-                                ApplyError::Migration { migration, message: text }
-                            }
-                            other => ApplyError::Db(other),
-                        },
-                    }
-                }
+                Some(failure) => self.failed_statement(run, failure),
                 None => ApplyError::Refinery(error.to_string()),
+            },
+        }
+    }
+
+    /// What went wrong when the statement of `failure` failed in `run`:
+    /// which migration (or the chain's bookkeeping), denied or failed.
+    fn failed_statement(&self, run: &ChainRun<'_>, failure: driver::Failure) -> ApplyError {
+        let migration = run
+            .migrations
+            .iter()
+            .find(|m| m.sql == failure.sql)
+            .map_or_else(|| format!("bookkeeping of {}", run.owner), ChainMigration::label);
+        match run.policy.as_ref().and_then(|policy| denial(policy, &failure.error)) {
+            Some(denial) => ApplyError::Denied { migration, denial },
+            None => match self.error("applying", failure.error) {
+                DbError::Engine { source, .. } => {
+                    let text = source.downcast_ref::<postgres::Error>().map_or_else(|| source.to_string(), message);
+                    ApplyError::Migration { migration, message: text }
+                }
+                other => ApplyError::Db(other),
             },
         }
     }
@@ -483,43 +485,45 @@ impl PostgresEngine {
     ) -> Result<(), ApplyError> {
         let pairs: Vec<(&str, &str)> = names.iter().map(|(name, kind)| (name.as_str(), kind.as_str())).collect();
         let pairs = serde_json::to_string(&pairs).expect("pairs of strings serialize to JSON");
+        let depends_on = serde_json::to_string(record.depends_on).expect("a list of strings serializes to JSON");
+        // One statement, one round trip: the names another plugin owns
+        // already are read from the table as it was before this statement's
+        // inserts, which write nothing when there is one.
+        let sql = "WITH pairs AS (SELECT j ->> 0 AS name, j ->> 1 AS kind FROM jsonb_array_elements($1::text::jsonb) j),
+             taken AS (SELECT o.name, o.kind, o.plugin FROM shopdb.shopdb_core_owners o
+                       JOIN pairs p ON o.name = p.name WHERE o.plugin <> $2 LIMIT 1),
+             owners AS (INSERT INTO shopdb.shopdb_core_owners (name, kind, plugin)
+                        SELECT name, kind, $2 FROM pairs WHERE NOT EXISTS (SELECT FROM taken)
+                        ON CONFLICT (name) DO NOTHING),
+             installed AS (INSERT INTO shopdb.shopdb_core_plugins (name, version, depends_on, checked_digest)
+                           SELECT $2, $3, $4::text::jsonb, $5 WHERE NOT EXISTS (SELECT FROM taken)
+                           ON CONFLICT (name) DO UPDATE SET version = excluded.version, depends_on = excluded.depends_on,
+                             checked_digest = excluded.checked_digest, updated_at = now())
+             SELECT name, kind, plugin FROM taken";
+        self.log(sql);
         let taken = self
-            .client()
-            .query_typed_opt(
-                "SELECT o.name, o.kind, o.plugin FROM shopdb.shopdb_core_owners o
-                 JOIN jsonb_array_elements($1::text::jsonb) j ON o.name = j ->> 0 WHERE o.plugin <> $2 LIMIT 1",
-                &[(&pairs, Type::TEXT), (&plugin, Type::TEXT)],
+            .client
+            .get_mut()
+            .query_typed(
+                sql,
+                &[
+                    (&pairs, Type::TEXT),
+                    (&plugin, Type::TEXT),
+                    (&record.version, Type::TEXT),
+                    (&depends_on, Type::TEXT),
+                    (&record.checked_digest, Type::TEXT),
+                ],
             )
-            .map_err(|e| self.apply_error("recording the owners of names", e))?;
-        if let Some(row) = taken {
-            return Err(ApplyError::NameTaken {
+            .map_err(|e| self.apply_error("recording the plugin and the owners of its names", e))?;
+        match taken.first() {
+            Some(row) => Err(ApplyError::NameTaken {
                 plugin: plugin.to_owned(),
                 name: row.get(0),
                 kind: row.get(1),
                 owner: row.get(2),
-            });
+            }),
+            None => Ok(()),
         }
-        self.execute_host(
-            "recording the owners of names",
-            "INSERT INTO shopdb.shopdb_core_owners (name, kind, plugin)
-             SELECT j ->> 0, j ->> 1, $2 FROM jsonb_array_elements($1::text::jsonb) j ON CONFLICT (name) DO NOTHING",
-            &[(&pairs, Type::TEXT), (&plugin, Type::TEXT)],
-        )?;
-        let depends_on = serde_json::to_string(record.depends_on).expect("a list of strings serializes to JSON");
-        self.execute_host(
-            "recording the plugin",
-            "INSERT INTO shopdb.shopdb_core_plugins (name, version, depends_on, checked_digest)
-             VALUES ($1, $2, $3::text::jsonb, $4)
-             ON CONFLICT (name) DO UPDATE SET version = excluded.version, depends_on = excluded.depends_on,
-               checked_digest = excluded.checked_digest, updated_at = now()",
-            &[
-                (&plugin, Type::TEXT),
-                (&record.version, Type::TEXT),
-                (&depends_on, Type::TEXT),
-                (&record.checked_digest, Type::TEXT),
-            ],
-        )
-        .map(drop)
     }
 }
 
@@ -883,12 +887,22 @@ impl Engine for PostgresEngine {
             watched,
             failed: None,
             log: &mut log,
+            held: String::new(),
         };
         let report = runner.run(&mut driver);
+        let flushed = if report.is_ok() { driver.flush() } else { Ok(()) };
         let failed = driver.failed.take();
         drop(client);
         self.chain = Some(log);
-        let report = report.map_err(|e| self.explain(run, e, failed))?;
+        let report = match (report, flushed, failed) {
+            (Err(e), _, failed) => return Err(self.explain(run, e, failed)),
+            (Ok(_), Err(e), failed) => {
+                return Err(
+                    failed.map_or_else(|| ApplyError::Refinery(e.to_string()), |f| self.failed_statement(run, f))
+                )
+            }
+            (Ok(report), Ok(()), _) => report,
+        };
         let after: HashSet<i32> = match execution {
             Execution::Run => report.applied_migrations().iter().map(|m| m.version()).collect(),
             Execution::HistoryOnly => self.applied(&run.history)?.iter().map(|a| a.version).collect(),
