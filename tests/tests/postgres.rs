@@ -993,4 +993,21 @@ fn a_name_another_host_recorded_for_another_plugin_after_the_checks_refuses_the_
         .map(|r| r.get(0))
         .collect();
     assert_eq!(owners, ["rival"]);
+    // The refusal is in the audit record, its words as they were (quotes
+    // and all: the entry's values are written into the statement).
+    let row = db
+        .admin()
+        .query_one(
+            "SELECT outcome, reason, command FROM shopdb.shopdb_core_audit WHERE plugin = 'claimer' ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .unwrap();
+    let (outcome, reason, command): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+    assert_eq!(outcome, "refused");
+    assert_eq!(reason, outcome_reason(&report, "claimer"));
+    assert!(command.starts_with("shopdb-host upgrade-all --json"), "{command}");
+}
+
+fn outcome_reason(report: &Value, plugin: &str) -> String {
+    chain(report, plugin)["reason"].as_str().unwrap_or_default().to_owned()
 }

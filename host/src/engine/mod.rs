@@ -173,7 +173,9 @@ pub trait Engine: std::fmt::Debug {
     /// Checks foreign keys, then commits the chain's transaction (in a dry
     /// run, keeps it for the session to roll back). Returns every
     /// statement the transaction ran, in order.
-    fn commit_chain(&mut self) -> Result<Vec<String>, ApplyError>;
+    /// `closing` is the audit entry of what the transaction did, written
+    /// last (where the engine can, with the commit, in one round trip).
+    fn commit_chain(&mut self, closing: Option<&AuditEntry<'_>>) -> Result<Vec<String>, ApplyError>;
     /// Rolls the chain's transaction back.
     fn rollback_chain(&mut self);
     /// How many statements the open chain's transaction has run so far.
@@ -280,8 +282,15 @@ impl ChainTx<'_> {
     }
 
     /// Checks foreign keys and commits; returns the statements it ran.
-    pub fn commit(mut self) -> Result<Vec<String>, ApplyError> {
-        let statements = self.engine.commit_chain()?;
+    pub fn commit(self) -> Result<Vec<String>, ApplyError> {
+        self.commit_audited(None)
+    }
+
+    /// Writes `closing` in the audit record (what this transaction did),
+    /// checks foreign keys and commits, all or nothing; returns the
+    /// statements it ran.
+    pub fn commit_audited(mut self, closing: Option<&AuditEntry<'_>>) -> Result<Vec<String>, ApplyError> {
+        let statements = self.engine.commit_chain(closing)?;
         self.open = false;
         Ok(statements)
     }

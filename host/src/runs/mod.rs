@@ -554,11 +554,12 @@ fn apply(
             _ => None,
         };
         let applied = tx.run_chain(run, Execution::Run)?;
-        if let Some(to) = applied.last().map(|m| m.version).or(adopted) {
+        let closing = applied.last().map(|m| m.version).or(adopted).map(|to| {
             let outcome = if applied.is_empty() { AuditOutcome::Recorded } else { AuditOutcome::Applied };
-            tx.audit(&AuditEntry { plugin: name, from, to: Some(to), sha256, outcome, reason: None })?;
-        }
-        Ok((applied, adopted, tx.commit()?))
+            AuditEntry { plugin: name, from, to: Some(to), sha256: sha256.clone(), outcome, reason: None }
+        });
+        let statements = tx.commit_audited(closing.as_ref())?;
+        Ok((applied, adopted, statements))
     });
     tracing::debug!(
         "{name}: {} in {} ms",

@@ -57,15 +57,15 @@ pub fn stamp(
     let result = session.chain().map_err(ApplyError::from).and_then(|mut tx| {
         let recorded = tx.run_chain(&run, Execution::HistoryOnly)?;
         tx.mark(name, version, Mark::Stamped)?;
-        tx.audit(&AuditEntry {
+        let closing = AuditEntry {
             plugin: name,
             from,
             to: Some(version),
             sha256: plugin.sha256(),
             outcome: AuditOutcome::Recorded,
             reason: Some("stamped".into()),
-        })?;
-        Ok((recorded, tx.commit()?))
+        };
+        Ok((recorded, tx.commit_audited(Some(&closing))?))
     });
     let status = match &result {
         Ok((recorded, _)) => Status::Recorded {

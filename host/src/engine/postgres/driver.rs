@@ -4,6 +4,7 @@
 //! transaction is already open, and refinery's bookkeeping rides with the
 //! next statement to the server rather than taking a round trip of its own.
 
+use super::literal;
 use crate::progress::Progress;
 use postgres::Client;
 use refinery::Migration;
@@ -80,12 +81,6 @@ impl Driver<'_> {
             _ => format!("{sql}\n;\n"),
         }
     }
-}
-
-/// `text` as a SQL string literal whatever the server's
-/// `standard_conforming_strings`: an escape string, `E'…'`.
-fn literal(text: &str) -> String {
-    format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
 }
 
 /// refinery hands over a chain as migration, history row, migration,
@@ -171,16 +166,3 @@ impl Query<Vec<Migration>> for Driver<'_> {
 }
 
 impl Migrate for Driver<'_> {}
-
-#[cfg(test)]
-mod tests {
-    use super::literal;
-
-    #[test]
-    fn a_literal_escapes_quotes_and_backslashes_whatever_the_server_makes_of_backslashes() {
-        assert_eq!(literal("plain"), "E'plain'");
-        assert_eq!(literal("it's"), "E'it''s'");
-        assert_eq!(literal(r"'^\+[1-9]$'"), r"E'''^\\+[1-9]$'''");
-        assert_eq!(literal(r"\'"), r"E'\\'''");
-    }
-}

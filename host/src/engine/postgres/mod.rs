@@ -324,6 +324,55 @@ impl PostgresEngine {
         done.map_err(|e| self.apply_error(what, e))
     }
 
+    /// The statement that writes `entry` in the audit record, its values
+    /// written out (it may go to the server with others in one round trip);
+    /// `None` where nothing is written: in a dry run, for a caller that
+    /// gave no actor, before the core chain made the table.
+    fn audit_insert(&self, entry: &AuditEntry<'_>) -> Result<Option<String>, DbError> {
+        let Some(actor) = self.actor.as_ref().filter(|_| !self.dry_run) else {
+            return Ok(None);
+        };
+        if !self.host_exists(AUDIT_TABLE)? {
+            return Ok(None);
+        }
+        let text = |value: Option<&str>| value.map_or_else(|| "NULL".to_owned(), literal);
+        let number = |value: Option<i32>| value.map_or_else(|| "NULL".to_owned(), |v| v.to_string());
+        Ok(Some(format!(
+            "INSERT INTO shopdb.shopdb_core_audit \
+             (os_user, command, plugin, from_version, to_version, file_sha256, outcome, reason) \
+             VALUES ({}, {}, {}, {}, {}, {}, {}, {});\n",
+            literal(&actor.user),
+            literal(&actor.command),
+            literal(entry.plugin),
+            number(entry.from),
+            number(entry.to),
+            text(entry.sha256.as_deref()),
+            literal(entry.outcome.as_str()),
+            text(entry.reason.as_deref()),
+        )))
+    }
+
+    /// The plugin's role, the host's membership in it and its schema made
+    /// where missing ([`roles::Layout::prepare_role`]); in the same round
+    /// trip, who owns the schema now (for [`Self::take_over_schema`]).
+    fn prepare_role(&mut self, layout: &roles::Layout) -> Result<Option<String>, ApplyError> {
+        let prepare = layout.prepare_role();
+        self.log(&prepare);
+        let owner = format!(
+            "SELECT pg_get_userbyid(nspowner)::text FROM pg_namespace WHERE nspname = '{}'",
+            layout.schema.replace('\'', "''")
+        );
+        let messages = self
+            .client
+            .get_mut()
+            .simple_query(&format!("{prepare}{owner}"))
+            .map_err(|e| self.apply_error("preparing the plugin's role and schema", e))?;
+        Ok(messages.iter().find_map(|message| match message {
+            postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        }))
+    }
+
     /// Makes the plugin's role the owner of its schema and of what is in it
     /// when someone else made the schema (a restored dump, an older deploy):
     /// the chain runs as that role and must own what it alters. Refused
@@ -333,17 +382,10 @@ impl PostgresEngine {
         &mut self,
         plugin: &str,
         role: &str,
+        owner: Option<&str>,
         accounted: &dyn Fn(&str) -> bool,
     ) -> Result<(), ApplyError> {
-        let owner = self
-            .client
-            .get_mut()
-            .query_typed_opt(
-                "SELECT pg_get_userbyid(nspowner)::text FROM pg_namespace WHERE nspname = $1",
-                &[(&plugin, Type::TEXT)],
-            )
-            .map_err(|e| self.apply_error("reading the plugin's schema", e))?;
-        if owner.is_none_or(|row| row.get::<_, String>(0) == role) {
+        if owner.is_none_or(|owner| owner == role) {
             return Ok(());
         }
         let objects = self
@@ -525,6 +567,12 @@ impl PostgresEngine {
             None => Ok(()),
         }
     }
+}
+
+/// `text` as a SQL string literal whatever the server's
+/// `standard_conforming_strings`: an escape string, `E'…'`.
+pub(super) fn literal(text: &str) -> String {
+    format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
 }
 
 /// Names the errors an operator can act on; the rest keep PostgreSQL's words.
@@ -834,10 +882,10 @@ impl Engine for PostgresEngine {
         let runner_fn = match (&run.policy, run.plugin) {
             (Some(policy), Some(_)) => {
                 let layout = roles::Layout::real(&policy.plugin, &policy.depends_on);
-                self.batch_host("preparing the plugin's role and schema", &layout.prepare_role())?;
+                let owner = self.prepare_role(&layout)?;
                 let accounted =
                     |name: &str| run.names.is_some_and(|c| c.created_by(name).is_some()) || policy.claims(name);
-                self.take_over_schema(&policy.plugin, &layout.role, &accounted)?;
+                self.take_over_schema(&policy.plugin, &layout.role, owner.as_deref(), &accounted)?;
                 self.batch_host("preparing the plugin's role and schema", &layout.prepare_grants_and_runner())?;
                 Some(layout.runner())
             }
@@ -965,37 +1013,10 @@ impl Engine for PostgresEngine {
     }
 
     fn write_audit(&mut self, entry: &AuditEntry<'_>) -> Result<(), DbError> {
-        let Some(actor) = self.actor.clone().filter(|_| !self.dry_run) else {
-            return Ok(());
-        };
-        if !self.host_exists(AUDIT_TABLE)? {
-            return Ok(());
-        }
-        let sql = "INSERT INTO shopdb.shopdb_core_audit (os_user, command, plugin, from_version, to_version, file_sha256, outcome, reason)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-        let outcome = entry.outcome.as_str();
-        match self.execute_host(
-            "writing the audit record",
-            sql,
-            &[
-                (&actor.user, Type::TEXT),
-                (&actor.command, Type::TEXT),
-                (&entry.plugin, Type::TEXT),
-                (&entry.from, Type::INT4),
-                (&entry.to, Type::INT4),
-                (&entry.sha256, Type::TEXT),
-                (&outcome, Type::TEXT),
-                (&entry.reason, Type::TEXT),
-            ],
-        ) {
-            Ok(_) => Ok(()),
-            Err(ApplyError::Db(e)) => Err(e),
-            Err(other) => Err(DbError::Engine {
-                target: self.target.clone(),
-                what: "writing the audit record",
-                source: Box::new(other),
-            }),
-        }
+        let Some(insert) = self.audit_insert(entry)? else { return Ok(()) };
+        self.log(&insert);
+        let written = self.client.get_mut().batch_execute(&insert);
+        written.map_err(|e| self.error("writing the audit record", e))
     }
 
     fn drop_plugin(
@@ -1026,9 +1047,17 @@ impl Engine for PostgresEngine {
         )
     }
 
-    fn commit_chain(&mut self) -> Result<Vec<String>, ApplyError> {
+    fn commit_chain(&mut self, closing: Option<&AuditEntry<'_>>) -> Result<Vec<String>, ApplyError> {
         let end = if self.dry_run { "RELEASE shopdb_chain" } else { "COMMIT" };
-        let committed = self.client.get_mut().batch_execute(end);
+        // The closing audit entry goes with the commit: one round trip.
+        let insert = match closing {
+            Some(entry) => self.audit_insert(entry).map_err(ApplyError::Db)?,
+            None => None,
+        };
+        if let Some(insert) = &insert {
+            self.log(insert);
+        }
+        let committed = self.client.get_mut().batch_execute(&format!("{}{end}", insert.unwrap_or_default()));
         if let Err(e) = committed {
             self.forget_host_tables();
             let _ = self.client.get_mut().batch_execute("ROLLBACK");
@@ -1046,5 +1075,18 @@ impl Engine for PostgresEngine {
 
     fn statement_count(&self) -> usize {
         self.chain.as_ref().map_or(0, Vec::len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::literal;
+
+    #[test]
+    fn a_literal_escapes_quotes_and_backslashes_whatever_the_server_makes_of_backslashes() {
+        assert_eq!(literal("plain"), "E'plain'");
+        assert_eq!(literal("it's"), "E'it''s'");
+        assert_eq!(literal(r"'^\+[1-9]$'"), r"E'''^\\+[1-9]$'''");
+        assert_eq!(literal(r"\'"), r"E'\\'''");
     }
 }

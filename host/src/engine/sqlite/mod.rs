@@ -756,7 +756,10 @@ impl Engine for SqliteEngine {
         Ok(())
     }
 
-    fn commit_chain(&mut self) -> Result<Vec<String>, ApplyError> {
+    fn commit_chain(&mut self, closing: Option<&AuditEntry<'_>>) -> Result<Vec<String>, ApplyError> {
+        if let Some(entry) = closing {
+            self.write_audit(entry).map_err(ApplyError::Db)?;
+        }
         self.check_foreign_keys()?;
         let end = if self.dry_run { "RELEASE shopdb_chain" } else { "COMMIT" };
         self.conn.execute_batch(end).map_err(|e| ApplyError::Db(self.error("committing", e)))?;
