@@ -173,8 +173,8 @@ pub trait Engine: std::fmt::Debug {
     /// Checks foreign keys, then commits the chain's transaction (in a dry
     /// run, keeps it for the session to roll back). Returns every
     /// statement the transaction ran, in order.
-    /// `closing` is the audit entry of what the transaction did, written
-    /// last (where the engine can, with the commit, in one round trip).
+    /// `closing`, the audit entry of what the transaction did, is written
+    /// in it before the commit (an engine may send both in one round trip).
     fn commit_chain(&mut self, closing: Option<&AuditEntry<'_>>) -> Result<Vec<String>, ApplyError>;
     /// Rolls the chain's transaction back.
     fn rollback_chain(&mut self);
