@@ -890,6 +890,34 @@ fn a_second_database_on_the_server_recalls_every_plugins_checks_and_ends_the_sam
     assert_eq!(second_db.snapshot_where(plugin_objects), first_db.snapshot_where(plugin_objects));
 }
 
+/// The advisory lock the host's chains take on PostgreSQL: its run lock.
+const RUN_LOCK: i64 = 0x5348_4f50_4442;
+
+/// `shopdb-host ARGS` started in `sandbox`, its output captured, and
+/// whether it came to wait on `db` (a backend there whose `pg_stat_activity`
+/// row meets `waiting_on`) within 30 s: for races staged by a test holding
+/// a lock.
+fn started_and_waiting(
+    sandbox: &Sandbox,
+    db: &TestDatabase,
+    args: &[&str],
+    waiting_on: &str,
+) -> (std::process::Child, bool) {
+    let mut command = sandbox.command(args);
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let host = command.spawn().expect("the host starts");
+    let mut watch = server().admin();
+    let query = format!("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND {waiting_on}");
+    let waiting = (0..1500).any(|_| {
+        let waiting = watch.query_one(&query, &[&db.name]).unwrap().get::<_, i64>(0) > 0;
+        if !waiting {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        waiting
+    });
+    (host, waiting)
+}
+
 #[test]
 fn a_plugin_role_a_sister_sites_host_is_making_at_the_same_moment_is_found_made() {
     // Roles belong to the server, not to one database: the host of another
@@ -902,23 +930,8 @@ fn a_plugin_role_a_sister_sites_host_is_making_at_the_same_moment_is_found_made(
     sandbox.install_scripted("racers", plugin_spec("racers", &["racers"], &[], v1, &[(1, "baseline", v1)]));
     let mut sister = server().admin();
     sister.batch_execute("BEGIN; CREATE ROLE shopdb_plugin_racers NOLOGIN").unwrap();
-    let mut command = sandbox.command(&["upgrade-all", "--dry-run", "--json"]);
-    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    let host = command.spawn().expect("the host starts");
-    let mut watch = server().admin();
-    let waiting = (0..1500).any(|_| {
-        let row = watch
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
-                &[&db.name],
-            )
-            .unwrap();
-        let waiting = row.get::<_, i64>(0) > 0;
-        if !waiting {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        waiting
-    });
+    let (host, waiting) =
+        started_and_waiting(&sandbox, &db, &["upgrade-all", "--dry-run", "--json"], "wait_event_type = 'Lock'");
     sister.batch_execute("COMMIT").unwrap();
     let output = host.wait_with_output().expect("the host ends");
     assert!(waiting, "the host never waited on the other transaction's role");
@@ -943,29 +956,12 @@ fn a_name_another_host_recorded_for_another_plugin_after_the_checks_refuses_the_
     let v1 = "CREATE TABLE claimed (id bigint PRIMARY KEY)";
     sandbox.install_scripted("claimer", plugin_spec("claimer", &["claimed"], &[], v1, &[(1, "baseline", v1)]));
     let mut other = server().connect_as(HOST_ROLE, &db.name);
-    other.batch_execute(&format!("SELECT pg_advisory_lock({})", 0x5348_4f50_4442_i64)).unwrap();
-    let mut command = sandbox.command(&["upgrade-all", "--json"]);
-    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    let host = command.spawn().expect("the host starts");
-    let mut watch = server().admin();
-    let waiting = (0..1500).any(|_| {
-        let row = watch
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event = 'advisory'",
-                &[&db.name],
-            )
-            .unwrap();
-        let waiting = row.get::<_, i64>(0) > 0;
-        if !waiting {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        waiting
-    });
+    other.batch_execute(&format!("SELECT pg_advisory_lock({RUN_LOCK})")).unwrap();
+    let (host, waiting) = started_and_waiting(&sandbox, &db, &["upgrade-all", "--json"], "wait_event = 'advisory'");
     other
         .batch_execute(&format!(
             "INSERT INTO shopdb.shopdb_core_owners (name, kind, plugin) VALUES ('claimed', 'table', 'rival');
-             SELECT pg_advisory_unlock({})",
-            0x5348_4f50_4442_i64
+             SELECT pg_advisory_unlock({RUN_LOCK})"
         ))
         .unwrap();
     let output = host.wait_with_output().expect("the host ends");

@@ -55,11 +55,8 @@ impl Driver<'_> {
     /// Sends the bookkeeping still held back, if any (after the runner is
     /// done, nothing else will carry it).
     pub(super) fn flush(&mut self) -> Result<(), DriverError> {
-        if self.held.is_empty() {
-            return Ok(());
-        }
-        let held = std::mem::take(&mut self.held);
-        self.client.batch_execute(&held).map_err(|error| self.fail(&held, error))
+        let held = self.held.clone();
+        self.send("", &held)
     }
 
     /// Sends the bookkeeping held back, then `sql`, in one round trip; a
