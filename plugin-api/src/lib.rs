@@ -201,8 +201,12 @@ impl PluginDescription {
     }
 
     fn with_extension(mut self, add: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>)) -> Self {
-        let mut extensions: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&self.extensions).unwrap_or_default();
+        // A description starts with none: an empty string is no extensions,
+        // not a parse error to build and throw away (on every load).
+        let mut extensions: serde_json::Map<String, serde_json::Value> = match self.extensions.as_str() {
+            "" => serde_json::Map::new(),
+            text => serde_json::from_str(text).unwrap_or_default(),
+        };
         add(&mut extensions);
         self.extensions = serde_json::Value::Object(extensions).to_string().into();
         self
