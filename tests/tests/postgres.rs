@@ -603,6 +603,34 @@ fn a_host_role_without_the_privileges_it_needs_is_told_the_grant_that_fixes_it()
 }
 
 #[test]
+fn a_role_that_may_only_read_finds_an_applied_database_up_to_date_and_is_refused_once_there_is_something_to_write() {
+    let sandbox = Sandbox::new();
+    sandbox.install(&["computers"]);
+    let db = server().database();
+    sandbox.host(&["upgrade-all", "--database", &db.url()]).succeeds();
+    // shopdb_app may read the host's tables, and create nothing.
+    db.admin()
+        .batch_execute(
+            "GRANT USAGE ON SCHEMA shopdb TO shopdb_app; GRANT SELECT ON ALL TABLES IN SCHEMA shopdb TO shopdb_app",
+        )
+        .unwrap();
+    let audited =
+        || -> i64 { db.admin().query_one("SELECT count(*) FROM shopdb.shopdb_core_audit", &[]).unwrap().get(0) };
+    let (before, audit_before) = (db.snapshot(), audited());
+    // Nothing to write: nothing a write needs is asked of the role.
+    let run = sandbox.host(&["upgrade-all", "--database", &db.url_as("shopdb_app")]).succeeds();
+    assert!(run.stdout.contains("computers") && run.stdout.contains("up to date"), "{}", run.report());
+    // Something to write: refused before anything is, with the fix.
+    sandbox.install(&["notifications"]);
+    let run = sandbox.host(&["upgrade-all", "--database", &db.url_as("shopdb_app")]).exits(2);
+    let err = run.stderr.trim();
+    assert_eq!(err.lines().count(), 1, "{}", run.report());
+    assert!(err.contains("ownership of the schema `shopdb`") && err.contains("ALTER SCHEMA shopdb OWNER TO"), "{err}");
+    assert_eq!(db.snapshot(), before, "nothing written");
+    assert_eq!(audited(), audit_before, "nothing audited");
+}
+
+#[test]
 fn the_libpq_environment_and_url_parameters_fill_in_what_the_url_leaves_out() {
     let db = server().database();
     let sandbox = Sandbox::new();

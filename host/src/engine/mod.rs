@@ -188,13 +188,32 @@ pub trait Engine: std::fmt::Debug {
 pub struct Session<'e> {
     engine: &'e mut dyn Engine,
     dry_run: bool,
+    /// Whether [`Engine::begin_session`] was called (and `end_session` is owed).
+    begun: bool,
 }
 
 impl<'e> Session<'e> {
     /// Starts a session on `engine`.
     pub fn begin(engine: &'e mut dyn Engine, dry_run: bool) -> Result<Session<'e>, DbError> {
         engine.begin_session(dry_run)?;
-        Ok(Session { engine, dry_run })
+        Ok(Session { engine, dry_run, begun: true })
+    }
+
+    /// A session for a run that expects to write nothing: it begins only if
+    /// a chain or an audit entry is written after all, so that a no-op asks
+    /// the database nothing a write needs (on PostgreSQL, the host role's
+    /// privileges).
+    pub fn deferred(engine: &'e mut dyn Engine, dry_run: bool) -> Session<'e> {
+        Session { engine, dry_run, begun: false }
+    }
+
+    /// Begins the session if it was deferred.
+    fn begun(&mut self) -> Result<&mut dyn Engine, DbError> {
+        if !self.begun {
+            self.engine.begin_session(self.dry_run)?;
+            self.begun = true;
+        }
+        Ok(&mut *self.engine)
     }
 
     /// Whether this session's changes are all rolled back at the end.
@@ -209,20 +228,23 @@ impl<'e> Session<'e> {
 
     /// Starts one chain's transaction.
     pub fn chain(&mut self) -> Result<ChainTx<'_>, DbError> {
-        self.engine.begin_chain()?;
-        Ok(ChainTx { engine: &mut *self.engine, open: true })
+        let engine = self.begun()?;
+        engine.begin_chain()?;
+        Ok(ChainTx { engine, open: true })
     }
 
     /// Writes an audit entry in a transaction of its own (see
     /// [`Engine::write_audit`]); a failure to write is reported, not fatal.
     pub fn audit(&mut self, entry: &AuditEntry<'_>) -> Result<(), DbError> {
-        self.engine.write_audit(entry)
+        self.begun()?.write_audit(entry)
     }
 }
 
 impl Drop for Session<'_> {
     fn drop(&mut self) {
-        self.engine.end_session();
+        if self.begun {
+            self.engine.end_session();
+        }
     }
 }
 

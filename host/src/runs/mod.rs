@@ -287,26 +287,45 @@ struct Verdicts<'c, 'i> {
 /// once, by table.
 type Recorded = BTreeMap<String, Vec<AppliedMigration>>;
 
-/// The plugins of `selection` that have something to do, and every
-/// history read to find them.
-fn needed<'p>(db: &dyn Engine, selection: &[(&'p Plugin, Option<i32>)]) -> (Vec<&'p Plugin>, Recorded) {
+/// What the histories say a run has to do, all read at once.
+struct Survey<'p> {
+    /// The plugins of the selection that have something to do.
+    needed: Vec<&'p Plugin>,
+    /// Every history read to find them, the core's included.
+    recorded: Recorded,
+    /// Whether the run writes nothing: the core and every selected plugin
+    /// at its target, no history diverging from its chain.
+    idle: bool,
+}
+
+/// Reads every history `selection` needs (and the core's) and finds what
+/// the run has to do.
+fn survey<'p>(db: &dyn Engine, selection: &[(&'p Plugin, Option<i32>)]) -> Survey<'p> {
     // The core's history too, in the same read: its run starts from it.
     let histories: Vec<String> = std::iter::once(core_schema::HISTORY_TABLE.to_owned())
         .chain(selection.iter().map(|(p, _)| p.manifest.history_table()))
         .collect();
     let recorded_all = db.applied_all(&histories).unwrap_or_default();
+    let dialect = db.target().dialect();
+    let at_target = |history: &str, chain: &[ChainMigration], target: Option<i32>| {
+        let recorded = recorded_all.get(history).map(Vec::as_slice).unwrap_or_default();
+        history::compare(recorded, chain)
+            .map(|state| recorded.is_empty() || state.pending.iter().any(|m| target.is_none_or(|t| m.version <= t)))
+    };
+    let mut idle = at_target(core_schema::HISTORY_TABLE, core_schema::chain_for(dialect), None) == Ok(false);
     let mut needed = Vec::new();
     for (plugin, target) in selection {
-        let recorded = recorded_all.get(&plugin.manifest.history_table()).cloned().unwrap_or_default();
-        let pending = match history::compare(&recorded, plugin.manifest.chain_for(db.target().dialect())) {
-            Ok(state) => recorded.is_empty() || state.pending.iter().any(|m| target.is_none_or(|t| m.version <= t)),
-            Err(_) => false,
-        };
-        if pending {
-            needed.push(*plugin);
+        match at_target(&plugin.manifest.history_table(), plugin.manifest.chain_for(dialect), *target) {
+            Ok(false) => {}
+            Ok(true) => {
+                needed.push(*plugin);
+                idle = false;
+            }
+            // Refused in its turn, and the refusal audited.
+            Err(_) => idle = false,
         }
     }
-    (needed, recorded_all)
+    Survey { needed, recorded: recorded_all, idle }
 }
 
 impl<'c, 'i> Verdicts<'c, 'i> {
@@ -358,10 +377,12 @@ fn run(
     dry_run: bool,
 ) -> Result<RunReport, RunError> {
     let checker = LazyChecker::new(inventory, db.target());
-    let (needed, recorded) = needed(db, &selection);
+    let Survey { needed, recorded, idle } = survey(db, &selection);
+    // Refusals are audited: a run that reports them writes.
+    let idle = idle && (!report_refused || inventory.refused.is_empty());
     std::thread::scope(|scope| {
         let verdicts = Verdicts::start(scope, &checker, &needed, recorded, dry_run);
-        run_with(db, inventory, selection, report_refused, dry_run, verdicts)
+        run_with(db, inventory, selection, report_refused, dry_run, idle, verdicts)
     })
 }
 
@@ -371,10 +392,11 @@ fn run_with(
     selection: Vec<(&Plugin, Option<i32>)>,
     report_refused: bool,
     dry_run: bool,
+    idle: bool,
     mut verdicts: Verdicts<'_, '_>,
 ) -> Result<RunReport, RunError> {
     let mut report = RunReport { database: db.target().clone(), dry_run, chains: Vec::new() };
-    let mut session = Session::begin(db, dry_run)?;
+    let mut session = if idle { Session::deferred(db, dry_run) } else { Session::begin(db, dry_run)? };
     let dialect = session.database().target().dialect();
     let core_recorded = verdicts.recorded.remove(core_schema::HISTORY_TABLE);
     let core = advance(&mut session, core_schema::OWNER, None, &core_run(dialect), None, core_recorded);

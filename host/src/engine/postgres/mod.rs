@@ -77,9 +77,21 @@ const PRIVILEGES: &str = "SELECT current_user::text, current_database()::text, \
      has_database_privilege(current_database(), 'CREATE'), \
      (SELECT pg_has_role(current_user, nspowner, 'USAGE') FROM pg_namespace WHERE nspname = 'shopdb')";
 
-/// The tables the host's schema has.
-const HOST_TABLES: &str = "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-     WHERE n.nspname = 'shopdb' AND c.relkind IN ('r', 'p')";
+/// The host's own tables (besides the plugins' histories), whose existence
+/// the connection's first round trip asks.
+const CORE_HOST_TABLES: [&str; 5] = [core_schema::HISTORY_TABLE, OWNERS_TABLE, PLUGINS_TABLE, AUDIT_TABLE, MARKS_TABLE];
+
+/// The statement that answers which of `tables` the host's schema has: one
+/// row per table that exists. Each is looked up by name in the server's
+/// catalog cache, where a scan of `pg_class` costs a new connection a
+/// millisecond.
+fn existing_host_tables(tables: &[&str]) -> String {
+    let names: Vec<String> = tables.iter().map(|table| literal(table)).collect();
+    format!(
+        "SELECT t FROM unnest(ARRAY[{}]::text[]) t WHERE to_regclass('{HOST_SCHEMA}.' || quote_ident(t)) IS NOT NULL",
+        names.join(", ")
+    )
+}
 
 /// The advisory lock every chain's transaction takes: the run lock.
 const RUN_LOCK: i64 = 0x5348_4f50_4442; // "SHOPDB"
@@ -97,12 +109,16 @@ pub struct PostgresEngine {
     dry_run: bool,
     /// Every statement of the open chain, in order (`None`: no chain open).
     chain: Option<Vec<String>>,
-    /// The tables of the host's schema known to exist, read all at once
-    /// when first asked (`None`: not read, or forgotten): a name not among
-    /// them is asked again (another host may have made it since), and the
-    /// set is forgotten when a transaction that may have made or dropped
-    /// one is rolled back, and when a plugin's history is dropped.
-    host_tables: RefCell<Option<BTreeSet<String>>>,
+    /// The tables of the host's schema known to exist: the core's, asked
+    /// when connecting, and others as they are asked. A name not among them
+    /// is asked again (another host may have made it since), and the set is
+    /// forgotten when a transaction that may have made or dropped one is
+    /// rolled back, and when a plugin's history is dropped.
+    host_tables: RefCell<BTreeSet<String>>,
+    /// Whether the host's role still has to be checked for what writing
+    /// needs ([`PRIVILEGES`]): asked when the first session begins, so that
+    /// a run that writes nothing does not pay for it.
+    privileges_unchecked: bool,
     /// The server's `server_version_num`.
     server_version: i32,
 }
@@ -139,15 +155,12 @@ impl PostgresEngine {
         // What every command needs first comes with the session's set-up,
         // in the connection's first round trip.
         let session = format!(
-            "SET search_path = shopdb, pg_temp; SET client_min_messages = warning; SET TIME ZONE 'UTC'; \
-             {PRIVILEGES}; {HOST_TABLES}"
+            "SET search_path = shopdb, pg_temp; SET client_min_messages = warning; SET TIME ZONE 'UTC'; {}",
+            existing_host_tables(&CORE_HOST_TABLES)
         );
         let (client, server_version, answers) = connect::connect(&config, target, &session)?;
-        let mut answers = answers.into_iter().rev();
-        let host_tables =
-            answers.next().unwrap_or_default().iter().filter_map(|row| row.get(0)).map(str::to_owned).collect();
-        let privileges = answers.next().unwrap_or_default();
-        let engine = PostgresEngine {
+        let host_tables = answers.last().map(|rows| table_names(rows)).unwrap_or_default();
+        Ok(PostgresEngine {
             client: RefCell::new(client),
             config,
             target: target.clone(),
@@ -156,13 +169,10 @@ impl PostgresEngine {
             progress: None,
             dry_run: false,
             chain: None,
-            host_tables: RefCell::new(Some(host_tables)),
+            host_tables: RefCell::new(host_tables.into_iter().collect()),
+            privileges_unchecked: mode != OpenMode::Read,
             server_version,
-        };
-        if mode != OpenMode::Read {
-            engine.check_privileges(privileges.first())?;
-        }
-        Ok(engine)
+        })
     }
 
     /// The settings this engine connected with, for more connections (the
@@ -220,36 +230,58 @@ impl PostgresEngine {
         self.client.borrow_mut()
     }
 
-    /// Reads which tables the host's schema has now, into
-    /// [`PostgresEngine::host_tables`].
-    fn read_host_tables(&self) -> Result<(), DbError> {
-        let rows = self.client().query_typed(HOST_TABLES, &[]).map_err(|e| self.error("reading the schema", e))?;
-        *self.host_tables.borrow_mut() = Some(rows.iter().map(|r| r.get(0)).collect());
+    /// Asks, in one round trip, which of `tables` the host's schema has
+    /// now, into [`PostgresEngine::host_tables`].
+    fn ask_host_tables(&self, tables: &[&str]) -> Result<(), DbError> {
+        let asked = self.client().simple_query(&existing_host_tables(tables));
+        let messages = asked.map_err(|e| self.error("reading the schema", e))?;
+        let rows: Vec<SimpleQueryRow> = messages
+            .into_iter()
+            .filter_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => Some(row),
+                _ => None,
+            })
+            .collect();
+        self.host_tables.borrow_mut().extend(table_names(&rows));
         Ok(())
     }
 
     /// Whether the host's table `table` is known to exist (without asking).
     fn host_table_known(&self, table: &str) -> bool {
-        self.host_tables.borrow().as_ref().is_some_and(|known| known.contains(table))
+        self.host_tables.borrow().contains(table)
     }
 
     fn host_exists(&self, table: &str) -> Result<bool, DbError> {
-        if self.host_tables.borrow().is_none() {
-            self.read_host_tables()?;
+        if !self.host_table_known(table) {
+            self.ask_host_tables(&[table])?;
         }
-        if self.host_table_known(table) {
-            return Ok(true);
+        Ok(self.host_table_known(table))
+    }
+
+    /// Refuses, before the first session writes anything, a role that lacks
+    /// what writing needs ([`PostgresEngine::check_privileges`]); `then`,
+    /// the session's first statements, go in the same round trip.
+    fn check_privileges_once(&mut self, then: &str) -> Result<(), DbError> {
+        if !self.privileges_unchecked {
+            if then.is_empty() {
+                return Ok(());
+            }
+            return self.client.get_mut().batch_execute(then).map_err(|e| self.error("starting a transaction", e));
         }
-        let qualified = format!("{HOST_SCHEMA}.{table}");
-        let row = self
-            .client()
-            .query_typed_one("SELECT to_regclass($1) IS NOT NULL", &[(&qualified, Type::TEXT)])
-            .map_err(|e| self.error("reading the schema", e))?;
-        let exists: bool = row.get(0);
-        if let Some(known) = self.host_tables.borrow_mut().as_mut().filter(|_| exists) {
-            known.insert(table.to_owned());
+        let asked = self.client.get_mut().simple_query(&format!("{PRIVILEGES}; {then}"));
+        let messages = asked.map_err(|e| self.error("reading the host role's privileges", e))?;
+        let row = messages.into_iter().find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(row) => Some(row),
+            _ => None,
+        });
+        if let Err(refused) = self.check_privileges(row.as_ref()) {
+            if !then.is_empty() {
+                let _ = self.client.get_mut().batch_execute("ROLLBACK");
+            }
+            return Err(refused);
         }
-        Ok(exists)
+        self.privileges_unchecked = false;
+        Ok(())
     }
 
     /// The owners of names (`objects`) and the installed plugins
@@ -259,14 +291,14 @@ impl PostgresEngine {
         let mut sql = String::new();
         let owners = objects && self.host_exists(OWNERS_TABLE)?;
         if owners {
-            sql.push_str("SELECT 'owner', name, kind, plugin FROM shopdb.shopdb_core_owners ORDER BY name;\n");
+            sql.push_str("SELECT 'owner', name, kind, plugin FROM shopdb.shopdb_core_owners;\n");
         }
         if installed && self.host_exists(PLUGINS_TABLE)? {
             // The digest through the row's JSON: a database whose core
             // chain is older has no such column, and `check` reads it too.
             sql.push_str(
                 "SELECT 'plugin', name, version, depends_on::text, to_jsonb(p) ->> 'checked_digest' \
-                 FROM shopdb.shopdb_core_plugins p ORDER BY name;\n",
+                 FROM shopdb.shopdb_core_plugins p;\n",
             );
         }
         let mut records = PluginRecords::default();
@@ -293,12 +325,16 @@ impl PostgresEngine {
                 _ => {}
             }
         }
+        // Sorted here rather than by the server: an ORDER BY costs a new
+        // connection's planner more than sorting costs this process.
+        records.objects.sort_by(|a, b| a.name.cmp(&b.name));
+        records.installed.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(records)
     }
 
     /// Forgets which of the host's tables exist.
     fn forget_host_tables(&mut self) {
-        *self.host_tables.get_mut() = None;
+        self.host_tables.get_mut().clear();
     }
 
     fn log(&mut self, sql: &str) {
@@ -662,6 +698,11 @@ pub fn denial(policy: &Policy, error: &postgres::Error) -> Option<Denial> {
     deny("plugins run with the privileges of their own role only".into())
 }
 
+/// The table names a query's rows give in their first column.
+fn table_names(rows: &[SimpleQueryRow]) -> Vec<String> {
+    rows.iter().filter_map(|row| row.get(0)).map(str::to_owned).collect()
+}
+
 /// A history row whose `version, name, applied_on, checksum` begin at
 /// column `first`.
 fn applied_migration(row: &postgres::Row, first: usize) -> AppliedMigration {
@@ -695,9 +736,11 @@ impl Engine for PostgresEngine {
         if !self.host_exists(history)? {
             return Ok(Vec::new());
         }
-        let sql = format!("SELECT version, name, applied_on, checksum FROM {HOST_SCHEMA}.{history} ORDER BY version");
+        let sql = format!("SELECT version, name, applied_on, checksum FROM {HOST_SCHEMA}.{history}");
         let rows = self.client().query_typed(&sql, &[]).map_err(|e| self.error("reading migration history", e))?;
-        Ok(rows.iter().map(|row| applied_migration(row, 0)).collect())
+        let mut applied: Vec<AppliedMigration> = rows.iter().map(|row| applied_migration(row, 0)).collect();
+        applied.sort_by_key(|a| a.version);
+        Ok(applied)
     }
 
     fn applied_all(&self, histories: &[String]) -> Result<BTreeMap<String, Vec<AppliedMigration>>, DbError> {
@@ -708,8 +751,9 @@ impl Engine for PostgresEngine {
         }
         // Which exist: those known, after one read again if any is not
         // (another host may have made it since).
-        if !histories.iter().all(|h| self.host_table_known(h)) {
-            self.read_host_tables()?;
+        let unknown: Vec<&str> = histories.iter().filter(|h| !self.host_table_known(h)).map(String::as_str).collect();
+        if !unknown.is_empty() {
+            self.ask_host_tables(&unknown)?;
         }
         let existing: Vec<&String> = histories.iter().filter(|h| self.host_table_known(h)).collect();
         if existing.is_empty() {
@@ -723,9 +767,7 @@ impl Engine for PostgresEngine {
             .iter()
             .enumerate()
             .map(|(i, history)| {
-                format!(
-                    "SELECT {i}, version, name, applied_on, checksum FROM {HOST_SCHEMA}.{history} ORDER BY version;\n"
-                )
+                format!("SELECT {i}, version, name, applied_on, checksum FROM {HOST_SCHEMA}.{history};\n")
             })
             .collect();
         let messages = self.client().simple_query(&sql).map_err(|e| self.error("reading migration history", e))?;
@@ -742,6 +784,9 @@ impl Engine for PostgresEngine {
                     checksum: text(4).parse().unwrap_or(0),
                 });
             }
+        }
+        for applied in all.values_mut() {
+            applied.sort_by_key(|a| a.version);
         }
         Ok(all)
     }
@@ -842,11 +887,8 @@ impl Engine for PostgresEngine {
     }
 
     fn begin_session(&mut self, dry_run: bool) -> Result<(), DbError> {
+        self.check_privileges_once(if dry_run { "BEGIN" } else { "" })?;
         self.dry_run = dry_run;
-        if dry_run {
-            let begun = self.client.get_mut().batch_execute("BEGIN");
-            begun.map_err(|e| self.error("starting a transaction", e))?;
-        }
         Ok(())
     }
 
