@@ -253,12 +253,11 @@ impl<'i> Checker<'i> {
             return Pending::ready(plugins, self.check_plugins(plugins));
         }
         let (sender, receiver) = std::sync::mpsc::channel();
-        // Its audit record names the plugin file's digest: read with the
-        // checks, on a core the runs leave idle, rather than in its
-        // transaction.
+        // Its audit record names the plugin file's digest: read here once
+        // the verdict is handed over, while its transaction runs.
         let deliver = move |i: usize, verdict: Result<Checked, CheckError>| {
-            let _ = plugins[i].sha256();
             let _ = sender.send((i, verdict));
+            let _ = plugins[i].sha256();
         };
         scope.spawn(move || {
             // Reading every plugin's SQL for the names it creates and owns

@@ -26,7 +26,7 @@ pub struct TrustedFile {
     pub path: PathBuf,
     handle: Arc<File>,
     /// The content's SHA-256, once computed.
-    digest: Arc<std::sync::OnceLock<String>>,
+    digest: Arc<std::sync::OnceLock<Result<String, TrustError>>>,
 }
 
 /// Why a file or directory is not trusted. Each says what to run to fix it.
@@ -128,9 +128,12 @@ impl TrustedFile {
     /// The SHA-256 of the opened file's content, as lowercase hex.
     /// Computed once per opened file: several records of one run name it.
     pub fn sha256(&self) -> Result<String, TrustError> {
-        if let Some(digest) = self.digest.get() {
-            return Ok(digest.clone());
-        }
+        // Whichever thread asks first reads the file; one that asks
+        // meanwhile waits for its answer rather than reading it again.
+        self.digest.get_or_init(|| self.read_sha256()).clone()
+    }
+
+    fn read_sha256(&self) -> Result<String, TrustError> {
         let unreadable = |e: std::io::Error| TrustError::Unreadable { path: self.path.clone(), reason: e.to_string() };
         // Read through a second descriptor on the same open file, from the
         // start, so that the first one's position is left alone.
@@ -144,8 +147,7 @@ impl TrustedFile {
             }
             hasher.update(&buffer[..n]);
         }
-        let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        Ok(self.digest.get_or_init(|| digest).clone())
+        Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
     }
 }
 

@@ -399,7 +399,7 @@ fn run_with(
     let mut session = if idle { Session::deferred(db, dry_run) } else { Session::begin(db, dry_run)? };
     let dialect = session.database().target().dialect();
     let core_recorded = verdicts.recorded.remove(core_schema::HISTORY_TABLE);
-    let core = advance(&mut session, core_schema::OWNER, None, &core_run(dialect), None, core_recorded);
+    let core = advance(&mut session, core_schema::OWNER, None, &core_run(dialect), core_recorded);
     audit_unless_ok(&mut session, &core, None);
     if !matches!(core.status, Status::UpToDate { .. }) {
         verdicts.recorded.clear();
@@ -511,7 +511,7 @@ fn advance_plugin(
     if pending_after_adoption.is_empty() && adopted.is_none() {
         return outcome(name, file, from, Status::UpToDate { version: state.applied });
     }
-    apply(session, &run, file, from, state.applied, adopted, &pending_after_adoption, plugin.sha256())
+    apply(session, &run, file, from, state.applied, adopted, &pending_after_adoption, Some(plugin))
 }
 
 /// Brings a chain that needs no checks (the core's) forward, from the
@@ -521,7 +521,6 @@ pub(crate) fn advance(
     name: &str,
     file: Option<&Path>,
     run: &ChainRun<'_>,
-    sha256: Option<String>,
     kept: Option<Vec<AppliedMigration>>,
 ) -> ChainOutcome {
     // An empty history is read again, as for a plugin.
@@ -539,7 +538,7 @@ pub(crate) fn advance(
     if labels.is_empty() {
         return outcome(name, file, from, Status::UpToDate { version: state.applied });
     }
-    apply(session, run, file, from, state.applied, None, &labels, sha256)
+    apply(session, run, file, from, state.applied, None, &labels, None)
 }
 
 /// Applies `run` in one transaction: history recorded up to `adopted`
@@ -555,7 +554,7 @@ fn apply(
     applied_before: Option<i32>,
     adopted: Option<i32>,
     labels: &[String],
-    sha256: Option<String>,
+    plugin: Option<&Plugin>,
 ) -> ChainOutcome {
     let name = run.owner;
     let started = std::time::Instant::now();
@@ -578,7 +577,10 @@ fn apply(
         let applied = tx.run_chain(run, Execution::Run)?;
         let closing = applied.last().map(|m| m.version).or(adopted).map(|to| {
             let outcome = if applied.is_empty() { AuditOutcome::Recorded } else { AuditOutcome::Applied };
-            AuditEntry { plugin: name, from, to: Some(to), sha256: sha256.clone(), outcome, reason: None }
+            // The file's digest is asked last: the checks' thread reads it
+            // while this transaction runs.
+            let sha256 = plugin.and_then(Plugin::sha256);
+            AuditEntry { plugin: name, from, to: Some(to), sha256, outcome, reason: None }
         });
         let statements = tx.commit_audited(closing.as_ref())?;
         Ok((applied, adopted, statements))

@@ -36,7 +36,7 @@ pub fn stamp(
         Checker::new(inventory, db.target()).map_err(|e| RunError::Unchecked(e.to_string()))?.check_plugin(plugin);
     let mut session = Session::begin(db, dry_run)?;
     // The host's records are written in the current core schema.
-    let core = advance(&mut session, core_schema::OWNER, None, &core_run(dialect), None, None);
+    let core = advance(&mut session, core_schema::OWNER, None, &core_run(dialect), None);
     let core_ok = core.status.is_ok();
     report.chains.push(core);
     let checked = match (core_ok, checked) {
