@@ -213,6 +213,12 @@ impl TestDatabase {
         server().connect_as("postgres", &self.name)
     }
 
+    /// The first column of every row `sql` gives, read as a superuser.
+    pub fn column<T: postgres::types::FromSqlOwned>(&self, sql: &str) -> Vec<T> {
+        let rows = self.admin().query(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.iter().map(|row| row.get(0)).collect()
+    }
+
     /// Every schema object of the host's and the plugins' schemas, and every
     /// row of their tables (the audit record's aside), as text: two equal
     /// snapshots mean an unchanged database.

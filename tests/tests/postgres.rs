@@ -27,12 +27,7 @@ fn plugin_spec(name: &str, tables: &[&str], depends_on: &[&str], ddl: &str, migr
 }
 
 fn history_versions(db: &TestDatabase, plugin: &str) -> Vec<i32> {
-    db.admin()
-        .query(&format!("SELECT version FROM shopdb.shopdb_history_{plugin} ORDER BY version"), &[])
-        .expect("the history table")
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
+    db.column(&format!("SELECT version FROM shopdb.shopdb_history_{plugin} ORDER BY version"))
 }
 
 fn schema_exists(db: &TestDatabase, schema: &str) -> bool {
@@ -575,13 +570,7 @@ fn passwords_come_from_pgpassword_or_pgpass_and_are_never_shown() {
     );
     let shown = sandbox.host(&["status", "--json", "--database", &with_password]).succeeds();
     assert!(!shown.stdout.contains(PASSWORD), "{}", shown.report());
-    let audit: Vec<String> = db
-        .admin()
-        .query("SELECT row_to_json(a)::text FROM shopdb.shopdb_core_audit a", &[])
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let audit: Vec<String> = db.column("SELECT row_to_json(a)::text FROM shopdb.shopdb_core_audit a");
     assert!(!audit.is_empty() && audit.iter().all(|row| !row.contains(PASSWORD)), "{audit:?}");
 }
 
@@ -1009,13 +998,7 @@ fn a_name_another_host_recorded_for_another_plugin_after_the_checks_refuses_the_
         .unwrap()
         .get(0);
     assert_eq!(recorded, 0, "the refused plugin was recorded");
-    let owners: Vec<String> = db
-        .admin()
-        .query("SELECT plugin FROM shopdb.shopdb_core_owners WHERE name = 'claimed'", &[])
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let owners: Vec<String> = db.column("SELECT plugin FROM shopdb.shopdb_core_owners WHERE name = 'claimed'");
     assert_eq!(owners, ["rival"]);
     // The refusal is in the audit record, its words as they were (quotes
     // and all: the entry's values are written into the statement).
