@@ -4,7 +4,7 @@
 //! transaction is already open, and refinery's bookkeeping rides with the
 //! next statement to the server rather than taking a round trip of its own.
 
-use super::literal;
+use super::{literal, rows};
 use crate::progress::Progress;
 use postgres::Client;
 use refinery::Migration;
@@ -140,12 +140,7 @@ impl Query<Vec<Migration>> for Driver<'_> {
             Ok(messages) => messages,
             Err(error) => return Err(self.fail(query, error)),
         };
-        messages
-            .iter()
-            .filter_map(|message| match message {
-                postgres::SimpleQueryMessage::Row(row) => Some(row),
-                _ => None,
-            })
+        rows(&messages)
             .map(|row| {
                 let text = |i: usize| row.get(i).unwrap_or_default();
                 let version: i32 = text(0)

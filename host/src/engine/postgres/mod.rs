@@ -159,7 +159,7 @@ impl PostgresEngine {
             existing_host_tables(&CORE_HOST_TABLES)
         );
         let (client, server_version, answers) = connect::connect(&config, target, &session)?;
-        let host_tables = answers.last().map(|rows| table_names(rows)).unwrap_or_default();
+        let host_tables = answers.last().map(table_names).unwrap_or_default();
         Ok(PostgresEngine {
             client: RefCell::new(client),
             config,
@@ -235,14 +235,7 @@ impl PostgresEngine {
     fn ask_host_tables(&self, tables: &[&str]) -> Result<(), DbError> {
         let asked = self.client().simple_query(&existing_host_tables(tables));
         let messages = asked.map_err(|e| self.error("reading the schema", e))?;
-        let rows: Vec<SimpleQueryRow> = messages
-            .into_iter()
-            .filter_map(|m| match m {
-                postgres::SimpleQueryMessage::Row(row) => Some(row),
-                _ => None,
-            })
-            .collect();
-        self.host_tables.borrow_mut().extend(table_names(&rows));
+        self.host_tables.borrow_mut().extend(table_names(rows(&messages)));
         Ok(())
     }
 
@@ -270,11 +263,7 @@ impl PostgresEngine {
         }
         let asked = self.client.get_mut().simple_query(&format!("{PRIVILEGES}; {then}"));
         let messages = asked.map_err(|e| self.error("reading the host role's privileges", e))?;
-        let row = messages.into_iter().find_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(row) => Some(row),
-            _ => None,
-        });
-        if let Err(refused) = self.check_privileges(row.as_ref()) {
+        if let Err(refused) = self.check_privileges(rows(&messages).next()) {
             if !then.is_empty() {
                 let _ = self.client.get_mut().batch_execute("ROLLBACK");
             }
@@ -288,12 +277,21 @@ impl PostgresEngine {
     /// (`installed`) the host's tables record, those asked for, in one
     /// simple query; none from a table not made yet.
     fn read_records(&self, objects: bool, installed: bool) -> Result<PluginRecords, DbError> {
+        // Both tables asked after in one round trip where neither is known.
+        let wanted: Vec<&str> = [(objects, OWNERS_TABLE), (installed, PLUGINS_TABLE)]
+            .into_iter()
+            .filter(|(asked, table)| *asked && !self.host_table_known(table))
+            .map(|(_, table)| table)
+            .collect();
+        if !wanted.is_empty() {
+            self.ask_host_tables(&wanted)?;
+        }
         let mut sql = String::new();
-        let owners = objects && self.host_exists(OWNERS_TABLE)?;
+        let owners = objects && self.host_table_known(OWNERS_TABLE);
         if owners {
             sql.push_str("SELECT 'owner', name, kind, plugin FROM shopdb.shopdb_core_owners;\n");
         }
-        if installed && self.host_exists(PLUGINS_TABLE)? {
+        if installed && self.host_table_known(PLUGINS_TABLE) {
             // The digest through the row's JSON: a database whose core
             // chain is older has no such column, and `check` reads it too.
             sql.push_str(
@@ -307,8 +305,7 @@ impl PostgresEngine {
         }
         let what = if owners { "reading the owners of names" } else { "reading installed plugins" };
         let messages = self.client().simple_query(&sql).map_err(|e| self.error(what, e))?;
-        for message in &messages {
-            let postgres::SimpleQueryMessage::Row(row) = message else { continue };
+        for row in rows(&messages) {
             let text = |i: usize| row.get(i).unwrap_or_default().to_owned();
             match row.get(0) {
                 Some("owner") => records.objects.push(RecordedObject {
@@ -403,10 +400,8 @@ impl PostgresEngine {
             .get_mut()
             .simple_query(&format!("{prepare}{owner}"))
             .map_err(|e| self.apply_error("preparing the plugin's role and schema", e))?;
-        Ok(messages.iter().find_map(|message| match message {
-            postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
-            _ => None,
-        }))
+        let owner = rows(&messages).next().and_then(|row| row.get(0)).map(str::to_owned);
+        Ok(owner)
     }
 
     /// Makes the plugin's role the owner of its schema and of what is in it
@@ -699,8 +694,16 @@ pub fn denial(policy: &Policy, error: &postgres::Error) -> Option<Denial> {
 }
 
 /// The table names a query's rows give in their first column.
-fn table_names(rows: &[SimpleQueryRow]) -> Vec<String> {
-    rows.iter().filter_map(|row| row.get(0)).map(str::to_owned).collect()
+fn table_names<'r>(rows: impl IntoIterator<Item = &'r SimpleQueryRow>) -> Vec<String> {
+    rows.into_iter().filter_map(|row| row.get(0)).map(str::to_owned).collect()
+}
+
+/// The rows of a simple query's answer, every statement's in order.
+pub(super) fn rows(messages: &[postgres::SimpleQueryMessage]) -> impl Iterator<Item = &SimpleQueryRow> {
+    messages.iter().filter_map(|message| match message {
+        postgres::SimpleQueryMessage::Row(row) => Some(row),
+        _ => None,
+    })
 }
 
 /// A history row whose `version, name, applied_on, checksum` begin at
@@ -771,8 +774,7 @@ impl Engine for PostgresEngine {
             })
             .collect();
         let messages = self.client().simple_query(&sql).map_err(|e| self.error("reading migration history", e))?;
-        for message in &messages {
-            let postgres::SimpleQueryMessage::Row(row) = message else { continue };
+        for row in rows(&messages) {
             let text = |i: usize| row.get(i).unwrap_or_default();
             let Some(history) = text(0).parse::<usize>().ok().and_then(|i| existing.get(i).copied()) else { continue };
             let Ok(version) = text(1).parse::<i32>() else { continue };
