@@ -10,8 +10,21 @@ use std::path::Path;
 const SIX: [&str; 6] = ["computers", "equipment", "network", "notifications", "printers", "usb"];
 const RECALLED: &str = "checks recalled from the verdict cache";
 
-/// The cache's entries.
+/// The cache's verdict entries.
 fn entries(cache: &Path) -> Vec<std::path::PathBuf> {
+    cache_files(cache).into_iter().filter(|f| !is_file_digest(f)).collect()
+}
+
+/// The cache's remembered plugin file digests.
+fn file_digests(cache: &Path) -> Vec<std::path::PathBuf> {
+    cache_files(cache).into_iter().filter(|f| is_file_digest(f)).collect()
+}
+
+fn is_file_digest(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("file-"))
+}
+
+fn cache_files(cache: &Path) -> Vec<std::path::PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(cache)
         .expect("the verdict cache exists")
         .map(|entry| entry.expect("a directory entry").path())
@@ -220,4 +233,62 @@ fn a_changed_plugin_file_is_checked_again_and_refused_when_wrong() {
     let run = upgrade_all(&third, &cache, &["--json"]).exits(1);
     assert!(reason(&run).contains("claims table `gizmos`, which belongs to plugin 'legacy'"), "{}", run.report());
     assert_eq!(third.snapshot(), before, "nothing written");
+}
+
+/// The `file_sha256` of each plugin's `applied` audit entry.
+fn audited_digests(sandbox: &Sandbox) -> Vec<(String, String)> {
+    let history = sandbox.host(&["history", "--json"]).succeeds().json();
+    let mut digests: Vec<(String, String)> = history["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["outcome"] == "applied" && e["plugin"] != "core")
+        .map(|e| (e["plugin"].as_str().unwrap().to_owned(), e["file_sha256"].as_str().unwrap().to_owned()))
+        .collect();
+    digests.sort();
+    digests
+}
+
+/// A new database brought up to date from the plugins in `plugins_dir`.
+fn fresh_database(plugins_dir: &Path, cache: &Path) -> Sandbox {
+    let sandbox = Sandbox::new();
+    let mut command = sandbox.command(&["upgrade-all"]);
+    command.env("SHOPDB_PLUGINS_DIR", plugins_dir).env("SHOPDB_VERDICT_CACHE", cache);
+    sandbox.run(command).succeeds();
+    sandbox
+}
+
+#[test]
+fn an_unchanged_plugin_file_is_not_read_again_for_its_digest_and_a_changed_one_is() {
+    let first = with(&["computers", "usb"]);
+    let (plugins, cache) = (first.plugins_dir(), first.verdict_cache().to_owned());
+    let file = |plugin: &str| plugins.join(format!("libshopdb_plugin_{plugin}.so"));
+    let real: Vec<(String, String)> = ["computers", "usb"]
+        .iter()
+        .map(|p| (p.to_string(), shopdb_host::plugins::trust::open(&file(p)).unwrap().sha256().unwrap()))
+        .collect();
+    upgrade_all(&first, &cache, &[]).succeeds();
+    assert_eq!(audited_digests(&first), real);
+
+    // Once the files have settled, a run remembers their digests.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(audited_digests(&fresh_database(&plugins, &cache)), real);
+    let remembered = file_digests(&cache);
+    assert_eq!(remembered.len(), 2, "{remembered:?}");
+
+    // A run on another database takes the remembered digest instead of
+    // reading the file: a planted one shows up in its audit record.
+    let planted = "ab".repeat(32);
+    for entry in &remembered {
+        let mut value: serde_json::Value = serde_json::from_slice(&std::fs::read(entry).unwrap()).unwrap();
+        value["sha256"] = planted.clone().into();
+        std::fs::write(entry, value.to_string()).unwrap();
+    }
+    let audited = audited_digests(&fresh_database(&plugins, &cache));
+    assert_eq!(audited, [("computers".to_owned(), planted.clone()), ("usb".to_owned(), planted.clone())]);
+
+    // A file written since is read again, whatever is remembered.
+    std::fs::write(file("usb"), std::fs::read(file("usb")).unwrap()).unwrap();
+    let audited = audited_digests(&fresh_database(&plugins, &cache));
+    assert_eq!(audited, [("computers".to_owned(), planted), real[1].clone()], "the rewritten file is read");
 }

@@ -253,11 +253,16 @@ impl<'i> Checker<'i> {
             return Pending::ready(plugins, self.check_plugins(plugins));
         }
         let (sender, receiver) = std::sync::mpsc::channel();
-        // Its audit record names the plugin file's digest: read here once
+        // Its audit record names the plugin file's digest: known here once
         // the verdict is handed over, while its transaction runs.
         let deliver = move |i: usize, verdict: Result<Checked, CheckError>| {
             let _ = sender.send((i, verdict));
-            let _ = plugins[i].sha256();
+            if let Some(file) = &plugins[i].opened {
+                let _ = match &self.cache {
+                    Some(cache) => cache.file_sha256(file),
+                    None => file.sha256(),
+                };
+            }
         };
         scope.spawn(move || {
             // Reading every plugin's SQL for the names it creates and owns

@@ -29,6 +29,28 @@ pub struct TrustedFile {
     digest: Arc<std::sync::OnceLock<Result<String, TrustError>>>,
 }
 
+/// What the host knows changes with a file's content: the file (device
+/// and inode: a file replaced by another, as an install does, is another
+/// inode), its size and modification time, and its change time, which the
+/// kernel sets on every write and no user can set back. A file changed
+/// within the last tick of the file system's clock has no stamp
+/// ([`TrustedFile::stamp`]'s `settled`): a second write in the same tick
+/// would leave every field as it was, as git's index knows of "racily
+/// clean" files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileStamp {
+    /// The file system the file is on.
+    pub device: u64,
+    /// The file on it.
+    pub inode: u64,
+    /// Its length in bytes.
+    pub size: u64,
+    /// Its modification time: seconds and nanoseconds since the epoch.
+    pub modified: (i64, i64),
+    /// Its change time: seconds and nanoseconds since the epoch.
+    pub changed: (i64, i64),
+}
+
 /// Why a file or directory is not trusted. Each says what to run to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TrustError {
@@ -131,6 +153,38 @@ impl TrustedFile {
         // Whichever thread asks first reads the file; one that asks
         // meanwhile waits for its answer rather than reading it again.
         self.digest.get_or_init(|| self.read_sha256()).clone()
+    }
+
+    /// What changes whenever the opened file's content does, for
+    /// remembering its digest across runs (the verdict cache does): `None`
+    /// when the file cannot be examined, or changed less than `settled`
+    /// ago (see [`FileStamp`]). Taken before the content is read, so that a
+    /// write meanwhile leaves a stamp that no longer matches.
+    pub fn stamp(&self, settled: std::time::Duration) -> Option<FileStamp> {
+        let meta = self.handle.metadata().ok()?;
+        let stamp = FileStamp {
+            device: meta.dev(),
+            inode: meta.ino(),
+            size: meta.size(),
+            modified: (meta.mtime(), meta.mtime_nsec()),
+            changed: (meta.ctime(), meta.ctime_nsec()),
+        };
+        let changed = std::time::UNIX_EPOCH
+            + std::time::Duration::new(u64::try_from(meta.ctime()).ok()?, u32::try_from(meta.ctime_nsec()).ok()?);
+        let age = std::time::SystemTime::now().duration_since(changed).ok()?;
+        (age >= settled).then_some(stamp)
+    }
+
+    /// The digest, if it was read (or assumed) already.
+    pub fn known_sha256(&self) -> Option<Result<String, TrustError>> {
+        self.digest.get().cloned()
+    }
+
+    /// Takes `sha256` as this file's digest without reading it: an earlier
+    /// run read the file when it had the same [`FileStamp`]. No-op once the
+    /// digest is known.
+    pub fn assume_sha256(&self, sha256: String) {
+        let _ = self.digest.set(Ok(sha256));
     }
 
     fn read_sha256(&self) -> Result<String, TrustError> {

@@ -35,7 +35,7 @@ use driver::{Driver, Watched};
 use errors::{classify, sqlite_message};
 use guard::{run_restricted, Guard, Refusal};
 use refinery::{Migration, Runner, Target};
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -261,28 +261,32 @@ impl SqliteEngine {
         names: &BTreeMap<String, ObjectKind>,
     ) -> Result<(), ApplyError> {
         // One statement for all the names: each statement is prepared anew
-        // after the plugin's SQL changed the schema.
+        // after the plugin's SQL changed the schema. It also finds a name
+        // another plugin owns already: that row is "updated" to itself and
+        // comes back (a name this plugin owns already does not), and the
+        // refusal rolls the chain's transaction back.
         let pairs: Vec<(&str, &str)> = names.iter().map(|(name, kind)| (name.as_str(), kind.as_str())).collect();
         let pairs = serde_json::to_string(&pairs).expect("pairs of strings serialize to JSON");
-        let taken = self
-            .conn
-            .query_row(
-                "SELECT o.name, o.kind, o.plugin FROM shopdb_core_owners o \
-                 JOIN json_each(?1) j ON o.name = j.value ->> 0 WHERE o.plugin <> ?2 LIMIT 1",
-                [pairs.as_str(), plugin],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
-            )
-            .optional()
-            .map_err(|e| ApplyError::Db(self.error("recording the owners of names", e)))?;
+        let sql = "INSERT INTO shopdb_core_owners (name, kind, plugin) \
+                   SELECT value ->> 0, value ->> 1, ?2 FROM json_each(?1) WHERE true \
+                   ON CONFLICT (name) DO UPDATE SET name = excluded.name WHERE plugin <> excluded.plugin \
+                   RETURNING name, kind, plugin";
+        self.chain_state().log.push(sql.to_owned());
+        let record_owners = || -> rusqlite::Result<Option<(String, String, String)>> {
+            let mut statement = self.conn.prepare_cached(sql)?;
+            let mut rows = statement.query([pairs.as_str(), plugin])?;
+            while let Some(row) = rows.next()? {
+                let owner: String = row.get(2)?;
+                if owner != plugin {
+                    return Ok(Some((row.get(0)?, row.get(1)?, owner)));
+                }
+            }
+            Ok(None)
+        };
+        let taken = record_owners().map_err(|e| ApplyError::Db(self.error("recording the owners of names", e)))?;
         if let Some((name, kind, owner)) = taken {
             return Err(ApplyError::NameTaken { plugin: plugin.to_owned(), kind, name, owner });
         }
-        self.execute_host(
-            "recording the owners of names",
-            "INSERT OR IGNORE INTO shopdb_core_owners (name, kind, plugin) \
-             SELECT value ->> 0, value ->> 1, ?2 FROM json_each(?1)",
-            [pairs.as_str(), plugin],
-        )?;
         let depends_on = serde_json::to_string(record.depends_on).expect("a list of strings serializes to JSON");
         self.execute_host(
             "recording the plugin",
@@ -914,6 +918,45 @@ mod tests {
         let owners = db.recorded_objects().unwrap();
         assert_eq!(owners.iter().map(|o| (o.name.as_str(), o.plugin.as_str())).collect::<Vec<_>>(), [("mine", "mine")]);
         assert!(apply(&mut db, &run(&migrations)).unwrap().is_empty(), "a second run applies nothing");
+    }
+
+    #[test]
+    fn a_name_recorded_as_another_plugins_since_the_checks_refuses_the_run_and_a_rerun_of_its_own_names_does_not() {
+        let (_dir, mut db) = database();
+        let migrations = chain(&[(1, "baseline", "CREATE TABLE mine (id INTEGER PRIMARY KEY)")]);
+        // Another host recorded the name for its plugin after this run's
+        // checks read the owners.
+        db.conn
+            .execute_batch("INSERT INTO shopdb_core_owners (name, kind, plugin) VALUES ('mine', 'table', 'rival')")
+            .unwrap();
+        match apply(&mut db, &run(&migrations)) {
+            Err(ApplyError::NameTaken { plugin, kind, name, owner }) => {
+                assert_eq!(
+                    (plugin.as_str(), kind.as_str(), name.as_str(), owner.as_str()),
+                    ("mine", "table", "mine", "rival")
+                )
+            }
+            other => panic!("expected the name refused, got {other:?}"),
+        }
+        assert!(!tables(&db).contains(&"mine".to_owned()), "the run was rolled back");
+        let owners = db.recorded_objects().unwrap();
+        assert_eq!(
+            owners.iter().map(|o| (o.name.as_str(), o.plugin.as_str())).collect::<Vec<_>>(),
+            [("mine", "rival")]
+        );
+
+        // Names the plugin owns already are recorded again without a refusal.
+        db.conn.execute_batch("DELETE FROM shopdb_core_owners").unwrap();
+        let more = chain(&[
+            (1, "baseline", "CREATE TABLE mine (id INTEGER PRIMARY KEY)"),
+            (2, "index", "CREATE INDEX mine_id ON mine (id)"),
+        ]);
+        apply(&mut db, &run(&more[..1])).unwrap();
+        apply(&mut db, &run(&more)).unwrap();
+        let owners = db.recorded_objects().unwrap();
+        let owners: Vec<(&str, &str, &str)> =
+            owners.iter().map(|o| (o.name.as_str(), o.kind.as_str(), o.plugin.as_str())).collect();
+        assert_eq!(owners, [("mine", "table", "mine")], "recorded once, still its own");
     }
 
     #[test]
