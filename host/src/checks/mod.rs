@@ -250,19 +250,18 @@ impl<'i> Checker<'i> {
         one_transaction: bool,
     ) -> Pending {
         if !self.scratches.usable_beside_runs(one_transaction) {
-            return Pending::ready(plugins, self.check_plugins(plugins));
+            let verdicts = self.check_plugins(plugins);
+            for plugin in plugins {
+                self.learn_file_digest(plugin);
+            }
+            return Pending::ready(plugins, verdicts);
         }
         let (sender, receiver) = std::sync::mpsc::channel();
         // Its audit record names the plugin file's digest: known here once
         // the verdict is handed over, while its transaction runs.
         let deliver = move |i: usize, verdict: Result<Checked, CheckError>| {
             let _ = sender.send((i, verdict));
-            if let Some(file) = &plugins[i].opened {
-                let _ = match &self.cache {
-                    Some(cache) => cache.file_sha256(file),
-                    None => file.sha256(),
-                };
-            }
+            self.learn_file_digest(plugins[i]);
         };
         scope.spawn(move || {
             // Reading every plugin's SQL for the names it creates and owns
@@ -296,6 +295,18 @@ impl<'i> Checker<'i> {
             self.scratches.release();
         });
         Pending { index: Pending::index_of(plugins), receiver: Some(receiver), arrived: BTreeMap::new() }
+    }
+
+    /// Learns the SHA-256 of `plugin`'s file, which its audit record names:
+    /// from the verdict cache when the file is unchanged since a run read
+    /// it ([`VerdictCache::file_sha256`]), else by reading it.
+    fn learn_file_digest(&self, plugin: &Plugin) {
+        if let Some(file) = &plugin.opened {
+            let _ = match &self.cache {
+                Some(cache) => cache.file_sha256(file),
+                None => file.sha256(),
+            };
+        }
     }
 
     /// `plugin`'s [`verdict`], its halves remembered in the verdict cache
