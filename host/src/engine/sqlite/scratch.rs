@@ -11,7 +11,6 @@ use super::driver::history_table_ddl;
 use super::errors::sqlite_message;
 use super::guard::{run_restricted, Guard, Refusal};
 use super::schema;
-use crate::core_schema;
 use crate::engine::{Policy, Scratch, ScratchError, ScratchSource, SqlError, Touched};
 use crate::plugins::inventory::Inventory;
 use crate::schema::names::{is_bookkeeping, ObjectKind};
@@ -88,12 +87,15 @@ impl ScratchSource for SqliteScratches {
         _depends_on: &[String],
         others: &BTreeSet<String>,
     ) -> Result<Box<dyn Scratch>, ScratchError> {
-        let mut conn = CoreImage::get()?.open()?;
+        let image = CoreImage::get()?;
+        let mut conn = image.open()?;
         // As in a real run: foreign keys off, so that a rebuild's DROP TABLE
         // does not turn into a DELETE reaching into other plugins' tables.
         conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(setup("switching foreign keys off"))?;
         for name in others {
-            if is_bookkeeping(name) {
+            if let Some(statements) = image.bookkeeping.get(name) {
+                conn.execute_batch(&statements.join(";\n")).map_err(setup("creating a bookkeeping table"))?;
+            } else if is_bookkeeping(name) {
                 conn.execute_batch(&history_table_ddl(name)).map_err(setup("creating a history table"))?;
             } else if let Some(statements) = self.catalog().get(name) {
                 for statement in statements {
@@ -145,12 +147,18 @@ impl Scratch for SqliteScratch {
 const CORE_HEAD: &str = include_str!("../../../../migrations/sqlite-head.sql");
 
 /// The core schema as an SQLite database image, built once per process
-/// from [`CORE_HEAD`].
+/// from [`CORE_HEAD`], without the host's bookkeeping tables: a plugin's
+/// SQL may not touch them, a scratch database makes the ones it names
+/// (see [`SqliteScratches::scratch`]), and SQLite re-reads a database's whole
+/// schema after every `ALTER TABLE`, so each object less is read less often.
 #[derive(Debug)]
 struct CoreImage {
     bytes: Vec<u8>,
     /// The lowercase names of its objects.
     names: BTreeSet<String>,
+    /// The host's bookkeeping tables left out of it, by lowercase name:
+    /// the statements that make each (table first, then its indexes).
+    bookkeeping: BTreeMap<String, Vec<String>>,
 }
 
 impl CoreImage {
@@ -162,11 +170,26 @@ impl CoreImage {
     fn build() -> Result<CoreImage, ScratchError> {
         let mut conn = Connection::open_in_memory().map_err(setup("opening an in-memory database"))?;
         conn.execute_batch(CORE_HEAD).map_err(setup("building the core schema"))?;
-        conn.execute_batch(&history_table_ddl(core_schema::HISTORY_TABLE))
-            .map_err(setup("building the core schema"))?;
+        let mut bookkeeping: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        {
+            let mut stmt = conn
+                .prepare("SELECT lower(tbl_name), sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC")
+                .map_err(setup("reading the schema"))?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(setup("reading the schema"))?;
+            for row in rows {
+                let (table, sql) = row.map_err(setup("reading the schema"))?;
+                if is_bookkeeping(&table) {
+                    bookkeeping.entry(table).or_default().push(sql);
+                }
+            }
+        }
+        let drops: String = bookkeeping.keys().map(|table| format!("DROP TABLE \"{table}\";")).collect();
+        conn.execute_batch(&format!("{drops} VACUUM;")).map_err(setup("building the core schema"))?;
         let names = schema::objects(&conn).map_err(setup("reading the schema"))?.into_keys().collect();
         let bytes = conn.serialize(rusqlite::MAIN_DB).map_err(setup("serializing the core schema"))?.to_vec();
-        Ok(CoreImage { bytes, names })
+        Ok(CoreImage { bytes, names, bookkeeping })
     }
 
     /// A new in-memory database holding the core schema.
@@ -204,18 +227,47 @@ mod tests {
     #[test]
     fn the_core_head_file_builds_exactly_what_the_core_chain_builds() {
         let chain = Connection::open_in_memory().unwrap();
-        for migration in core_schema::chain() {
+        for migration in crate::core_schema::chain() {
             chain.execute_batch(&migration.sql).unwrap();
         }
-        chain.execute_batch(&history_table_ddl(core_schema::HISTORY_TABLE)).unwrap();
-        let image = CoreImage::build().unwrap();
-        let head = image.open().unwrap();
+        let head = Connection::open_in_memory().unwrap();
+        head.execute_batch(CORE_HEAD).unwrap();
         assert_eq!(
             everything(&chain),
             everything(&head),
             "migrations/sqlite-head.sql is not the head of migrations/sqlite/: update it (see its header)"
         );
-        let names: BTreeSet<String> = schema::objects(&chain).unwrap().into_keys().collect();
-        assert_eq!(names, image.names);
+    }
+
+    #[test]
+    fn a_scratch_database_holds_the_core_without_the_hosts_bookkeeping() {
+        let chain = Connection::open_in_memory().unwrap();
+        for migration in crate::core_schema::chain() {
+            chain.execute_batch(&migration.sql).unwrap();
+        }
+        let image = CoreImage::build().unwrap();
+        let (chain_schema, chain_rows) = everything(&chain);
+        let (image_schema, image_rows) = everything(&image.open().unwrap());
+        let shared = |s: &Schema| s.tables.keys().filter(|t| !is_bookkeeping(t)).cloned().collect::<Vec<_>>();
+        assert_eq!(shared(&image_schema), shared(&chain_schema));
+        assert_eq!(image_schema.tables.len(), shared(&chain_schema).len(), "no bookkeeping table in the image");
+        for table in shared(&chain_schema) {
+            assert_eq!(image_schema.tables[&table], chain_schema.tables[&table], "{table}");
+        }
+        let shared_rows = |rows: Vec<String>| {
+            rows.into_iter().filter(|r| !is_bookkeeping(r.split(':').next().unwrap())).collect::<Vec<_>>()
+        };
+        assert_eq!(image_rows, shared_rows(chain_rows));
+        let names: BTreeSet<String> = schema::objects(&chain)
+            .unwrap()
+            .into_iter()
+            .filter(|(name, _)| !image.names.contains(name))
+            .map(|(name, _)| name)
+            .collect();
+        assert!(
+            names.iter().all(|n| is_bookkeeping(n) || n.starts_with("shopdb_")),
+            "only bookkeeping left out: {names:?}"
+        );
+        assert!(!names.is_empty());
     }
 }
