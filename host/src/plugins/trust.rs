@@ -169,8 +169,9 @@ impl TrustedFile {
             modified: (meta.mtime(), meta.mtime_nsec()),
             changed: (meta.ctime(), meta.ctime_nsec()),
         };
+        let (seconds, nanoseconds) = stamp.changed;
         let changed = std::time::UNIX_EPOCH
-            + std::time::Duration::new(u64::try_from(meta.ctime()).ok()?, u32::try_from(meta.ctime_nsec()).ok()?);
+            + std::time::Duration::new(u64::try_from(seconds).ok()?, u32::try_from(nanoseconds).ok()?);
         let age = std::time::SystemTime::now().duration_since(changed).ok()?;
         (age >= settled).then_some(stamp)
     }
