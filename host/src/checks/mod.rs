@@ -391,26 +391,30 @@ impl<'i> Checker<'i> {
     /// it may not touch meets the engine's refusal rather than "no such
     /// table".
     pub(crate) fn scratch_for(&self, plugin: &Plugin) -> Result<Box<dyn Scratch>, CheckError> {
-        let others = self.missing_tables(&plugin.manifest, self.scratches.base_names());
+        let others = self.missing_tables(&plugin.manifest);
         self.scratches
             .scratch(&plugin.manifest.name, &plugin.manifest.depends_on, &others)
             .map_err(|source| CheckError::Scratch { plugin: plugin.manifest.name.clone(), source })
     }
 
-    /// The tables `manifest`'s SQL names that a scratch database holding
-    /// `present` (lowercase table and view names) lacks: other plugins'
-    /// tables and the host's bookkeeping, never the plugin's own (its SQL
-    /// creates those). Known from the words of the SQL, without asking
-    /// SQLite, which would re-read the schema after every table created.
-    fn missing_tables(&self, manifest: &Manifest, present: &BTreeSet<String>) -> BTreeSet<String> {
+    /// The names in `manifest`'s SQL that a new scratch database lacks:
+    /// other plugins' tables, the host's bookkeeping and, where a scratch
+    /// database makes them when named, the core's; never the plugin's own
+    /// (its SQL creates those). Known from the words of the SQL, without
+    /// asking SQLite, which would re-read the schema after every table
+    /// created.
+    fn missing_tables(&self, manifest: &Manifest) -> BTreeSet<String> {
         let owners = self.inventory.owners();
+        let base = self.scratches.base_names();
+        let base_missing = self.scratches.base_made_when_named();
         let mut missing = BTreeSet::new();
         let Some((ddl, chain)) = manifest.sql_for(self.dialect) else { return missing };
         for sql in std::iter::once(ddl).chain(chain.iter().map(|m| m.sql.as_str())) {
             for token in tokenize(sql) {
                 let Token::Word(word) = token else { continue };
                 let others = owners.get(word.as_str()).is_some_and(|owner| *owner != manifest.name);
-                if (others || is_bookkeeping(&word)) && !present.contains(&word) && !manifest.owns(&word) {
+                let wanted = if base.contains(&word) { base_missing } else { others || is_bookkeeping(&word) };
+                if wanted && !manifest.owns(&word) {
                     missing.insert(word);
                 }
             }
@@ -846,6 +850,32 @@ pub(crate) mod tests {
             chain.iter().enumerate().map(|(i, sql)| MigrationRecord::new(i as i64 + 1, &format!("step{i}"), sql));
         let description = PluginDescription::new(name, "1.0.0", "test", &[table.as_str()], &[], ddl, records);
         Plugin::in_memory(format!("{name}.so"), &description).expect("a valid manifest")
+    }
+
+    #[test]
+    fn a_plugins_sql_finds_the_core_tables_it_names_as_the_core_leaves_them() {
+        let ddl = "CREATE TABLE mine_items (id INTEGER PRIMARY KEY, status TEXT NOT NULL);";
+        // NOT NULL holds only if the core's seed rows are there.
+        let reads_the_core =
+            "INSERT INTO mine_items (status) VALUES ((SELECT code FROM \"Asset_Statuses\" WHERE is_retired = 1));";
+        let writes_the_core = "UPDATE people SET display_name = 'x';";
+        let inventory = Inventory::from_plugins(
+            PathBuf::from("memory"),
+            vec![
+                plugin_with_chain("mine", ddl, &[ddl, reads_the_core]),
+                plugin_with_chain(
+                    "bold",
+                    &ddl.replace("mine", "bold"),
+                    &[&ddl.replace("mine", "bold"), writes_the_core],
+                ),
+            ],
+        );
+        let checker = Checker::sqlite(&inventory).expect("a checker");
+        assert!(checker.scratches.base_made_when_named(), "SQLite makes a core table when it is named");
+        let named = |name: &str| inventory.plugins.iter().find(|p| p.manifest.name == name).expect("the plugin");
+        checker.check_plugin(named("mine")).expect("the core's rows and columns are there");
+        let refused = checker.check_plugin(named("bold")).expect_err("a core table is not the plugin's");
+        assert!(refused.to_string().contains("UPDATE `people`: it is a core table"), "{refused}");
     }
 
     #[test]

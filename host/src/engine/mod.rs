@@ -711,12 +711,20 @@ pub trait Scratch {
 
 /// Makes scratch databases for the checks; shared by their threads.
 pub trait ScratchSource: Send + Sync + std::fmt::Debug {
-    /// The names every scratch database holds from the start: the core
-    /// schema and the core chain's history.
+    /// The core's names, which no plugin creates: every scratch database
+    /// holds them from the start, or makes each when a plugin's SQL names
+    /// it (see [`ScratchSource::base_made_when_named`]).
     fn base_names(&self) -> &BTreeSet<String>;
+    /// Whether a scratch database makes the core's objects only when a
+    /// plugin's SQL names them (then they arrive in `others`), rather than
+    /// holding them all from the start.
+    fn base_made_when_named(&self) -> bool {
+        false
+    }
     /// A scratch database for `plugin` (which depends on `depends_on`):
     /// the core schema and `others` (other plugins' tables and history
-    /// tables its SQL names) as their owners create them.
+    /// tables its SQL names, and core tables it names where they are made
+    /// when named) as their owners create them.
     fn scratch(
         &self,
         plugin: &str,

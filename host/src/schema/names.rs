@@ -92,6 +92,11 @@ pub fn is_bookkeeping(name: &str) -> bool {
     name.starts_with(BOOKKEEPING_PREFIX) || name.starts_with(HISTORY_PREFIX)
 }
 
+/// `identifier` as a quoted SQL identifier, the same in both engines.
+pub fn quoted(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
 /// Whether `name` (lowercase) starts like a database engine's own objects.
 pub fn is_engine_name(name: &str) -> bool {
     ENGINE_PREFIXES.iter().any(|p| name.starts_with(p))

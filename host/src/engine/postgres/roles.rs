@@ -31,10 +31,7 @@ pub fn role_name(plugin: &str) -> String {
     format!("{}_{digest}", &role[..54])
 }
 
-/// `identifier` as a quoted SQL identifier.
-pub fn quoted(identifier: &str) -> String {
-    format!("\"{}\"", identifier.replace('"', "\"\""))
-}
+pub use crate::schema::names::quoted;
 
 /// Where a plugin's SQL runs: its role, its schema, its dependencies'
 /// schemas and the host's schema (in the operator's database, the plugins'

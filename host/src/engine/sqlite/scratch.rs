@@ -1,11 +1,12 @@
 //! Scratch databases for the checks: in-memory SQLite databases laid out
 //! like a real one around the plugin being checked.
 //!
-//! Each starts as a copy of the core schema (applied once per process and
-//! kept as a serialized image: copying it is much cheaper than applying the
-//! chain again) and receives only the other plugins' tables its SQL names,
-//! as their owners' DDL creates them. Every `ALTER TABLE` makes SQLite
-//! re-read the whole schema, so a scratch database stays small.
+//! Each starts empty and receives only the tables the plugin's SQL names:
+//! core tables as the core chain leaves them (read once per process from
+//! the chain's head in one piece, rows included), the host's bookkeeping
+//! tables, and other plugins' tables as their owners' DDL creates them.
+//! Every `ALTER TABLE` makes SQLite re-read the whole schema, so a scratch
+//! database stays small.
 
 use super::driver::history_table_ddl;
 use super::errors::sqlite_message;
@@ -13,7 +14,7 @@ use super::guard::{run_restricted, Guard, Refusal};
 use super::schema;
 use crate::engine::{Policy, Scratch, ScratchError, ScratchSource, SqlError, Touched};
 use crate::plugins::inventory::Inventory;
-use crate::schema::names::{is_bookkeeping, ObjectKind};
+use crate::schema::names::{is_bookkeeping, quoted, ObjectKind};
 use crate::schema::sqltext::{name_changes, statements, NameChange};
 use crate::schema::Schema;
 use rusqlite::Connection;
@@ -69,7 +70,7 @@ impl ScratchSource for SqliteScratches {
         // than before the run starts; empty when it cannot be built, and
         // then every scratch database says why.
         static NONE: BTreeSet<String> = BTreeSet::new();
-        CoreImage::get().map_or(&NONE, |image| &image.names)
+        CoreTables::get().map_or(&NONE, |core| &core.names)
     }
 
     fn usable_beside_runs(&self, _one_transaction: bool) -> bool {
@@ -81,22 +82,29 @@ impl ScratchSource for SqliteScratches {
         true
     }
 
+    fn base_made_when_named(&self) -> bool {
+        true
+    }
+
     fn scratch(
         &self,
         _plugin: &str,
         _depends_on: &[String],
         others: &BTreeSet<String>,
     ) -> Result<Box<dyn Scratch>, ScratchError> {
-        let image = CoreImage::get()?;
-        let mut conn = image.open()?;
+        let core = CoreTables::get()?;
+        let mut conn = Connection::open_in_memory().map_err(setup("opening an in-memory database"))?;
         // As in a real run: foreign keys off, so that a rebuild's DROP TABLE
         // does not turn into a DELETE reaching into other plugins' tables.
         conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(setup("switching foreign keys off"))?;
+        let mut made = BTreeSet::new();
         for name in others {
-            if let Some(sql) = image.bookkeeping.get(name) {
-                conn.execute_batch(sql).map_err(setup("creating a bookkeeping table"))?;
+            if let Some(table) = core.table_of.get(name) {
+                if made.insert(table) {
+                    conn.execute_batch(&core.sql[table]).map_err(setup("making a core table"))?;
+                }
             } else if is_bookkeeping(name) {
-                conn.execute_batch(&history_table_ddl(name)).map_err(setup("creating a history table"))?;
+                conn.execute_batch(&history_table_ddl(name)).map_err(setup("making a history table"))?;
             } else if let Some(statements) = self.catalog().get(name) {
                 for statement in statements {
                     // Best effort, as for the catalog itself.
@@ -146,61 +154,76 @@ impl Scratch for SqliteScratch {
 /// The head of the core chain in one piece (`migrations/sqlite-head.sql`).
 const CORE_HEAD: &str = include_str!("../../../../migrations/sqlite-head.sql");
 
-/// The core schema as an SQLite database image, built once per process
-/// from [`CORE_HEAD`], without the host's bookkeeping tables: a plugin's
-/// SQL may not touch them, a scratch database makes the ones it names
-/// (see [`SqliteScratches::scratch`]), and SQLite re-reads a database's whole
-/// schema after every `ALTER TABLE`, so each object less is read less often.
+/// The core schema at its head, read once per process from [`CORE_HEAD`]
+/// as the SQL that makes each of its tables. A scratch database makes only
+/// the core tables a plugin's SQL names: SQLite re-reads a database's whole
+/// schema after every `ALTER TABLE`, so each object less is read less
+/// often.
 #[derive(Debug)]
-struct CoreImage {
-    bytes: Vec<u8>,
-    /// The lowercase names of its objects.
+struct CoreTables {
+    /// The lowercase names of the core's objects, the host's bookkeeping
+    /// aside: no plugin creates them.
     names: BTreeSet<String>,
-    /// The host's bookkeeping tables left out of it, by lowercase name:
-    /// the SQL that makes each (the table, then its indexes).
-    bookkeeping: BTreeMap<String, String>,
+    /// Each table's SQL, by lowercase name: the table, its rows, then its
+    /// indexes and triggers, as the core chain leaves them.
+    sql: BTreeMap<String, String>,
+    /// Each object's table (a table's is itself), by lowercase name.
+    table_of: BTreeMap<String, String>,
 }
 
-impl CoreImage {
-    fn get() -> Result<&'static CoreImage, ScratchError> {
-        static IMAGE: OnceLock<Result<CoreImage, ScratchError>> = OnceLock::new();
-        IMAGE.get_or_init(CoreImage::build).as_ref().map_err(Clone::clone)
+impl CoreTables {
+    fn get() -> Result<&'static CoreTables, ScratchError> {
+        static TABLES: OnceLock<Result<CoreTables, ScratchError>> = OnceLock::new();
+        TABLES.get_or_init(CoreTables::read).as_ref().map_err(Clone::clone)
     }
 
-    fn build() -> Result<CoreImage, ScratchError> {
-        let mut conn = Connection::open_in_memory().map_err(setup("opening an in-memory database"))?;
+    fn read() -> Result<CoreTables, ScratchError> {
+        let reading = setup("reading the core schema");
+        let conn = Connection::open_in_memory().map_err(setup("opening an in-memory database"))?;
         conn.execute_batch(CORE_HEAD).map_err(setup("building the core schema"))?;
-        let mut bookkeeping: BTreeMap<String, String> = BTreeMap::new();
-        {
+        let objects = {
             let mut stmt = conn
-                .prepare("SELECT lower(tbl_name), sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC")
-                .map_err(setup("reading the schema"))?;
+                .prepare(
+                    "SELECT lower(name), lower(tbl_name), type = 'table', sql FROM sqlite_master \
+                     WHERE sql IS NOT NULL ORDER BY type NOT IN ('table', 'view'), rowid",
+                )
+                .map_err(&reading)?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-                .map_err(setup("reading the schema"))?;
-            for row in rows {
-                let (table, sql) = row.map_err(setup("reading the schema"))?;
-                if is_bookkeeping(&table) {
-                    let made = bookkeeping.entry(table).or_default();
-                    made.push_str(&sql);
-                    made.push_str(";\n");
-                }
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?)))
+                .map_err(&reading)?;
+            rows.collect::<Result<Vec<(String, String, bool, String)>, _>>().map_err(&reading)?
+        };
+        let mut sql: BTreeMap<String, String> = BTreeMap::new();
+        let mut table_of = BTreeMap::new();
+        for (name, table, is_table, made) in objects {
+            let text = sql.entry(table.clone()).or_default();
+            text.push_str(&made);
+            text.push_str(";\n");
+            if is_table {
+                text.push_str(&rows_as_sql(&conn, &table).map_err(&reading)?);
             }
+            table_of.insert(name, table);
         }
-        let drops: String = bookkeeping.keys().map(|table| format!("DROP TABLE \"{table}\";")).collect();
-        conn.execute_batch(&format!("{drops} VACUUM;")).map_err(setup("building the core schema"))?;
-        let names = schema::objects(&conn).map_err(setup("reading the schema"))?.into_keys().collect();
-        let bytes = conn.serialize(rusqlite::MAIN_DB).map_err(setup("serializing the core schema"))?.to_vec();
-        Ok(CoreImage { bytes, names, bookkeeping })
+        let names = schema::objects(&conn).map_err(&reading)?.into_keys().filter(|n| !is_bookkeeping(n)).collect();
+        Ok(CoreTables { names, sql, table_of })
     }
+}
 
-    /// A new in-memory database holding the core schema.
-    fn open(&self) -> Result<Connection, ScratchError> {
-        let mut conn = Connection::open_in_memory().map_err(setup("opening an in-memory database"))?;
-        conn.deserialize_read_exact(rusqlite::MAIN_DB, self.bytes.as_slice(), self.bytes.len(), false)
-            .map_err(setup("copying the core schema"))?;
-        Ok(conn)
-    }
+/// `table`'s rows as `INSERT` statements (SQLite's `quote` writes each
+/// value so that it reads back the same).
+fn rows_as_sql(conn: &Connection, table: &str) -> rusqlite::Result<String> {
+    let columns = conn
+        .prepare("SELECT name FROM pragma_table_info(?1)")?
+        .query_map([table], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let values: Vec<String> = columns.iter().map(|c| format!("quote({})", quoted(c))).collect();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT 'INSERT INTO ' || ?1 || ' VALUES (' || {} || ');' FROM {}",
+        values.join(" || ', ' || "),
+        quoted(table)
+    ))?;
+    let rows = stmt.query_map([quoted(table)], |r| r.get::<_, String>(0))?;
+    rows.map(|row| row.map(|insert| insert + "\n")).collect()
 }
 
 #[cfg(test)]
@@ -247,18 +270,24 @@ mod tests {
     }
 
     #[test]
-    fn a_scratch_database_holds_the_core_without_the_hosts_bookkeeping_and_can_make_each_as_it_is() {
+    fn core_tables_are_made_one_by_one_as_the_core_chain_makes_them() {
         let chain = built_by_the_core_chain();
-        let image = CoreImage::build().unwrap();
-        let shared: BTreeSet<String> =
-            schema::objects(&chain).unwrap().into_keys().filter(|name| !is_bookkeeping(name)).collect();
-        assert_eq!(image.names, shared, "every core object but the bookkeeping");
-        let scratch = image.open().unwrap();
-        assert!(schema::objects(&scratch).unwrap().keys().all(|name| !is_bookkeeping(name)));
-        assert!(!image.bookkeeping.is_empty());
-        for sql in image.bookkeeping.values() {
+        let core = CoreTables::read().unwrap();
+        let objects = schema::objects(&chain).unwrap();
+        let shared: BTreeSet<String> = objects.keys().filter(|name| !is_bookkeeping(name)).cloned().collect();
+        assert_eq!(core.names, shared, "every core object but the bookkeeping");
+        assert_eq!(core.table_of.keys().collect::<Vec<_>>(), objects.keys().collect::<Vec<_>>());
+        assert!(core.names.contains("asset_statuses") && core.table_of.keys().any(|name| is_bookkeeping(name)));
+        let scratch = Connection::open_in_memory().unwrap();
+        for (table, sql) in &core.sql {
             scratch.execute_batch(sql).unwrap();
+            // Made in name order: by now, each table up to this one and
+            // what is on them, nothing else.
+            let made: BTreeSet<String> = schema::objects(&scratch).unwrap().into_keys().collect();
+            let expected: BTreeSet<String> =
+                core.table_of.iter().filter(|(_, of)| *of <= table).map(|(name, _)| name.clone()).collect();
+            assert_eq!(made, expected, "making {table} makes it and what is on it");
         }
-        assert_eq!(everything(&scratch), everything(&chain), "each bookkeeping table made as the chain makes it");
+        assert_eq!(everything(&scratch), everything(&chain), "each table (and its rows) made as the chain makes it");
     }
 }
