@@ -270,7 +270,7 @@ pub fn read(
 /// same in the operator's database and in a scratch schema.
 fn unqualified(definition: &str, schema: &str) -> String {
     let mut text = definition.to_owned();
-    for prefix in [format!("{}.", super::roles::quoted(schema)), format!("{schema}.")] {
+    for prefix in [format!("{}.", crate::schema::names::quoted(schema)), format!("{schema}.")] {
         let mut out = String::with_capacity(text.len());
         let mut rest = text.as_str();
         while let Some(at) = rest.find(&prefix) {

@@ -5,8 +5,9 @@
 //! `pg_restore`.
 
 use super::connect;
-use super::roles::{quoted, Layout};
+use super::roles::Layout;
 use crate::engine::{Backup, DatabaseTarget, DbError};
+use crate::schema::names::quoted;
 use postgres::config::Host;
 use postgres::types::Type;
 use postgres::{Client, Config};

@@ -140,7 +140,7 @@ pub fn message(error: &postgres::Error) -> String {
     }
 }
 
-use roles::quoted;
+use crate::schema::names::quoted;
 
 impl PostgresEngine {
     /// Connects to `url` (the target's value) for `mode`, checking that the

@@ -12,6 +12,7 @@
 
 use crate::core_schema;
 use crate::engine::Denial;
+use crate::schema::names::quoted;
 use crate::schema::sqltext::{tokenize, Token};
 use sha2::{Digest, Sha256};
 
@@ -30,8 +31,6 @@ pub fn role_name(plugin: &str) -> String {
     let digest: String = Sha256::digest(plugin.as_bytes()).iter().take(4).map(|b| format!("{b:02x}")).collect();
     format!("{}_{digest}", &role[..54])
 }
-
-pub use crate::schema::names::quoted;
 
 /// Where a plugin's SQL runs: its role, its schema, its dependencies'
 /// schemas and the host's schema (in the operator's database, the plugins'

@@ -21,10 +21,11 @@
 //! nothing of it outlives the rollback.
 
 use super::catalog;
-use super::roles::{quoted, refused_before_running, Layout};
+use super::roles::{refused_before_running, Layout};
 use crate::core_schema;
 use crate::engine::{Denial, Dialect, Policy, Scratch, ScratchError, ScratchSource, SqlError, Touched};
 use crate::plugins::inventory::Inventory;
+use crate::schema::names::quoted;
 use crate::schema::names::ObjectKind;
 use crate::schema::sqltext::{qualify_collations, statements, tokenize, Token};
 use crate::schema::Schema;

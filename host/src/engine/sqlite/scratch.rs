@@ -204,7 +204,7 @@ impl CoreTables {
             }
             table_of.insert(name, table);
         }
-        let names = schema::objects(&conn).map_err(&reading)?.into_keys().filter(|n| !is_bookkeeping(n)).collect();
+        let names = table_of.keys().filter(|name| !is_bookkeeping(name)).cloned().collect();
         Ok(CoreTables { names, sql, table_of })
     }
 }
