@@ -33,6 +33,27 @@ pub enum HistoryError {
     Skipped { version: i32, name: String, at: i32 },
 }
 
+impl HistoryError {
+    /// The history mismatch refinery found as it ran a chain, in the host's
+    /// words; `None` for any other refinery error.
+    pub fn from_refinery(error: &refinery::Error) -> Option<HistoryError> {
+        use refinery::error::Kind;
+        match error.kind() {
+            Kind::DivergentVersion(applied, current) => Some(HistoryError::Divergent {
+                version: current.version(),
+                recorded_name: applied.name().to_owned(),
+                recorded_checksum: applied.checksum(),
+                name: current.name().to_owned(),
+                checksum: current.checksum(),
+            }),
+            Kind::MissingVersion(applied) => {
+                Some(HistoryError::Unknown { version: applied.version(), name: applied.name().to_owned() })
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Where a chain stands in a database.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChainState {

@@ -380,6 +380,17 @@ pub struct ChainRun<'a> {
     pub referencing: Vec<String>,
 }
 
+impl ChainRun<'_> {
+    /// The migration whose SQL is `sql`, for a message about its failure;
+    /// the chain's bookkeeping when no migration has that SQL.
+    pub fn label_of(&self, sql: &str) -> String {
+        self.migrations
+            .iter()
+            .find(|m| m.sql == sql)
+            .map_or_else(|| format!("bookkeeping of {}", self.owner), ChainMigration::label)
+    }
+}
+
 /// What the database records about an installed plugin, as a run writes it.
 #[derive(Debug, Clone, Copy)]
 pub struct PluginRecord<'a> {

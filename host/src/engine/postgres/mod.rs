@@ -477,34 +477,19 @@ impl PostgresEngine {
 
     /// Turns refinery's error into one that names the migration and says why.
     fn explain(&self, run: &ChainRun<'_>, error: refinery::Error, failed: Option<driver::Failure>) -> ApplyError {
-        use refinery::error::Kind;
-        match error.kind() {
-            Kind::DivergentVersion(applied, current) => ApplyError::History(HistoryError::Divergent {
-                version: current.version(),
-                recorded_name: applied.name().to_owned(),
-                recorded_checksum: applied.checksum(),
-                name: current.name().to_owned(),
-                checksum: current.checksum(),
-            }),
-            Kind::MissingVersion(applied) => ApplyError::History(HistoryError::Unknown {
-                version: applied.version(),
-                name: applied.name().to_owned(),
-            }),
-            _ => match failed {
-                Some(failure) => self.failed_statement(run, failure),
-                None => ApplyError::Refinery(error.to_string()),
-            },
+        if let Some(history) = HistoryError::from_refinery(&error) {
+            return ApplyError::History(history);
+        }
+        match failed {
+            Some(failure) => self.failed_statement(run, failure),
+            None => ApplyError::Refinery(error.to_string()),
         }
     }
 
     /// What went wrong when the statement of `failure` failed in `run`:
     /// which migration (or the chain's bookkeeping), denied or failed.
     fn failed_statement(&self, run: &ChainRun<'_>, failure: driver::Failure) -> ApplyError {
-        let migration = run
-            .migrations
-            .iter()
-            .find(|m| m.sql == failure.sql)
-            .map_or_else(|| format!("bookkeeping of {}", run.owner), ChainMigration::label);
+        let migration = run.label_of(&failure.sql);
         match run.policy.as_ref().and_then(|policy| denial(policy, &failure.error)) {
             Some(denial) => ApplyError::Denied { migration, denial },
             None => match self.error("applying", failure.error) {

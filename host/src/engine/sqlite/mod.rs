@@ -363,40 +363,26 @@ impl SqliteEngine {
 
     /// Turns refinery's error into one that names the migration and says why.
     fn explain(&self, run: &ChainRun<'_>, error: refinery::Error, failed: Option<driver::Failure>) -> ApplyError {
-        use refinery::error::Kind;
-        match error.kind() {
-            Kind::DivergentVersion(applied, current) => ApplyError::History(HistoryError::Divergent {
-                version: current.version(),
-                recorded_name: applied.name().to_owned(),
-                recorded_checksum: applied.checksum(),
-                name: current.name().to_owned(),
-                checksum: current.checksum(),
-            }),
-            Kind::MissingVersion(applied) => ApplyError::History(HistoryError::Unknown {
-                version: applied.version(),
-                name: applied.name().to_owned(),
-            }),
-            _ => match failed {
-                Some(failure) => {
-                    let migration = run
-                        .migrations
-                        .iter()
-                        .find(|m| m.sql == failure.sql)
-                        .map_or_else(|| format!("bookkeeping of {}", run.owner), ChainMigration::label);
-                    match failure.refusal {
-                        Refusal::Denied(denial) => ApplyError::Denied { migration, denial },
-                        Refusal::Failed(error) => match self.error("applying", error) {
-                            DbError::Engine { source, .. } => {
-                                let message = source
-                                    .downcast_ref::<rusqlite::Error>()
-                                    .map_or_else(|| source.to_string(), sqlite_message);
-                                ApplyError::Migration { migration, message }
-                            }
-                            other => ApplyError::Db(other),
-                        },
-                    }
+        if let Some(history) = HistoryError::from_refinery(&error) {
+            return ApplyError::History(history);
+        }
+        match failed {
+            Some(failure) => self.refused(run.label_of(&failure.sql), failure.refusal),
+            None => ApplyError::Refinery(error.to_string()),
+        }
+    }
+
+    /// `migration` (a label) was denied or failed.
+    fn refused(&self, migration: String, refusal: Refusal) -> ApplyError {
+        match refusal {
+            Refusal::Denied(denial) => ApplyError::Denied { migration, denial },
+            Refusal::Failed(error) => match self.error("applying", error) {
+                DbError::Engine { source, .. } => {
+                    let message =
+                        source.downcast_ref::<rusqlite::Error>().map_or_else(|| source.to_string(), sqlite_message);
+                    ApplyError::Migration { migration, message }
                 }
-                None => ApplyError::Refinery(error.to_string()),
+                other => ApplyError::Db(other),
             },
         }
     }
@@ -673,15 +659,7 @@ impl Engine for SqliteEngine {
         self.chain_state().log.push(sql.to_owned());
         match run_restricted(&self.conn, &self.guard, policy, sql) {
             Ok(touched) => self.after_plugin_sql(&policy.plugin, policy, referencing, &touched, None),
-            Err(Refusal::Denied(denial)) => Err(ApplyError::Denied { migration: what.to_owned(), denial }),
-            Err(Refusal::Failed(error)) => match self.error("applying", error) {
-                DbError::Engine { source, .. } => {
-                    let message =
-                        source.downcast_ref::<rusqlite::Error>().map_or_else(|| source.to_string(), sqlite_message);
-                    Err(ApplyError::Migration { migration: what.to_owned(), message })
-                }
-                other => Err(ApplyError::Db(other)),
-            },
+            Err(refusal) => Err(self.refused(what.to_owned(), refusal)),
         }
     }
 
