@@ -489,10 +489,15 @@ impl PostgresEngine {
     /// What went wrong when the statement of `failure` failed in `run`:
     /// which migration (or the chain's bookkeeping), denied or failed.
     fn failed_statement(&self, run: &ChainRun<'_>, failure: driver::Failure) -> ApplyError {
-        let migration = run.label_of(&failure.sql);
-        match run.policy.as_ref().and_then(|policy| denial(policy, &failure.error)) {
+        self.refused(run.label_of(&failure.sql), run.policy.as_deref(), failure.error)
+    }
+
+    /// `migration` (a label) failed with `error`: denied by `policy`, the
+    /// connection's trouble (lost, busy), or the SQL's own failure.
+    fn refused(&self, migration: String, policy: Option<&Policy>, error: postgres::Error) -> ApplyError {
+        match policy.and_then(|policy| denial(policy, &error)) {
             Some(denial) => ApplyError::Denied { migration, denial },
-            None => match self.error("applying", failure.error) {
+            None => match self.error("applying", error) {
                 DbError::Engine { source, .. } => {
                     let text = source.downcast_ref::<postgres::Error>().map_or_else(|| source.to_string(), message);
                     ApplyError::Migration { migration, message: text }
@@ -1025,10 +1030,7 @@ impl Engine for PostgresEngine {
         let ran = self.client.get_mut().query_typed(&format!("SELECT {runner}($1)"), &[(&sql, Type::TEXT)]);
         match ran {
             Ok(_) => self.audit_owned(&policy.plugin, policy, None),
-            Err(error) => match denial(policy, &error) {
-                Some(denial) => Err(ApplyError::Denied { migration: what.to_owned(), denial }),
-                None => Err(ApplyError::Migration { migration: what.to_owned(), message: message(&error) }),
-            },
+            Err(error) => Err(self.refused(what.to_owned(), Some(policy), error)),
         }
     }
 
