@@ -30,7 +30,7 @@ use crate::progress::Progress;
 use crate::schema::names::{ChainNames, ObjectKind};
 use crate::schema::Schema;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -388,6 +388,36 @@ impl ChainRun<'_> {
             .iter()
             .find(|m| m.sql == sql)
             .map_or_else(|| format!("bookkeeping of {}", self.owner), ChainMigration::label)
+    }
+
+    /// The newest version applied after a run: of those applied `before`
+    /// it and those it applied or recorded (`after`).
+    pub fn reached(before: &HashSet<i32>, after: &HashSet<i32>) -> Option<i32> {
+        before.iter().chain(after).copied().max()
+    }
+
+    /// What the chain leaves at `reached`, by its checks: what the run must
+    /// have left (`None` when the checks did not say).
+    pub fn expected_at(&self, reached: Option<i32>) -> Option<&BTreeMap<String, ObjectKind>> {
+        self.names.zip(reached).and_then(|(names, version)| names.present_at(version))
+    }
+
+    /// The names to record as the plugin's after a run that reached
+    /// `reached`: what its chain created by then, and its manifest's tables
+    /// (`owned`), which stay its own once claimed.
+    pub fn names_owned_at(&self, owned: &BTreeSet<String>, reached: Option<i32>) -> BTreeMap<String, ObjectKind> {
+        let mut names =
+            self.names.zip(reached).map(|(names, version)| names.created_through(version)).unwrap_or_default();
+        for table in owned {
+            names.entry(table.clone()).or_insert(ObjectKind::Table);
+        }
+        names
+    }
+
+    /// The migrations the run applied or recorded: in `after`, not in
+    /// `before`, in chain order.
+    pub fn newly_applied(&self, before: &HashSet<i32>, after: &HashSet<i32>) -> Vec<ChainMigration> {
+        self.migrations.iter().filter(|m| after.contains(&m.version) && !before.contains(&m.version)).cloned().collect()
     }
 }
 

@@ -989,28 +989,12 @@ impl Engine for PostgresEngine {
             Execution::Run => report.applied_migrations().iter().map(|m| m.version()).collect(),
             Execution::HistoryOnly => self.applied(&run.history)?.iter().map(|a| a.version).collect(),
         };
-        let reached = before.iter().chain(&after).copied().max();
+        let reached = ChainRun::reached(&before, &after);
         if let (Some(policy), Some(plugin)) = (&run.policy, run.plugin) {
-            let expected = match (run.names, reached) {
-                (Some(names), Some(version)) => names.present_at(version),
-                _ => None,
-            };
-            self.audit_owned(&policy.plugin, policy, expected)?;
-            let mut names = match (run.names, reached) {
-                (Some(names), Some(version)) => names.created_through(version),
-                _ => BTreeMap::new(),
-            };
-            for table in &policy.owned {
-                names.entry(table.clone()).or_insert(ObjectKind::Table);
-            }
-            self.record_plugin(&policy.plugin, plugin, &names)?;
+            self.audit_owned(&policy.plugin, policy, run.expected_at(reached))?;
+            self.record_plugin(&policy.plugin, plugin, &run.names_owned_at(&policy.owned, reached))?;
         }
-        Ok(run
-            .migrations
-            .iter()
-            .filter(|m| after.contains(&m.version) && !before.contains(&m.version))
-            .cloned()
-            .collect())
+        Ok(run.newly_applied(&before, &after))
     }
 
     fn execute_ddl(

@@ -619,34 +619,18 @@ impl Engine for SqliteEngine {
             Execution::Run => report.applied_migrations().iter().map(|m| m.version()).collect(),
             Execution::HistoryOnly => self.applied(&run.history)?.iter().map(|a| a.version).collect(),
         };
-        let reached = before.iter().chain(&after).copied().max();
+        let reached = ChainRun::reached(&before, &after);
 
         if let Some(policy) = &run.policy {
             // The guard let the plugin take new names while it ran (a
             // rebuild's working table); what is left must be what the chain
             // leaves at that version.
-            let expected = match (run.names, reached) {
-                (Some(names), Some(version)) => names.present_at(version),
-                _ => None,
-            };
-            self.after_plugin_sql(run.owner, policy, &run.referencing, &touched, expected)?;
+            self.after_plugin_sql(run.owner, policy, &run.referencing, &touched, run.expected_at(reached))?;
             if let Some(plugin) = run.plugin {
-                let mut names = match (run.names, reached) {
-                    (Some(names), Some(version)) => names.created_through(version),
-                    _ => BTreeMap::new(),
-                };
-                for table in &policy.owned {
-                    names.entry(table.clone()).or_insert(ObjectKind::Table);
-                }
-                self.record_plugin(run.owner, plugin, &names)?;
+                self.record_plugin(run.owner, plugin, &run.names_owned_at(&policy.owned, reached))?;
             }
         }
-        Ok(run
-            .migrations
-            .iter()
-            .filter(|m| after.contains(&m.version) && !before.contains(&m.version))
-            .cloned()
-            .collect())
+        Ok(run.newly_applied(&before, &after))
     }
 
     fn execute_ddl(
