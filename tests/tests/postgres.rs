@@ -883,6 +883,27 @@ fn an_application_holding_a_lock_on_a_core_table_makes_the_host_wait_then_say_bu
 }
 
 #[test]
+fn bootstrap_waits_for_a_lock_on_a_core_table_then_says_busy() {
+    let (db, sandbox) = on_postgres();
+    sandbox.host(&["upgrade-all", "-q"]).succeeds();
+    sandbox.install(&["computers"]);
+    let before = db.snapshot();
+    // computers' DDL references core tables: creating those foreign keys
+    // needs a lock the application's holds.
+    let mut application = db.admin();
+    application.batch_execute("BEGIN; LOCK TABLE shopdb.locations IN ACCESS EXCLUSIVE MODE").unwrap();
+    let started = std::time::Instant::now();
+    let run = sandbox.host(&["bootstrap", "--busy-timeout", "1", "--json"]).exits(1);
+    let waited = started.elapsed();
+    let reason = chain(&run.json(), "computers")["reason"].as_str().unwrap_or_default().to_owned();
+    assert!(reason.contains("is busy") && reason.contains("--busy-timeout"), "{}", run.report());
+    assert!(waited >= std::time::Duration::from_secs(1), "it waited first: {waited:?}");
+    application.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(before, db.snapshot(), "nothing half-applied");
+    sandbox.host(&["bootstrap", "-q"]).succeeds();
+}
+
+#[test]
 fn a_second_database_on_the_server_recalls_every_plugins_checks_and_ends_the_same() {
     let (first_db, first) = on_postgres();
     first.install(&BUNDLED);
