@@ -863,6 +863,19 @@ fn a_schema_of_the_plugins_name_holding_someone_elses_table_is_not_taken_over() 
 
 #[test]
 fn an_application_holding_a_lock_on_a_core_table_makes_the_host_wait_then_say_busy() {
+    waits_for_a_lock_on_a_core_table_then_says_busy("upgrade-all");
+}
+
+#[test]
+fn bootstrap_waits_for_a_lock_on_a_core_table_then_says_busy() {
+    waits_for_a_lock_on_a_core_table_then_says_busy("bootstrap");
+}
+
+/// `shopdb-host COMMAND` (one that applies plugins) on a database whose
+/// core is applied, while an application holds a lock on a core table that
+/// computers' SQL needs: the host waits `--busy-timeout`, says the database
+/// is busy, leaves everything as it was, and a later run completes.
+fn waits_for_a_lock_on_a_core_table_then_says_busy(command: &str) {
     let (db, sandbox) = on_postgres();
     sandbox.host(&["upgrade-all", "-q"]).succeeds();
     sandbox.install(&["computers"]);
@@ -872,35 +885,14 @@ fn an_application_holding_a_lock_on_a_core_table_makes_the_host_wait_then_say_bu
     let mut application = db.admin();
     application.batch_execute("BEGIN; LOCK TABLE shopdb.locations IN ACCESS EXCLUSIVE MODE").unwrap();
     let started = std::time::Instant::now();
-    let run = sandbox.host(&["upgrade-all", "--busy-timeout", "1", "--json"]).exits(1);
+    let run = sandbox.host(&[command, "--busy-timeout", "1", "--json"]).exits(1);
     let waited = started.elapsed();
     let reason = chain(&run.json(), "computers")["reason"].as_str().unwrap_or_default().to_owned();
     assert!(reason.contains("is busy") && reason.contains("--busy-timeout"), "{}", run.report());
     assert!(waited >= std::time::Duration::from_secs(1), "it waited first: {waited:?}");
     application.batch_execute("ROLLBACK").unwrap();
     assert_eq!(before, db.snapshot(), "nothing half-applied");
-    sandbox.host(&["upgrade-all", "-q"]).succeeds();
-}
-
-#[test]
-fn bootstrap_waits_for_a_lock_on_a_core_table_then_says_busy() {
-    let (db, sandbox) = on_postgres();
-    sandbox.host(&["upgrade-all", "-q"]).succeeds();
-    sandbox.install(&["computers"]);
-    let before = db.snapshot();
-    // computers' DDL references core tables: creating those foreign keys
-    // needs a lock the application's holds.
-    let mut application = db.admin();
-    application.batch_execute("BEGIN; LOCK TABLE shopdb.locations IN ACCESS EXCLUSIVE MODE").unwrap();
-    let started = std::time::Instant::now();
-    let run = sandbox.host(&["bootstrap", "--busy-timeout", "1", "--json"]).exits(1);
-    let waited = started.elapsed();
-    let reason = chain(&run.json(), "computers")["reason"].as_str().unwrap_or_default().to_owned();
-    assert!(reason.contains("is busy") && reason.contains("--busy-timeout"), "{}", run.report());
-    assert!(waited >= std::time::Duration::from_secs(1), "it waited first: {waited:?}");
-    application.batch_execute("ROLLBACK").unwrap();
-    assert_eq!(before, db.snapshot(), "nothing half-applied");
-    sandbox.host(&["bootstrap", "-q"]).succeeds();
+    sandbox.host(&[command, "-q"]).succeeds();
 }
 
 #[test]
