@@ -524,20 +524,13 @@ impl Actor {
     }
 }
 
-/// The name of the effective user, from the password database.
+/// The name of the effective user, from the password database (its uid
+/// when the database has no entry for it).
 pub(crate) fn os_user() -> String {
-    // SAFETY: getpwuid_r writes only into the buffers given; the result is
-    // read only when it reports success.
-    unsafe {
-        let uid = libc::geteuid();
-        let mut entry: libc::passwd = std::mem::zeroed();
-        let mut buffer = vec![0 as libc::c_char; 4096];
-        let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let status = libc::getpwuid_r(uid, &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut result);
-        if status == 0 && !result.is_null() && !entry.pw_name.is_null() {
-            return std::ffi::CStr::from_ptr(entry.pw_name).to_string_lossy().into_owned();
-        }
-        format!("uid {uid}")
+    let uid = nix::unistd::Uid::effective();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(user)) => user.name,
+        _ => format!("uid {uid}"),
     }
 }
 

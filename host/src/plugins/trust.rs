@@ -69,8 +69,7 @@ pub enum TrustError {
 }
 
 fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    nix::unistd::Uid::effective().as_raw()
 }
 
 /// Checks the owner and mode of something the host will trust.
