@@ -136,6 +136,33 @@ fn a_target_stops_the_chain_there_and_a_dry_run_changes_nothing_but_shows_the_sq
     assert_eq!(history_versions(&db, "printers"), (1..=head_of("printers") as i32).collect::<Vec<_>>());
 }
 
+#[test]
+fn history_tables_get_no_toast_table_and_one_in_refinerys_own_layout_is_continued() {
+    let (db, sandbox) = on_postgres();
+    sandbox.install(&BUNDLED);
+    sandbox.host(&["migrate", "--plugin", "printers", "--target", "1"]).succeeds();
+    // refinery's own table, as refinery or an earlier host made it: the
+    // same columns, every text 255 wide.
+    db.admin()
+        .batch_execute(&format!(
+            "SET ROLE {HOST_ROLE};
+             ALTER TABLE shopdb.shopdb_history_printers RENAME TO kept;
+             CREATE TABLE shopdb.shopdb_history_printers(version INT4 PRIMARY KEY, name VARCHAR(255),
+                 applied_on VARCHAR(255), checksum VARCHAR(255));
+             INSERT INTO shopdb.shopdb_history_printers SELECT * FROM shopdb.kept;
+             DROP TABLE shopdb.kept;"
+        ))
+        .unwrap();
+    sandbox.host(&["upgrade-all"]).succeeds();
+    assert_eq!(history_versions(&db, "printers"), (1..=head_of("printers") as i32).collect::<Vec<_>>());
+    let toasted: Vec<String> = db.column(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'shopdb' AND c.relname LIKE 'shopdb\\_%history%' AND c.reltoastrelid <> 0
+         ORDER BY 1",
+    );
+    assert_eq!(toasted, ["shopdb_history_printers"], "only the table made in refinery's layout has a TOAST table");
+}
+
 /// A plugin `gadgets` (V1: a table the application then fills) and its
 /// later versions.
 fn gadgets(sandbox: &Sandbox, later: &[(i64, &str, &str)]) {

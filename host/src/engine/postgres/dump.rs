@@ -5,6 +5,7 @@
 //! `pg_restore`.
 
 use super::connect;
+use super::driver::HISTORY_COLUMNS;
 use super::roles::Layout;
 use crate::engine::{Backup, DatabaseTarget, DbError};
 use crate::schema::names::quoted;
@@ -203,7 +204,7 @@ fn restore_sql(plugin: &str, history: Option<&str>, layout: &Layout) -> String {
     if let Some(history) = history {
         let history = quoted(history);
         sql.push_str(&format!(
-            "CREATE TABLE shopdb.{history} (version int4 PRIMARY KEY, name varchar(255), applied_on varchar(255), checksum varchar(255));\n\
+            "CREATE TABLE shopdb.{history} ({HISTORY_COLUMNS});\n\
              INSERT INTO shopdb.{history} SELECT * FROM {schema}.{SAVED_HISTORY};\n"
         ));
     }
